@@ -1,0 +1,54 @@
+# The two commands a fresh machine needs are `make run` and `make test` (see README.md).
+# Everything else here is a step they use, or a long run kept out of `make test`.
+
+GO            ?= go
+PROM_VERSION  := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+# The reference Prometheus and promtool, built from the version pinned in go.mod
+# into a cache folder this Makefile owns (git-ignored) and reused across runs.
+REF_DIR       := $(CURDIR)/.cache/ref/$(PROM_VERSION)
+PROMETHEUS    := $(REF_DIR)/prometheus
+PROMTOOL      := $(REF_DIR)/promtool
+MYTSDB        := $(CURDIR)/bin/mytsdb
+
+export PROMETHEUS_BINARY := $(PROMETHEUS)
+export PROMTOOL_BINARY   := $(PROMTOOL)
+export MYTSDB_BINARY     := $(MYTSDB)
+
+.PHONY: all build run test ref compliance bench fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(MYTSDB) ./cmd/mytsdb
+
+# Starts mytsdb on :9090 with the embedded default config (it scrapes itself and
+# stores under ./data). Pass flags with ARGS="--web.listen-address=:9091 ...".
+run: build
+	$(MYTSDB) $(ARGS)
+
+ref: $(PROMETHEUS) $(PROMTOOL)
+
+$(PROMETHEUS) $(PROMTOOL):
+	mkdir -p $(REF_DIR)
+	cd $(REF_DIR) && GOBIN=$(REF_DIR) GOFLAGS=-buildvcs=false $(GO) install \
+		github.com/prometheus/prometheus/cmd/prometheus@$(PROM_VERSION) \
+		github.com/prometheus/prometheus/cmd/promtool@$(PROM_VERSION)
+
+test: ref build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -race -timeout 15m ./storage/...
+
+# The full side-by-side corpus against the real Prometheus; ends with "N passed, M failed".
+compliance: ref build
+	$(GO) run ./compliance/cmd/compliance -full
+
+# Benchmarks: ours beside the real Prometheus in one run, with ratios.
+bench: ref build
+	$(GO) run ./compliance/cmd/bench
+
+fmt:
+	gofmt -l -w .
+
+clean:
+	rm -rf bin
