@@ -1,0 +1,274 @@
+package promapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/grafana/regexp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
+	"github.com/prometheus/prometheus/util/features"
+	"github.com/prometheus/prometheus/util/httputil"
+)
+
+// TenantStorage is what the API reads for one tenant. /api/v1/read also needs
+// it to be a storage.ChunkQueryable (500 otherwise); /status/tsdb,
+// /status/walreplay and /status/tsdb/blocks use TSDBStatusProvider,
+// WALReplayStatusProvider and BlockMetasProvider when it implements them.
+type TenantStorage interface {
+	storage.Queryable
+	storage.ExemplarQueryable
+}
+
+// TargetRetriever gives the scrape targets (the scrape manager implements it).
+// It may also implement ScrapePools() []string and
+// ScrapePoolConfig(string) (*config.ScrapeConfig, error), which
+// /scrape_pools and /scrape_pools/config use when present.
+type TargetRetriever interface {
+	TargetsActive() map[string][]*scrape.Target
+	TargetsDropped() map[string][]*scrape.Target
+	TargetsDroppedCounts() map[string]int
+}
+
+// Options configure the API. Engine and Storage are required; everything
+// else has a working default.
+type Options struct {
+	// Engine evaluates PromQL. Required.
+	Engine *promql.Engine
+	// Storage returns the storage of a tenant (from X-Scope-OrgID, absent =
+	// "default"). Required. The tenant ID is validated before it is called.
+	Storage func(tenant string) (TenantStorage, error)
+	// Targets backs /targets, /targets/metadata, /metadata and /scrape_pools.
+	// Nil serves them empty.
+	Targets TargetRetriever
+	// Config is the currently loaded configuration (/status/config).
+	Config func() config.Config
+	// Flags is /status/flags: every flag name (without dashes) and its value.
+	Flags map[string]string
+	// BuildInfo is /status/buildinfo.
+	BuildInfo BuildInfo
+	// RuntimeInfo is /status/runtimeinfo. Nil serves a minimal one.
+	RuntimeInfo func() (RuntimeInfo, error)
+	// RemoteWrite is mounted at /api/v1/write; nil answers 404 like Prometheus
+	// without --web.enable-remote-write-receiver.
+	RemoteWrite http.Handler
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// LookbackDelta is --query.lookback-delta (informational: the engine
+	// applies it; a request may override it with lookback_delta).
+	LookbackDelta time.Duration
+	// QueryTimeout is --query.timeout (informational: the engine applies it).
+	QueryTimeout time.Duration
+
+	// GlobalURL rewrites localhost targets' "globalUrl" (--web.listen-address
+	// and --web.external-url).
+	GlobalURL GlobalURLOptions
+
+	// Parser parses match[] selectors and format/parse_query; nil uses
+	// parser.NewParser(parser.Options{}).
+	Parser parser.Parser
+	// CORSOrigin is --web.cors.origin; nil means ".*" (Prometheus's default).
+	CORSOrigin *regexp.Regexp
+	// Ready reports whether the server is ready; while it returns false the
+	// API answers 503 "Service Unavailable" like Prometheus. Nil = always ready.
+	Ready func() bool
+	// Gatherer feeds /status/self_metrics and /status/tsdb's chunkCount
+	// (prometheus_tsdb_head_chunks).
+	Gatherer prometheus.Gatherer
+	// Features is /features (Prometheus passes features.DefaultRegistry,
+	// filled by the engine, parser, discovery and its flags); nil answers 500
+	// "feature registry not configured" as Prometheus does without one.
+	Features features.Collector
+	// Registerer receives the remote-read handler's metrics; nil = none.
+	Registerer prometheus.Registerer
+	// RemoteReadSampleLimit, RemoteReadConcurrencyLimit and
+	// RemoteReadMaxBytesInFrame are --storage.remote.read-sample-limit,
+	// -concurrent-limit and -max-bytes-in-frame. Zero means Prometheus's
+	// default (5e7, 10, 1 MiB); a negative sample limit means none; a
+	// non-positive concurrency limit is 10 (the upstream gate would block
+	// forever at 0). The concurrency limit applies per tenant.
+	RemoteReadSampleLimit      int
+	RemoteReadConcurrencyLimit int
+	RemoteReadMaxBytesInFrame  int
+	// Now is the clock (default time.Now); tests pin it.
+	Now func() time.Time
+}
+
+// API serves Prometheus's HTTP API.
+type API struct {
+	opts   Options
+	logger *slog.Logger
+	parser parser.Parser
+	now    func() time.Time
+	cors   *regexp.Regexp
+	routes router
+	reads  readHandlers
+}
+
+// result is what an endpoint returns; the envelope is written by serve.
+type result struct {
+	data     any
+	err      *apiError
+	warnings annotations.Annotations
+	// finalizer runs after the response is written (closes queriers whose
+	// memory the data still references).
+	finalizer func()
+}
+
+type endpoint func(r *http.Request) result
+
+// Validate reports every missing required option at once. New does not call
+// it: an API built without them answers 500 where they are needed.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Engine == nil {
+		errs = append(errs, errors.New("promapi: Options.Engine is required"))
+	}
+	if o.Storage == nil {
+		errs = append(errs, errors.New("promapi: Options.Storage is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// New builds the API.
+func New(o Options) *API {
+	a := &API{opts: o, logger: o.Logger, parser: o.Parser, now: o.Now, cors: o.CORSOrigin}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	if a.parser == nil {
+		a.parser = parser.NewParser(parser.Options{})
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.cors == nil {
+		a.cors = regexp.MustCompile("^(?s:.*)$")
+	}
+	a.register()
+	return a
+}
+
+// register lists every endpoint with the methods Prometheus accepts.
+func (a *API) register() {
+	getPost := []string{http.MethodGet, http.MethodPost}
+	get := []string{http.MethodGet}
+	for _, e := range []struct {
+		path    string
+		methods []string
+		fn      endpoint
+	}{
+		{"/query", getPost, a.query},
+		{"/query_range", getPost, a.queryRange},
+		{"/query_exemplars", getPost, a.queryExemplars},
+		{"/format_query", getPost, a.formatQuery},
+		{"/parse_query", getPost, a.parseQuery},
+		{"/labels", getPost, a.labelNames},
+		{"/series", getPost, a.series},
+		{"/scrape_pools", get, a.scrapePools},
+		{"/scrape_pools/config", get, a.scrapePoolConfig},
+		{"/targets", get, a.targets},
+		{"/targets/metadata", get, a.targetMetadata},
+		{"/targets/relabel_steps", get, a.targetRelabelSteps},
+		{"/notifications", get, a.notifications},
+		{"/status/self_metrics", get, a.selfMetrics},
+		{"/features", get, a.features},
+		{"/status/tsdb/blocks", get, a.statusTSDBBlocks},
+		{"/alertmanagers", get, a.alertmanagers},
+		{"/metadata", get, a.metricMetadata},
+		{"/status/config", get, a.statusConfig},
+		{"/status/runtimeinfo", get, a.statusRuntimeInfo},
+		{"/status/buildinfo", get, a.statusBuildInfo},
+		{"/status/flags", get, a.statusFlags},
+		{"/status/tsdb", get, a.statusTSDB},
+		{"/status/walreplay", get, a.statusWALReplay},
+		{"/alerts", get, a.alerts},
+		{"/rules", get, a.rules},
+	} {
+		for _, m := range e.methods {
+			a.handle(m, e.path, a.wrap(e.fn))
+		}
+	}
+	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.labelValues))
+	a.handle(http.MethodGet, "/notifications/live", http.HandlerFunc(a.notificationsLive))
+	a.handle(http.MethodPost, "/write", http.HandlerFunc(a.remoteWrite))
+	a.handle(http.MethodPost, "/read", a.ready(http.HandlerFunc(a.remoteRead)))
+	a.handle(http.MethodPost, "/otlp/v1/metrics", http.HandlerFunc(a.otlpWrite))
+	for _, p := range []string{"/search/metric_names", "/search/label_names", "/search/label_values"} {
+		a.handle(http.MethodGet, p, a.ready(http.HandlerFunc(a.searchDisabled)))
+		a.handle(http.MethodPost, p, a.ready(http.HandlerFunc(a.searchDisabled)))
+	}
+	for _, p := range []string{"/admin/tsdb/delete_series", "/admin/tsdb/clean_tombstones", "/admin/tsdb/snapshot"} {
+		a.handle(http.MethodPost, p, a.wrap(a.adminDisabled))
+		a.handle(http.MethodPut, p, a.wrap(a.adminDisabled))
+	}
+}
+
+// wrap turns an endpoint into a handler: CORS, readiness, gzip, and the
+// JSON envelope.
+func (a *API) wrap(fn endpoint) http.Handler {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httputil.SetCORS(w, a.cors, r)
+		res := fn(r)
+		if res.finalizer != nil {
+			defer res.finalizer()
+		}
+		if res.err != nil {
+			a.respondError(w, res.err, res.data)
+			return
+		}
+		if res.data == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		a.respond(w, r, res.data, res.warnings, r.FormValue("query"))
+	})
+	return a.ready(httputil.CompressionHandler{Handler: h})
+}
+
+// ready answers 503 while the server is not ready, as Prometheus does.
+func (a *API) ready(h http.Handler) http.Handler {
+	if a.opts.Ready == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.opts.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("Service Unavailable"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// adminDisabled answers the TSDB admin endpoints like Prometheus without
+// --web.enable-admin-api.
+func (a *API) adminDisabled(*http.Request) result {
+	return result{err: &apiError{errorUnavailable, errorString("admin APIs disabled")}}
+}
+
+// searchDisabled answers the experimental search endpoints like Prometheus
+// without --enable-feature=search-api.
+func (a *API) searchDisabled(w http.ResponseWriter, r *http.Request) {
+	httputil.SetCORS(w, a.cors, r)
+	a.respondError(w, &apiError{errorUnavailable, errorString("search API disabled")}, nil)
+}
+
+func (a *API) otlpWrite(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "otlp write receiver needs to be enabled with --web.enable-otlp-receiver", http.StatusNotFound)
+}
+
+func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) {
+	if a.opts.RemoteWrite == nil {
+		http.Error(w, "remote write receiver needs to be enabled with --web.enable-remote-write-receiver", http.StatusNotFound)
+		return
+	}
+	a.ready(a.opts.RemoteWrite).ServeHTTP(w, r)
+}

@@ -1,0 +1,44 @@
+// Package promapi serves Prometheus's HTTP API — every /api/v1/* endpoint
+// except the remote-write receiver, which lives in promapi/remotewrite and is
+// only mounted here — on top of the upstream PromQL engine and any storage
+// that speaks the upstream storage interfaces.
+//
+// The bytes it writes are those of Prometheus 3.16: the same envelope
+// ({"status","data","errorType","error","warnings","infos"}), field order,
+// float formatting ("NaN", "+Inf", strconv 'f' with shortest precision, 'e'
+// below 1e-6 and from 1e21), string escaping (two kinds, see json.go), error
+// types, messages and status codes, parameter validation, and router
+// behaviour (404, 405 with Allow, the trailing-slash and case redirects).
+// compare_test.go and targets_compare_test.go diff every endpoint against the
+// real prometheus binary (`make ref`).
+//
+// Files: api.go (Options, New, endpoint table), router.go (Handler and the
+// httprouter-compatible routing), respond.go and json.go (envelope and
+// encoders), errors.go, params.go, tenant.go, and one file per group of
+// endpoints: query.go, ast.go, series.go, labels.go, targets.go, relabel.go,
+// status.go, rules.go, notifications.go, features.go.
+//
+// Tenants: the X-Scope-OrgID header names the tenant whose storage a request
+// reads (absent means "default"); an invalid tenant ID is a 400 bad_data,
+// checked after the request's own parameters so that parameter errors stay
+// identical to Prometheus's.
+//
+// What this package owns: request parsing and validation, calling the engine
+// and the queriers, JSON encoding. What it must not touch: storage internals
+// (it only uses storage.Queryable and storage.ExemplarQueryable, plus the
+// optional TSDBStatusProvider, WALReplayStatusProvider and BlockMetasProvider
+// a tenant storage may implement), the scrape loops (it only reads targets
+// through TargetRetriever), rules (not wired yet: /rules, /alerts and
+// /alertmanagers answer empty), and promapi/remotewrite.
+//
+// Caveats:
+//   - Handler serves full paths ("/api/v1/query"); mount it at "/api/v1/"
+//     without stripping the prefix.
+//   - Options are read once by New; Config, RuntimeInfo, Ready and the
+//     Targets are consulted on every request, so they may change on reload.
+//   - The package registers a jsoniter type encoder for labels.Labels (as
+//     Prometheus's web/api/v1 does), so it must not be linked together with
+//     that package.
+//   - Without TSDBStatusProvider, /status/tsdb scans every series' labels on
+//     each request: fine for tests, slow on millions of series.
+package promapi
