@@ -1,0 +1,60 @@
+package datagen
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+func TestWritesDeterministic(t *testing.T) {
+	base := Base(time.Date(2026, 11, 26, 16, 0, 30, 0, time.UTC))
+	if want := time.Date(2026, 11, 26, 15, 10, 0, 0, time.UTC).UnixMilli(); base != want {
+		t.Fatalf("Base = %d, want %d", base, want)
+	}
+	a, err := Writes(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Writes(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) < 10 {
+		t.Fatalf("got %d and %d writes", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !bytes.Equal(a[i].Body, b[i].Body) {
+			t.Fatalf("write %d (%s) differs between two calls", i, a[i].Name)
+		}
+	}
+}
+
+func TestSeriesInOrderAndInSpan(t *testing.T) {
+	base := Base(time.Now())
+	all := append(append(floatSeries(base), histogramSeries(base)...), v2Series(base)...)
+	for _, s := range all {
+		last := int64(-1 << 62)
+		for _, f := range s.Floats {
+			if f.T <= last || f.T < base || f.T > base+ms(Span) {
+				t.Fatalf("%s: float sample at %d out of order or span", s.Labels, f.T-base)
+			}
+			last = f.T
+		}
+		last = -1 << 62
+		for _, h := range s.Hists {
+			if h.T <= last || h.T < base || h.T > base+ms(Span) {
+				t.Fatalf("%s: histogram sample at %d out of order or span", s.Labels, h.T-base)
+			}
+			last = h.T
+			var err error
+			if h.H != nil {
+				err = h.H.Validate()
+			} else {
+				err = h.FH.Validate()
+			}
+			if err != nil {
+				t.Fatalf("%s at %d: invalid histogram: %v", s.Labels, h.T-base, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,16 @@
+// Package compliance is the side-by-side harness: it starts the real
+// prometheus (the reference) and a candidate (mytsdb, or a second prometheus
+// to prove the harness deterministic) on the same config, writes the same
+// remote-write requests to both (datagen), lets both scrape the same fixture
+// targets (targets), then sends every case of the corpus (corpus,
+// testdata/queries.txt) to both and compares the answers exactly (compare).
+//
+// Subpackages: server (process lifetime, reused by the benchmark drivers),
+// datagen, targets, corpus, compare; cmd/compliance is the command behind
+// `make compliance`. compliance/bench, compliance/loadgen and
+// compliance/cmd/bench belong to the benchmark work, not to this package
+// (they reuse compliance/server).
+//
+// It is test and tooling code only: nothing in it is imported by the
+// production packages, and it must not import them.
+package compliance
