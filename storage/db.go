@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+// DB is the set of tenants under one data directory.
+type DB struct {
+	opts Options
+	stop chan struct{}
+	done chan struct{}
+	// loopStarted is set once by Open before the retention loop starts.
+	loopStarted bool
+
+	mu struct {
+		sync.Mutex
+		tenants map[string]*Tenant
+		closed  bool
+	}
+}
+
+// Open opens the data directory, reopening and replaying every tenant
+// directory already present (and creating the default tenant), then starts
+// the retention loop.
+func Open(opts Options) (*DB, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	db := &DB{opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	db.mu.tenants = map[string]*Tenant{}
+	entries, err := os.ReadDir(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	ids := []string{DefaultTenant}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != DefaultTenant {
+			if ValidateTenantID(e.Name()) != nil {
+				opts.Logger.Warn("Ignoring directory that is not a tenant", "dir", e.Name())
+				continue
+			}
+			ids = append(ids, e.Name())
+		}
+	}
+	for _, id := range ids {
+		if _, err := db.Tenant(id); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+	}
+	db.loopStarted = true
+	go db.retentionLoop()
+	return db, nil
+}
+
+// Tenant returns the tenant id, opening (and creating) its directory on first use.
+func (db *DB) Tenant(id string) (*Tenant, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, errors.New("storage: DB closed")
+	}
+	if t := db.mu.tenants[id]; t != nil {
+		return t, nil
+	}
+	t, err := openTenant(db.opts, id)
+	if err != nil {
+		return nil, err
+	}
+	t.onDone = db.forget
+	db.mu.tenants[id] = t
+	return t, nil
+}
+
+func (db *DB) forget(t *Tenant) {
+	db.mu.Lock()
+	if db.mu.tenants[t.id] == t {
+		delete(db.mu.tenants, t.id)
+	}
+	db.mu.Unlock()
+}
+
+// Default returns the default tenant.
+func (db *DB) Default() *Tenant {
+	t, err := db.Tenant(DefaultTenant)
+	if err != nil {
+		// Only possible after Close, or if the directory became unusable.
+		db.opts.Logger.Error("Opening the default tenant", "err", err)
+		return nil
+	}
+	return t
+}
+
+// Tenants returns the IDs of the open tenants, sorted.
+func (db *DB) Tenants() []string {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	ids := make([]string, 0, len(db.mu.tenants))
+	for id := range db.mu.tenants {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (db *DB) openTenants() []*Tenant {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	ts := make([]*Tenant, 0, len(db.mu.tenants))
+	for _, t := range db.mu.tenants {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// ApplyRetention truncates every tenant to now - RetentionDuration.
+func (db *DB) ApplyRetention(now time.Time) error {
+	mint := now.Add(-db.opts.RetentionDuration).UnixMilli()
+	var errs []error
+	for _, t := range db.openTenants() {
+		if err := t.Truncate(mint); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (db *DB) retentionLoop() {
+	defer close(db.done)
+	tk := time.NewTicker(retentionInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case now := <-tk.C:
+			if err := db.ApplyRetention(now); err != nil {
+				db.opts.Logger.Error("Retention failed", "err", err)
+			}
+		}
+	}
+}
+
+// Close stops retention and closes every tenant.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.mu.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.mu.closed = true
+	ts := make([]*Tenant, 0, len(db.mu.tenants))
+	for _, t := range db.mu.tenants {
+		ts = append(ts, t)
+	}
+	db.mu.Unlock()
+	close(db.stop)
+	if db.loopStarted {
+		<-db.done
+	}
+	var errs []error
+	for _, t := range ts {
+		if err := t.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

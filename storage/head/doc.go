@@ -1,0 +1,49 @@
+// Package head is mytsdb's in-memory head: the series, their samples in
+// compressed chunks, the postings index, exemplars and metadata of one tenant,
+// made durable by the write-ahead log in storage/wal.
+//
+// It owns: series storage (sharded by label hash, lock striping), the
+// postings index (label name → value → sorted series refs), chunk cutting,
+// append validation (the same rules and errors as Prometheus's head), the
+// out-of-order window, exemplars (a bounded ring) and per-series metadata,
+// WAL record encoding at commit, parallel WAL replay, retention truncation
+// and WAL checkpoints. It must not touch files itself: the WAL is the only
+// thing it writes to, through wal.WAL. It knows nothing of tenants, HTTP or
+// configuration files.
+//
+// Chunks are the upstream Prometheus XOR, histogram and float-histogram
+// encodings (tsdb/chunkenc) for this first version, cut like Prometheus
+// (~120 samples or a 2h range boundary for floats, a byte target for
+// histograms).
+//
+// Durability: Commit encodes the new series, samples, exemplars and metadata
+// as WAL records, calls wal.Log once, and only then applies the samples to
+// memory. A Commit that returned nil survives a crash (per the WAL's sync
+// policy); samples are never visible to queries before they are logged.
+//
+// Caveats:
+//   - An appender is not safe for concurrent use; use one per goroutine. After
+//     Commit or Rollback it must not be used again (it is pooled).
+//   - Histograms passed to Append must not be modified until Commit or
+//     Rollback returns.
+//   - Iterators and series returned by a querier stay valid after the querier
+//     is closed (they hold immutable chunks or private copies), but an
+//     iterator is not safe for concurrent use.
+//   - Samples that pass Append but lose a race at Commit against a concurrent
+//     appender on the same series (it made them out of order or duplicate)
+//     are dropped silently and counted, like Prometheus does; they stay in the
+//     WAL and replay drops them again by the same per-series rules, except
+//     that replay does not re-check the out-of-order window.
+//   - Truncate holds off commits while it writes a WAL checkpoint (it only
+//     checkpoints when data was dropped and the WAL outgrew the last
+//     checkpoint, so this is rare; Checkpoint forces one).
+//   - Truncate drops whole chunks only: samples older than mint that share a
+//     chunk with newer ones stay visible until the whole chunk is older. Like
+//     Prometheus, Select returns a series whose chunk overlaps the range even
+//     when none of its samples falls inside it (its iterator is then empty).
+//   - ReplayWAL must be called once, on a new head, before any append.
+//   - The upstream chunkenc.Iterator interface has a Seek(int64) method, which
+//     go vet's stdmethods check flags (upstream's own package fails it too):
+//     vet this package with -stdmethods=false.
+//   - Start timestamps (AppenderV2's st) are not stored yet.
+package head

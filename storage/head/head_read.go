@@ -1,0 +1,262 @@
+package head
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// snapshotLocked returns the chunks overlapping [mint, maxt] (the open chunk
+// copied) and a copy of the out-of-order samples in that range.
+func (s *memSeries) snapshotLocked(mint, maxt int64) ([]chunkSnap, []oooSample) {
+	var out []chunkSnap
+	n := len(s.mu.chunks)
+	for i, c := range s.mu.chunks {
+		if c.maxTime < mint || c.minTime > maxt {
+			continue
+		}
+		chk := c.chunk
+		if i == n-1 {
+			b := slices.Clone(c.chunk.Bytes())
+			cp, err := chunkenc.FromData(c.chunk.Encoding(), b)
+			if err != nil {
+				continue
+			}
+			chk = cp
+		}
+		out = append(out, chunkSnap{c: chk, mint: c.minTime, maxt: c.maxTime})
+	}
+	var ooo []oooSample
+	if len(s.mu.ooo) > 0 {
+		lo, _ := slices.BinarySearchFunc(s.mu.ooo, mint, func(o oooSample, t int64) int {
+			switch {
+			case o.t < t:
+				return -1
+			case o.t > t:
+				return 1
+			}
+			return 0
+		})
+		hi := lo
+		for hi < len(s.mu.ooo) && s.mu.ooo[hi].t <= maxt {
+			hi++
+		}
+		if hi > lo {
+			ooo = slices.Clone(s.mu.ooo[lo:hi])
+		}
+	}
+	return out, ooo
+}
+
+// Querier implements storage.Queryable.
+func (h *Head) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &querier{headReader{h: h, mint: mint, maxt: maxt}}, nil
+}
+
+// ChunkQuerier implements storage.ChunkQueryable.
+func (h *Head) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	return &chunkQuerier{headReader{h: h, mint: mint, maxt: maxt}}, nil
+}
+
+// ExemplarQuerier implements storage.ExemplarQueryable.
+func (h *Head) ExemplarQuerier(context.Context) (storage.ExemplarQuerier, error) {
+	return exemplarQuerier{h.exemplars}, nil
+}
+
+type headReader struct {
+	h          *Head
+	mint, maxt int64
+}
+
+func (r *headReader) Close() error { return nil }
+
+// series resolves matchers to series, sorted by labels if asked.
+func (r *headReader) series(sortSeries bool, ms []*labels.Matcher) []*memSeries {
+	refs := r.h.postings.forMatchers(ms)
+	out := make([]*memSeries, 0, len(refs))
+	for _, ref := range refs {
+		if s := r.h.series.getByID(ref); s != nil {
+			out = append(out, s)
+		}
+	}
+	if sortSeries {
+		slices.SortFunc(out, func(a, b *memSeries) int { return labels.Compare(a.lset, b.lset) })
+	}
+	return out
+}
+
+func (r *headReader) LabelNames(_ context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	if r.h.MaxTime() < r.mint || r.h.MinTime() > r.maxt {
+		return []string{}, nil, nil
+	}
+	var names []string
+	if len(ms) == 0 {
+		names = r.h.postings.labelNames()
+	} else {
+		set := map[string]struct{}{}
+		for _, s := range r.series(false, ms) {
+			s.lset.Range(func(l labels.Label) { set[l.Name] = struct{}{} })
+		}
+		names = make([]string, 0, len(set))
+		for n := range set {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+	}
+	names, _ = hints.ApplyLimit(names)
+	return names, nil, nil
+}
+
+func (r *headReader) LabelValues(_ context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	if r.h.MaxTime() < r.mint || r.h.MinTime() > r.maxt {
+		return []string{}, nil, nil
+	}
+	var vals []string
+	if len(ms) == 0 {
+		vals = r.h.postings.labelValues(name)
+	} else {
+		set := map[string]struct{}{}
+		for _, s := range r.series(false, ms) {
+			if v := s.lset.Get(name); v != "" {
+				set[v] = struct{}{}
+			}
+		}
+		vals = make([]string, 0, len(set))
+		for v := range set {
+			vals = append(vals, v)
+		}
+		slices.Sort(vals)
+	}
+	if vals == nil {
+		vals = []string{}
+	}
+	vals, _ = hints.ApplyLimit(vals)
+	return vals, nil, nil
+}
+
+// selectRange returns the time range and trimming of a Select, as
+// Prometheus's block querier derives them from the hints.
+func (r *headReader) selectRange(hints *storage.SelectHints) (mint, maxt int64, trim, noSamples bool) {
+	mint, maxt, trim = r.mint, r.maxt, true
+	if hints != nil {
+		mint, maxt = hints.Start, hints.End
+		trim = !hints.DisableTrimming
+		noSamples = hints.Func == "series"
+	}
+	return mint, maxt, trim, noSamples
+}
+
+type querier struct{ headReader }
+
+func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt, trim, noSamples := q.selectRange(hints)
+	limit := 0
+	if hints != nil {
+		limit = hints.Limit
+	}
+	return &seriesSet{series: q.series(sortSeries, ms), mint: mint, maxt: maxt, trim: trim, noSamples: noSamples, limit: limit}
+}
+
+type chunkQuerier struct{ headReader }
+
+func (q *chunkQuerier) Select(_ context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.ChunkSeriesSet {
+	mint, maxt, _, noSamples := q.selectRange(hints)
+	limit := 0
+	if hints != nil {
+		limit = hints.Limit
+	}
+	return &chunkSeriesSet{seriesSet{series: q.series(sortSeries, ms), mint: mint, maxt: maxt, noSamples: noSamples, limit: limit}}
+}
+
+// seriesSet snapshots each series lazily, skipping those without data in range.
+type seriesSet struct {
+	series     []*memSeries
+	i          int
+	mint, maxt int64
+	trim       bool
+	noSamples  bool
+	limit, n   int
+	cur        *headSeries
+}
+
+func (ss *seriesSet) Next() bool {
+	if ss.limit > 0 && ss.n >= ss.limit {
+		return false
+	}
+	for ss.i < len(ss.series) && ss.mint <= ss.maxt {
+		s := ss.series[ss.i]
+		ss.i++
+		s.mu.Lock()
+		chks, ooo := s.snapshotLocked(ss.mint, ss.maxt)
+		s.mu.Unlock()
+		if len(chks) == 0 && len(ooo) == 0 {
+			continue
+		}
+		hs := &headSeries{lset: s.lset, chunks: chks, ooo: ooo, mint: math.MinInt64, maxt: math.MaxInt64, noSamples: ss.noSamples}
+		if ss.trim {
+			hs.mint, hs.maxt = ss.mint, ss.maxt
+		}
+		ss.cur = hs
+		ss.n++
+		return true
+	}
+	return false
+}
+
+func (ss *seriesSet) At() storage.Series                  { return sampleSeries{ss.cur} }
+func (*seriesSet) Err() error                             { return nil }
+func (*seriesSet) Warnings() annotations.Annotations      { return nil }
+func (ss *chunkSeriesSet) At() storage.ChunkSeries        { return ss.cur }
+func (*chunkSeriesSet) Warnings() annotations.Annotations { return nil }
+
+type chunkSeriesSet struct{ seriesSet }
+
+// headSeries is a snapshot of one series; it implements storage.Series and
+// storage.ChunkSeries.
+type headSeries struct {
+	lset       labels.Labels
+	chunks     []chunkSnap
+	ooo        []oooSample
+	mint, maxt int64
+	noSamples  bool
+}
+
+func (s *headSeries) Labels() labels.Labels { return s.lset }
+
+// sampleIterator returns the merged sample iterator.
+func (s *headSeries) sampleIterator(it chunkenc.Iterator) chunkenc.Iterator {
+	if s.noSamples {
+		return chunkenc.NewNopIterator()
+	}
+	si, ok := it.(*seriesIterator)
+	if !ok {
+		si = &seriesIterator{}
+	}
+	si.reset(s.chunks, s.ooo, s.mint, s.maxt)
+	return si
+}
+
+type sampleSeries struct{ *headSeries }
+
+func (s sampleSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator { return s.sampleIterator(it) }
+
+func (s *headSeries) Iterator(it chunks.Iterator) chunks.Iterator {
+	if s.noSamples {
+		return storage.NewListChunkSeriesIterator()
+	}
+	if len(s.ooo) == 0 {
+		metas := make([]chunks.Meta, 0, len(s.chunks))
+		for _, c := range s.chunks {
+			metas = append(metas, chunks.Meta{Chunk: c.c, MinTime: c.mint, MaxTime: c.maxt})
+		}
+		return storage.NewListChunkSeriesIterator(metas...)
+	}
+	// Out-of-order samples overlap the chunks: re-encode the merged stream.
+	return storage.NewSeriesToChunkEncoder(sampleSeries{s}).Iterator(it)
+}
