@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"mytsdb/compliance/loadgen"
+)
+
+// Run executes cfg: for each A B repeat and each scenario, Prometheus then
+// mytsdb, each on a fresh server. Failures of a server are recorded in its
+// cells; Run itself fails only on a bad config, an unusable work directory or
+// a cancelled ctx.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(logw, "%s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, args...)...)
+	}
+	work, err := os.MkdirTemp(cfg.WorkDir, "mytsdb-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: work dir: %w", err)
+	}
+	defer os.RemoveAll(work)
+	configFile, err := writeConfig(work)
+	if err != nil {
+		return nil, err
+	}
+
+	rep := &Report{Config: cfg, Machine: machineInfo(), Rows: buildRows(cfg)}
+	logf("resolving binaries (mytsdb may need a go build)")
+	bins := resolveBinaries(&cfg, work)
+	rep.Machine.Prometheus = describeBinary(bins.prometheus, bins.promErr)
+	rep.Machine.Mytsdb = describeBinary(bins.mytsdb, bins.mytsdbErr)
+	if len(cfg.MytsdbArgs) > 0 {
+		rep.Machine.Mytsdb += " with " + strings.Join(cfg.MytsdbArgs, " ")
+	}
+	if bins.mytsdbErr != nil {
+		logf("mytsdb unavailable: %v", bins.mytsdbErr)
+	}
+
+	// Every run writes the same timestamps: 90 minutes ago onwards, so that the
+	// whole load stays in the past and within one head block.
+	startMs := (time.Now().Add(-90*time.Minute).UnixMilli() / cfg.IntervalMs) * cfg.IntervalMs
+	loads := make([]*loadgen.Load, len(cfg.Scenarios))
+	for repeat := range cfg.Repeats {
+		for i, sc := range cfg.Scenarios {
+			if loads[i] == nil {
+				l, err := loadgen.New(loadgen.Config{Series: sc.Series, Senders: cfg.Senders, BatchSize: cfg.BatchSize,
+					Protocol: sc.Protocol, StartMs: startMs, IntervalMs: cfg.IntervalMs})
+				if err != nil {
+					return nil, err
+				}
+				logf("encoded %s: %d bytes per round, %s", sc.Name(), l.CompressedBytesPerRound(), l.SetupTime().Round(time.Millisecond))
+				loads[i] = l
+			}
+			for _, side := range []struct {
+				name   string
+				mytsdb bool
+				bin    string
+				err    error
+				extra  []string
+			}{{"prometheus", false, bins.prometheus, bins.promErr, nil}, {"mytsdb", true, bins.mytsdb, bins.mytsdbErr, cfg.MytsdbArgs}} {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				var o *outcome
+				if side.err != nil {
+					o = newOutcome()
+					o.failAll(sc, side.err)
+				} else {
+					logf("repeat %d/%d: %s on %s", repeat+1, cfg.Repeats, sc.Name(), side.name)
+					o = runScenario(ctx, &cfg, side.name, side.bin, configFile, side.extra, sc, loads[i])
+				}
+				rep.add(sc, side.mytsdb, o)
+				logf("  %s", summarize(o))
+			}
+		}
+		// The larger loads are kept for the next repeat; drop them after the last.
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		rep.LoadEnd = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return rep, nil
+}
+
+func describeBinary(path string, err error) string {
+	if err != nil {
+		return "unavailable (" + oneLine(err.Error(), 200) + ")"
+	}
+	return binaryVersion(path) + " (" + path + ")"
+}
+
+// summarize is the progress line of one run: its figures, then each distinct
+// error in full (the table shows them truncated).
+func summarize(o *outcome) string {
+	var parts, errs []string
+	seen := map[string]bool{}
+	for _, m := range []Metric{Ingest, CPUPerMillion, RSSPerSeries, WALPerSample, RestartTime, LoadgenCPU} {
+		if v, ok := o.values[m]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%s", shortName(m), formatValue(m, v)))
+		} else if err, ok := o.errs[m]; ok {
+			parts = append(parts, shortName(m)+"=error")
+			if msg := err.Error(); !seen[msg] {
+				seen[msg] = true
+				errs = append(errs, "    error: "+msg)
+			}
+		}
+	}
+	if o.partial {
+		parts = append(parts, "partial")
+	}
+	if o.unverified != "" {
+		parts = append(parts, "("+o.unverified+")")
+	}
+	return strings.Join(append([]string{strings.Join(parts, " ")}, errs...), "\n")
+}
+
+func shortName(m Metric) string {
+	return [...]string{"ingest/s", "cpu-s/M", "rss-B/series", "wal-B/sample", "restart-s", "loadgen-µs/sample"}[m]
+}
+
+// AppendMarkdown appends the report to path (e.g. BENCHMARKS.md), creating it
+// with a title if needed.
+func AppendMarkdown(path string, r *Report) error {
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("bench: open %s: %w", path, err)
+	}
+	if os.IsNotExist(statErr) {
+		fmt.Fprintln(f, "# Benchmarks: mytsdb beside the real Prometheus\n\nAppended by `make bench` (go run ./compliance/cmd/bench); newest last.")
+		fmt.Fprintln(f)
+	}
+	r.WriteMarkdown(f)
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bench: write %s: %w", path, err)
+	}
+	return nil
+}
