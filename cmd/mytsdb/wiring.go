@@ -1,0 +1,268 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql"
+	promstorage "github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/features"
+
+	"mytsdb/promapi"
+	"mytsdb/promapi/remotewrite"
+	"mytsdb/scrape"
+	"mytsdb/storage"
+	"mytsdb/storage/wal"
+	"mytsdb/web"
+)
+
+// localStorage is the opened storage and what the rest of the wiring needs
+// from it.
+type localStorage struct {
+	db        *storage.DB
+	retention time.Duration
+	ooo       int64
+	logger    *slog.Logger
+}
+
+func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
+	db, err := storage.Open(storage.Options{
+		Dir:                  s.cfg.storagePath,
+		RetentionDuration:    s.retention,
+		WALSync:              wal.SyncPolicy(s.cfg.walSync),
+		WALSyncInterval:      s.cfg.walSyncInterval,
+		WALSegmentSize:       int64(s.cfg.walSegmentSize),
+		WALWriter:            s.cfg.walWriter,
+		OutOfOrderTimeWindow: s.oooWindow,
+		MaxExemplars:         s.maxExemplars,
+		ChunkRange:           s.chunkRange,
+		Logger:               s.logger.With("component", "tsdb"),
+		Registerer:           reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	registerTimeGauges(db, reg)
+	return &localStorage{db: db, retention: s.retention, ooo: s.oooWindow, logger: s.logger}, nil
+}
+
+// registerTimeGauges adds the gauges Prometheus's main registers next to its
+// TSDB (dashboards show retention with them), for the default tenant. The
+// integer division by 1000 is Prometheus's.
+func registerTimeGauges(db *storage.DB, reg prometheus.Registerer) {
+	head := func() interface {
+		MinTime() int64
+		MaxTime() int64
+	} {
+		if t := db.Default(); t != nil {
+			return t.Head()
+		}
+		return nil
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_lowest_timestamp_seconds",
+			Help: "Lowest timestamp value stored in the database.",
+		}, func() float64 {
+			t := db.Default()
+			if t == nil {
+				return 0
+			}
+			st, err := t.StartTime()
+			if err != nil {
+				return 0
+			}
+			return float64(st / 1000)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_min_time_seconds",
+			Help: "Minimum time bound of the head block.",
+		}, func() float64 {
+			if h := head(); h != nil {
+				return float64(h.MinTime() / 1000)
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_max_time_seconds",
+			Help: "Maximum timestamp of the head block.",
+		}, func() float64 {
+			if h := head(); h != nil {
+				return float64(h.MaxTime() / 1000)
+			}
+			return 0
+		}),
+	)
+}
+
+// scrapeAppendable is where scraped samples go: the default tenant.
+func (l *localStorage) scrapeAppendable() promstorage.AppendableV2 { return l.db.Default() }
+
+// applyConfig hands a new configuration to the storage when it can take one;
+// otherwise it says which storage settings need a restart.
+func (l *localStorage) applyConfig(c *config.Config) error {
+	if a, ok := any(l.db).(interface{ ApplyConfig(*config.Config) error }); ok {
+		return a.ApplyConfig(c)
+	}
+	tc := c.StorageConfig.TSDBConfig
+	if tc == nil {
+		return nil
+	}
+	if tc.Retention != nil && time.Duration(tc.Retention.Time) != l.retention && tc.Retention.Time > 0 {
+		l.logger.Warn("storage.tsdb.retention.time changed in the config file; mytsdb applies it on restart", "running", l.retention, "configured", tc.Retention.Time)
+	}
+	if tc.OutOfOrderTimeWindow != l.ooo {
+		l.logger.Warn("storage.tsdb.out_of_order_time_window changed in the config file; mytsdb applies it on restart", "running", time.Duration(l.ooo)*time.Millisecond, "configured", time.Duration(tc.OutOfOrderTimeWindow)*time.Millisecond)
+	}
+	return nil
+}
+
+func (l *localStorage) close(logger *slog.Logger) {
+	if err := l.db.Close(); err != nil {
+		logger.Error("Error stopping storage", "err", err)
+	}
+}
+
+// activeQueryDir is where promql's active query tracker keeps queries.active,
+// the log of queries running at a crash: next to the tenant directories.
+func activeQueryDir(storagePath string) string { return storagePath }
+
+// mountAPI builds the query API and, when enabled, the remote-write receiver,
+// and hands them to the web handler.
+func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engine, sm *scrape.Manager, cs *configState, reg *prometheus.Registry) error {
+	var rw http.Handler
+	if s.cfg.enableRemoteWrite {
+		protos := make([]remotewrite.Proto, 0, len(s.cfg.remoteWriteMsgs))
+		for _, m := range s.cfg.remoteWriteMsgs {
+			protos = append(protos, remotewrite.Proto(m))
+		}
+		rw = remotewrite.NewHandler(remotewrite.Options{
+			Appendable: func(tenant string) (promstorage.AppendableV2, error) {
+				t, err := st.db.Tenant(tenant)
+				if err != nil {
+					return nil, err
+				}
+				return t, nil
+			},
+			Logger:                  s.logger.With("component", "remote-write"),
+			Registerer:              reg,
+			AcceptedProtos:          protos,
+			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			ValidateTenant:          storage.ValidateTenantID,
+		})
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "<error retrieving current working directory>"
+	}
+	birth := time.Now().UTC()
+	api := promapi.New(promapi.Options{
+		Engine: engine,
+		Storage: func(tenant string) (promapi.TenantStorage, error) {
+			t, err := st.db.Tenant(tenant)
+			if err != nil {
+				return nil, err
+			}
+			return t, nil
+		},
+		Targets:       sm,
+		Config:        cs.Config,
+		Flags:         s.flags,
+		BuildInfo:     buildInfo(),
+		RuntimeInfo:   runtimeInfo(birth, cwd, s.retention, reg),
+		RemoteWrite:   rw,
+		Logger:        s.logger.With("component", "api"),
+		LookbackDelta: time.Duration(s.cfg.lookbackDelta),
+		QueryTimeout:  time.Duration(s.cfg.queryTimeout),
+		Parser:        s.parser,
+		Ready:         wh.IsReady,
+		Gatherer:      reg,
+		Registerer:    reg,
+		GlobalURL: promapi.GlobalURLOptions{
+			ListenAddress: s.cfg.listenAddresses[0],
+			Host:          s.externalURL.Host,
+			Scheme:        s.externalURL.Scheme,
+		},
+		CORSOrigin:                 s.cors,
+		Features:                   features.DefaultRegistry,
+		RemoteReadSampleLimit:      s.cfg.remoteReadSampleLimit,
+		RemoteReadConcurrencyLimit: s.cfg.remoteReadConcurrency,
+		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
+	})
+	wh.SetAPI(api.Handler())
+	if rw != nil {
+		wh.SetRemoteWrite(rw)
+	}
+	return nil
+}
+
+func buildInfo() promapi.BuildInfo {
+	return promapi.BuildInfo{
+		Version:   version.Version,
+		Revision:  version.Revision,
+		Branch:    version.Branch,
+		BuildUser: version.BuildUser,
+		BuildDate: version.BuildDate,
+		GoVersion: version.GoVersion,
+	}
+}
+
+// runtimeInfo builds /api/v1/status/runtimeinfo the way Prometheus's web
+// handler does, reading the reload and WAL corruption metrics from reg.
+func runtimeInfo(birth time.Time, cwd string, retention time.Duration, reg prometheus.Gatherer) func() (promapi.RuntimeInfo, error) {
+	return func() (promapi.RuntimeInfo, error) {
+		status := promapi.RuntimeInfo{
+			StartTime:      birth,
+			CWD:            cwd,
+			GoroutineCount: runtime.NumGoroutine(),
+			GOMAXPROCS:     runtime.GOMAXPROCS(0),
+			GOMEMLIMIT:     debug.SetMemoryLimit(-1),
+			GOGC:           os.Getenv("GOGC"),
+			GODEBUG:        os.Getenv("GODEBUG"),
+		}
+		hostname, err := os.Hostname()
+		if err != nil {
+			return status, fmt.Errorf("error getting hostname: %w", err)
+		}
+		status.Hostname = hostname
+		status.ServerTime = time.Now().UTC()
+		if retention != 0 {
+			status.StorageRetention = model.Duration(retention).String()
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			return status, fmt.Errorf("error gathering runtime status: %w", err)
+		}
+		for _, mf := range mfs {
+			var v float64 // summed over the tenants' series where there are several
+			for _, m := range mf.Metric {
+				switch {
+				case m.Gauge != nil:
+					v += m.Gauge.GetValue()
+				case m.Counter != nil:
+					v += m.Counter.GetValue()
+				case m.Untyped != nil:
+					v += m.Untyped.GetValue()
+				}
+			}
+			switch mf.GetName() {
+			case "prometheus_tsdb_wal_corruptions_total":
+				status.CorruptionCount = int64(v)
+			case "prometheus_config_last_reload_successful":
+				status.ReloadConfigSuccess = v != 0
+			case "prometheus_config_last_reload_success_timestamp_seconds":
+				status.LastConfigTime = time.Unix(int64(v), 0).UTC()
+			}
+		}
+		return status, nil
+	}
+}
