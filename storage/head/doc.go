@@ -14,7 +14,18 @@
 // Chunks are the upstream Prometheus XOR, histogram and float-histogram
 // encodings (tsdb/chunkenc) for this first version, cut like Prometheus
 // (~120 samples or a 2h range boundary for floats, a byte target for
-// histograms).
+// histograms). The open float chunk of a series is written by xorWriter,
+// inline in the series: the same bytes as chunkenc's XOR appender (a fuzz
+// test compares them bit for bit), without its per-chunk objects and with a
+// 64-bit bit accumulator, because with many series an append is bound by
+// cache misses. For the same reason series are found by ref in a lock-free
+// two-level array (refs are dense), and the fields an append touches sit in
+// the first two cache lines of a 256-byte memSeries (a test guards it).
+//
+// Replay: the reader goroutine decodes records, creates series and routes
+// each sample to the worker owning its series (by series ref); workers apply
+// samples without taking the series lock, since nothing else touches the
+// chunks of a head being replayed.
 //
 // Durability: Commit encodes the new series, samples, exemplars and metadata
 // as WAL records, calls wal.Log once, and only then applies the samples to

@@ -63,6 +63,7 @@ type Head struct {
 	maxTime      atomic.Int64 // math.MinInt64 while empty
 	minValidTime atomic.Int64 // set by Truncate: older samples are out of bounds
 	lastRef      atomic.Uint64
+	txSeq        atomic.Uint64 // appender transaction ids
 
 	// commitMu is held shared by every Commit (log + apply) and exclusively
 	// while writing a checkpoint, so the checkpoint sees every logged sample.

@@ -56,15 +56,20 @@ type pendingMeta struct {
 // appender is the shared core of the V1 and V2 appenders. It is pooled by
 // the head; every buffer is kept (and reset) across uses.
 type appender struct {
-	head          *Head
-	ctxInit       bool // minValidTime/headMaxt snapshot taken
-	minValidTime  int64
-	headMaxt      int64
-	oooWindow     int64
-	rejectOOO     bool // V1 SetOptions(DiscardOutOfOrder)
-	done          bool
-	samples       []pendingSample
-	pinned        map[*memSeries]int32 // series with pending samples → index of their last in-order pending sample or -1
+	head         *Head
+	ctxInit      bool // minValidTime/headMaxt snapshot taken
+	minValidTime int64
+	headMaxt     int64
+	oooWindow    int64
+	rejectOOO    bool // V1 SetOptions(DiscardOutOfOrder)
+	done         bool
+	samples      []pendingSample
+	tx           uint64       // this transaction's id (unique per head, never 0)
+	pinned       []*memSeries // series this transaction pinned (GC protection), each once
+	// pinIdx holds, for the series pinned while another transaction also
+	// had them pinned, the index of their last in-order pending sample (or
+	// -1); the others keep it in the series (pinTx, pinIdx). See pin.
+	pinIdx        map[*memSeries]int32
 	exemplars     []pendingExemplar
 	metas         []pendingMeta
 	refSeries     []wal.RefSeries
@@ -79,12 +84,13 @@ type appender struct {
 }
 
 func newAppender() *appender {
-	return &appender{pinned: map[*memSeries]int32{}}
+	return &appender{pinIdx: map[*memSeries]int32{}}
 }
 
 func (h *Head) newAppender() *appender {
 	a := h.appPool.Get().(*appender)
 	a.head = h
+	a.tx = h.txSeq.Add(1)
 	a.done = false
 	a.ctxInit = false
 	a.rejectOOO = false
@@ -122,6 +128,10 @@ func (a *appender) release() {
 	}
 	a.samples = a.samples[:0]
 	clear(a.pinned)
+	a.pinned = a.pinned[:0]
+	if len(a.pinIdx) > 0 {
+		clear(a.pinIdx)
+	}
 	clear(a.exemplars)
 	a.exemplars = a.exemplars[:0]
 	clear(a.metas)
@@ -169,10 +179,7 @@ func (a *appender) lockSeries(ref storage.SeriesRef, lset labels.Labels) (*memSe
 		}
 		s.mu.Lock()
 		if !s.mu.deleted {
-			if _, ok := a.pinned[s]; !ok {
-				a.pinned[s] = -1
-				s.mu.pending++
-			}
+			a.pinLocked(s)
 			return s, nil
 		}
 		s.mu.Unlock()
@@ -181,19 +188,58 @@ func (a *appender) lockSeries(ref storage.SeriesRef, lset labels.Labels) (*memSe
 	return nil, fmt.Errorf("head: series for %s keeps disappearing", lset)
 }
 
+// pinLocked pins s (locked) for this transaction, once: garbage collection
+// leaves pinned series alone. The series records the index of this
+// transaction's last in-order pending sample for it (pinTx, pinIdx) unless
+// another transaction holds it pinned too; a.pinIdx has it then.
+func (a *appender) pinLocked(s *memSeries) {
+	if s.mu.pinTx == a.tx {
+		return
+	}
+	if s.pending.Load() == 0 {
+		s.mu.pinTx, s.mu.pinIdx = a.tx, -1
+	} else {
+		if _, ok := a.pinIdx[s]; ok {
+			return
+		}
+		a.pinIdx[s] = -1
+	}
+	s.pending.Add(1)
+	a.pinned = append(a.pinned, s)
+}
+
+// pinIndexLocked returns the index of this transaction's last in-order
+// pending sample for s (locked, pinned), -1 if none.
+func (a *appender) pinIndexLocked(s *memSeries) int32 {
+	if s.mu.pinTx == a.tx {
+		return s.mu.pinIdx
+	}
+	if i, ok := a.pinIdx[s]; ok {
+		return i
+	}
+	return -1
+}
+
+func (a *appender) setPinIndexLocked(s *memSeries, i int32) {
+	if s.mu.pinTx == a.tx {
+		s.mu.pinIdx = i
+		return
+	}
+	a.pinIdx[s] = i
+}
+
 // validateLocked applies Prometheus's append rules to sample p of series s
 // (locked), against s's committed state and, if batch, this appender's
 // pending in-order samples. dup reports an identical duplicate (a no-op).
 func (a *appender) validateLocked(p *pendingSample, batch bool) (ooo, dup bool, err error) {
 	s := p.s
 	maxt := s.maxTimeLocked()
-	hasData := len(s.mu.chunks) > 0
-	lastV, lastH, lastFH := s.mu.lastValue, s.mu.lastH, s.mu.lastFH
+	hasData := s.mu.hasOpen
+	var q *pendingSample // this appender's last in-order pending sample for s
 	if batch {
-		if i := a.pinned[s]; i >= 0 {
-			q := &a.samples[i]
+		if i := a.pinIndexLocked(s); i >= 0 {
+			q = &a.samples[i]
 			maxt, hasData = q.t, true
-			lastV, lastH, lastFH = q.v, q.h, q.fh
 		}
 	}
 	t := p.t
@@ -202,6 +248,10 @@ func (a *appender) validateLocked(p *pendingSample, batch bool) (ooo, dup bool, 
 			return false, false, nil
 		}
 		if t == maxt {
+			lastV, lastH, lastFH := s.lastValueLocked(), s.mu.lastH, s.mu.lastFH
+			if q != nil {
+				lastV, lastH, lastFH = q.v, q.h, q.fh
+			}
 			switch {
 			case p.h != nil:
 				if !p.h.Equals(lastH) {
@@ -271,7 +321,7 @@ func (a *appender) add(ref storage.SeriesRef, lset labels.Labels, t int64, v flo
 	if h == nil && fh == nil && value.IsStaleNaN(v) {
 		// A stale marker on a histogram series becomes a histogram stale marker.
 		typ := s.lastTypeLocked()
-		if i := a.pinned[s]; i >= 0 {
+		if i := a.pinIndexLocked(s); i >= 0 {
 			typ = a.samples[i].typ()
 		}
 		switch typ {
@@ -301,7 +351,7 @@ func (a *appender) add(ref storage.SeriesRef, lset labels.Labels, t int64, v flo
 		return s, nil
 	}
 	if !ooo {
-		a.pinned[s] = int32(len(a.samples))
+		a.setPinIndexLocked(s, int32(len(a.samples)))
 	}
 	s.mu.Unlock()
 	a.samples = append(a.samples, p)

@@ -57,11 +57,12 @@ func (a *appender) Rollback() error {
 	return nil
 }
 
+// unpinAll releases the pins. No lock is needed: garbage collection reads
+// pending under the series lock, and either value is fine once the
+// transaction no longer uses the series.
 func (a *appender) unpinAll() {
-	for s := range a.pinned {
-		s.mu.Lock()
-		s.mu.pending--
-		s.mu.Unlock()
+	for _, s := range a.pinned {
+		s.pending.Add(-1)
 	}
 }
 
@@ -70,7 +71,7 @@ func (a *appender) encode() {
 	add := func(start int) {
 		a.recs = append(a.recs, a.buf[start:len(a.buf)])
 	}
-	for s := range a.pinned {
+	for _, s := range a.pinned {
 		if !s.logged.Load() {
 			a.logSeries = append(a.logSeries, s)
 			a.refSeries = append(a.refSeries, wal.RefSeries{Ref: s.ref, Labels: s.lset})

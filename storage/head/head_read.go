@@ -16,15 +16,15 @@ import (
 // copied) and a copy of the out-of-order samples in that range.
 func (s *memSeries) snapshotLocked(mint, maxt int64) ([]chunkSnap, []oooSample) {
 	var out []chunkSnap
-	n := len(s.mu.chunks)
-	for i, c := range s.mu.chunks {
+	n := s.numChunksLocked()
+	for i := range n {
+		c := s.chunkRefLocked(i)
 		if c.maxTime < mint || c.minTime > maxt {
 			continue
 		}
-		chk := c.chunk
-		if i == n-1 {
-			b := slices.Clone(c.chunk.Bytes())
-			cp, err := chunkenc.FromData(c.chunk.Encoding(), b)
+		chk := s.chunkLocked(i)
+		if i == n-1 && c.chunk != nil { // An open histogram chunk: copy it.
+			cp, err := chunkenc.FromData(c.chunk.Encoding(), slices.Clone(c.chunk.Bytes()))
 			if err != nil {
 				continue
 			}

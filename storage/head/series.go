@@ -20,7 +20,9 @@ const (
 )
 
 // memChunk is one chunk of a series. Every chunk but the last of a series is
-// sealed (immutable); the last one is open and only touched under the series lock.
+// sealed (immutable); the last one is open and only touched under the series
+// lock. An open float chunk has a nil chunk: its bytes are in the series'
+// xorWriter.
 type memChunk struct {
 	chunk   chunkenc.Chunk
 	minTime int64
@@ -35,54 +37,81 @@ type oooSample struct {
 	fh *histogram.FloatHistogram
 }
 
-// memSeries is one series. Fields above mu are immutable after creation.
+// memSeries is one series. Fields outside mu are immutable after creation
+// (or atomic). mu comes first, its fields an append touches at its start, so
+// that they share the series' first cache lines: with many series an append
+// is bound by cache misses.
 type memSeries struct {
-	ref        wal.SeriesRef
-	lset       labels.Labels
-	hash       uint64
-	chunkRange int64       // the head's, for chunk cutting
-	logged     atomic.Bool // a series record for it is in the WAL
-
 	mu struct {
 		sync.Mutex
-		chunks  []*memChunk // in time order, non-overlapping; the last one is open
-		app     chunkenc.Appender
-		nextAt  int64
+		hasOpen bool // open holds the newest chunk; false only when the series has no chunk
 		histEnd bool // histogram chunk end time computed (Prometheus's hasComputedHistogramChunkEndTime)
+		deleted bool // removed by GC; appenders must look the series up again
+		pinIdx  int32
+		open    memChunk  // the newest chunk; its chunk is nil while it is a float chunk
+		xor     xorWriter // the open chunk's encoder when it is a float chunk
+		nextAt  int64
+		// The newest in-order sample is a float (xor.v holds it) unless
+		// one of these is set.
+		lastH  *histogram.Histogram
+		lastFH *histogram.FloatHistogram
 
-		lastValue float64
-		lastH     *histogram.Histogram
-		lastFH    *histogram.FloatHistogram
-
-		ooo  []oooSample // sorted by t, unique t
-		meta *metadata.Metadata
-
-		pending int32 // open appenders holding samples for it (GC protection)
-		deleted bool  // removed by GC; appenders must look the series up again
+		sealed []memChunk        // the older chunks, immutable, in time order, non-overlapping
+		app    chunkenc.Appender // the open chunk's appender when it is a histogram chunk
+		ooo    []oooSample       // sorted by t, unique t
+		meta   *metadata.Metadata
+		// pinTx is the transaction whose pin index is pinIdx (see
+		// appender.pinLocked); last, in the cache line of ref, logged and
+		// pending, which appenders touch too.
+		pinTx uint64
 	}
+
+	ref        wal.SeriesRef
+	lset       labels.Labels
+	chunkRange int64       // the head's, for chunk cutting
+	logged     atomic.Bool // a series record for it is in the WAL
+	// pending counts the open appenders holding it pinned (GC protection):
+	// incremented under mu, decremented without it.
+	pending atomic.Int32
 }
 
-func newMemSeries(ref wal.SeriesRef, lset labels.Labels, hash uint64, chunkRange int64) *memSeries {
-	return &memSeries{ref: ref, lset: lset, hash: hash, chunkRange: chunkRange}
+func newMemSeries(ref wal.SeriesRef, lset labels.Labels, chunkRange int64) *memSeries {
+	return &memSeries{ref: ref, lset: lset, chunkRange: chunkRange}
 }
 
 // maxTimeLocked returns the newest in-order timestamp, math.MinInt64 if none.
 func (s *memSeries) maxTimeLocked() int64 {
-	if n := len(s.mu.chunks); n > 0 {
-		return s.mu.chunks[n-1].maxTime
+	if s.mu.hasOpen {
+		return s.mu.open.maxTime
 	}
 	return math.MinInt64
 }
 
+// numChunksLocked is the number of in-order chunks, the open one included.
+func (s *memSeries) numChunksLocked() int {
+	if s.mu.hasOpen {
+		return len(s.mu.sealed) + 1
+	}
+	return 0
+}
+
+// chunkRefLocked returns in-order chunk i (the open one is the last).
+func (s *memSeries) chunkRefLocked(i int) *memChunk {
+	if i < len(s.mu.sealed) {
+		return &s.mu.sealed[i]
+	}
+	return &s.mu.open
+}
+
 // emptyLocked reports whether the series holds no sample at all.
 func (s *memSeries) emptyLocked() bool {
-	return len(s.mu.chunks) == 0 && len(s.mu.ooo) == 0
+	return !s.mu.hasOpen && len(s.mu.ooo) == 0
 }
 
 // lastTypeLocked is the value type of the newest in-order sample.
 func (s *memSeries) lastTypeLocked() chunkenc.ValueType {
 	switch {
-	case len(s.mu.chunks) == 0:
+	case !s.mu.hasOpen:
 		return chunkenc.ValNone
 	case s.mu.lastH != nil:
 		return chunkenc.ValHistogram
@@ -105,12 +134,54 @@ func computeChunkEndTime(start, cur, maxT int64, ratioToFull float64) int64 {
 	return int64(float64(start) + float64(maxT-start)/math.Floor(n))
 }
 
-// cutChunkLocked seals the open chunk and opens a new one of encoding e.
-// It reports the new chunk; its appender is in s.mu.app.
-func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *memChunk {
-	if n := len(s.mu.chunks); n > 0 {
-		s.mu.chunks[n-1].chunk.Compact()
+// lastValueLocked is the value of the newest in-order float sample.
+func (s *memSeries) lastValueLocked() float64 { return s.mu.xor.v }
+
+// openChunkLocked returns the open chunk, nil if the series has none.
+func (s *memSeries) openChunkLocked() *memChunk {
+	if s.mu.hasOpen {
+		return &s.mu.open
 	}
+	return nil
+}
+
+// chunkLocked returns chunk i; the open float chunk is copied.
+func (s *memSeries) chunkLocked(i int) chunkenc.Chunk {
+	if c := s.chunkRefLocked(i).chunk; c != nil {
+		return c
+	}
+	b := s.mu.xor.bytes()
+	return xorChunk(append(make([]byte, 0, len(b)), b...))
+}
+
+// xorChunk wraps the bytes of an XOR chunk.
+func xorChunk(b []byte) chunkenc.Chunk {
+	c, _ := chunkenc.FromData(chunkenc.EncXOR, b) // Cannot fail for EncXOR.
+	return c
+}
+
+// sealLocked seals the open chunk, if any.
+func (s *memSeries) sealLocked() {
+	if !s.mu.hasOpen {
+		return
+	}
+	c := &s.mu.open
+	if c.chunk == nil {
+		c.chunk = xorChunk(s.mu.xor.seal())
+	} else {
+		c.chunk.Compact()
+	}
+	s.mu.sealed = append(s.mu.sealed, *c)
+	s.mu.open = memChunk{}
+	s.mu.hasOpen = false
+	s.mu.app = nil
+}
+
+// cutChunkLocked seals the open chunk and opens a new one of encoding e.
+// It reports the new chunk; its encoder is s.mu.xor for floats, s.mu.app
+// for histograms.
+func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *memChunk {
+	s.sealLocked()
 	var c chunkenc.Chunk
 	switch e {
 	case chunkenc.EncHistogram:
@@ -118,31 +189,29 @@ func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *memChunk {
 	case chunkenc.EncFloatHistogram:
 		c = chunkenc.NewFloatHistogramChunk()
 	default:
-		c = chunkenc.NewXORChunk()
+		s.mu.xor.reset()
 	}
-	app, _ := c.Appender() // Cannot fail on a new chunk.
-	s.mu.app = app
-	mc := &memChunk{chunk: c, minTime: t, maxTime: math.MinInt64}
-	s.mu.chunks = append(s.mu.chunks, mc)
+	if c != nil {
+		s.mu.app, _ = c.Appender() // Cannot fail on a new chunk.
+	}
+	s.mu.open = memChunk{chunk: c, minTime: t, maxTime: math.MinInt64}
+	s.mu.hasOpen = true
 	s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
 	s.mu.histEnd = false
-	return mc
+	return &s.mu.open
 }
 
 // appendFloatLocked appends an in-order float (t must be > maxTime).
 // It reports whether a chunk was created.
 func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
-	var c *memChunk
-	if n := len(s.mu.chunks); n > 0 {
-		c = s.mu.chunks[n-1]
-	}
+	c := s.openChunkLocked()
 	switch {
-	case c == nil:
+	case c == nil || c.chunk != nil: // No chunk yet, or a histogram chunk.
 		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
-	case len(c.chunk.Bytes()) > chunkenc.MaxBytesPerXORChunkBeforeAppend || c.chunk.Encoding() != chunkenc.EncXOR:
+	case s.mu.xor.size() > chunkenc.MaxBytesPerXORChunkBeforeAppend:
 		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
 	}
-	num := c.chunk.NumSamples()
+	num := int(s.mu.xor.num)
 	if num == 0 {
 		c.minTime = t
 		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
@@ -154,21 +223,20 @@ func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
 		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
 		c.minTime = t
 	}
-	s.mu.app.Append(0, t, v)
+	s.mu.xor.append(t, v)
 	c.maxTime = t
-	s.mu.lastValue = v
-	s.mu.lastH = nil
-	s.mu.lastFH = nil
+	if created { // Otherwise the newest sample was a float already.
+		s.mu.lastH = nil
+		s.mu.lastFH = nil
+	}
 	return created
 }
 
 // histPreprocessLocked decides on cutting before an in-order histogram append,
 // like Prometheus's histogramsAppendPreprocessor.
 func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding) (c *memChunk, created bool) {
-	if n := len(s.mu.chunks); n > 0 {
-		c = s.mu.chunks[n-1]
-	}
-	if c == nil || c.chunk.Encoding() != e {
+	c = s.openChunkLocked()
+	if c == nil || c.chunk == nil || c.chunk.Encoding() != e {
 		return s.cutChunkLocked(t, e), true
 	}
 	num := c.chunk.NumSamples()
@@ -218,7 +286,8 @@ func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (crea
 		c.maxTime = t
 	default:
 		c.chunk.Compact()
-		s.mu.chunks = append(s.mu.chunks, &memChunk{chunk: newChunk, minTime: t, maxTime: t})
+		s.mu.sealed = append(s.mu.sealed, *c)
+		s.mu.open = memChunk{chunk: newChunk, minTime: t, maxTime: t}
 		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
 		s.mu.histEnd = false
 		created = true
@@ -245,7 +314,8 @@ func (s *memSeries) appendFloatHistogramLocked(t int64, fh *histogram.FloatHisto
 		c.maxTime = t
 	default:
 		c.chunk.Compact()
-		s.mu.chunks = append(s.mu.chunks, &memChunk{chunk: newChunk, minTime: t, maxTime: t})
+		s.mu.sealed = append(s.mu.sealed, *c)
+		s.mu.open = memChunk{chunk: newChunk, minTime: t, maxTime: t}
 		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
 		s.mu.histEnd = false
 		created = true
@@ -283,20 +353,21 @@ func (s *memSeries) insertOOOLocked(o oooSample) bool {
 // truncateLocked drops chunks whose samples are all older than mint and
 // out-of-order samples older than mint. It returns the number of chunks removed.
 func (s *memSeries) truncateLocked(mint int64) int {
-	n := 0
-	for n < len(s.mu.chunks) && s.mu.chunks[n].maxTime < mint {
+	n, total := 0, s.numChunksLocked()
+	for n < total && s.chunkRefLocked(n).maxTime < mint {
 		n++
 	}
-	if n > 0 {
-		if n == len(s.mu.chunks) {
-			s.mu.chunks = nil
-			s.mu.app = nil
-			s.mu.lastH, s.mu.lastFH = nil, nil
-		} else {
-			rest := make([]*memChunk, len(s.mu.chunks)-n)
-			copy(rest, s.mu.chunks[n:])
-			s.mu.chunks = rest
-		}
+	switch {
+	case n == 0:
+	case n == total:
+		s.mu.sealed = nil
+		s.mu.open = memChunk{}
+		s.mu.hasOpen = false
+		s.mu.app = nil
+		s.mu.xor.clear()
+		s.mu.lastH, s.mu.lastFH = nil, nil
+	default: // n ≤ len(sealed): the open chunk stays.
+		s.mu.sealed = append([]memChunk(nil), s.mu.sealed[n:]...)
 	}
 	k := 0
 	for k < len(s.mu.ooo) && s.mu.ooo[k].t < mint {
@@ -315,8 +386,8 @@ func (s *memSeries) truncateLocked(mint int64) int {
 // minTimeLocked returns the oldest timestamp held, math.MaxInt64 if none.
 func (s *memSeries) minTimeLocked() int64 {
 	m := int64(math.MaxInt64)
-	if len(s.mu.chunks) > 0 {
-		m = s.mu.chunks[0].minTime
+	if s.mu.hasOpen {
+		m = s.chunkRefLocked(0).minTime
 	}
 	if len(s.mu.ooo) > 0 && s.mu.ooo[0].t < m {
 		m = s.mu.ooo[0].t

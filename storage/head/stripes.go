@@ -11,17 +11,11 @@ import (
 // stripeCount is the number of lock stripes of the series maps (a power of two).
 const stripeCount = 4096
 
-// seriesStripes maps refs and label hashes to series, with lock striping.
+// seriesStripes maps refs (a lock-free table) and label hashes (lock
+// striping) to series.
 type seriesStripes struct {
-	byID   [stripeCount]idStripe
+	byID   *refTable
 	byHash [stripeCount]hashStripe
-}
-
-type idStripe struct {
-	mu struct {
-		sync.RWMutex
-		m map[wal.SeriesRef]*memSeries
-	}
 }
 
 type hashStripe struct {
@@ -33,16 +27,10 @@ type hashStripe struct {
 }
 
 func newSeriesStripes() *seriesStripes {
-	return &seriesStripes{}
+	return &seriesStripes{byID: newRefTable()}
 }
 
-func (ss *seriesStripes) getByID(ref wal.SeriesRef) *memSeries {
-	st := &ss.byID[uint64(ref)&(stripeCount-1)]
-	st.mu.RLock()
-	s := st.mu.m[ref]
-	st.mu.RUnlock()
-	return s
-}
+func (ss *seriesStripes) getByID(ref wal.SeriesRef) *memSeries { return ss.byID.get(ref) }
 
 func (hs *hashStripe) getLocked(hash uint64, lset labels.Labels) *memSeries {
 	if s := hs.mu.unique[hash]; s != nil && labels.Equal(s.lset, lset) {
@@ -77,42 +65,45 @@ func (ss *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, chunkRange
 		st.mu.Unlock()
 		return s, false
 	}
-	s = newMemSeries(newRef(), lset, hash, chunkRange)
-	st.setLocked(s)
+	s = newMemSeries(newRef(), lset, chunkRange)
+	st.setLocked(s, hash)
 	ss.setID(s)
 	onCreate(s)
 	st.mu.Unlock()
 	return s, true
 }
 
-func (hs *hashStripe) setLocked(s *memSeries) {
+func (hs *hashStripe) setLocked(s *memSeries, hash uint64) {
 	if hs.mu.unique == nil {
 		hs.mu.unique = map[uint64]*memSeries{}
 	}
-	if prev := hs.mu.unique[s.hash]; prev == nil {
-		hs.mu.unique[s.hash] = s
+	if prev := hs.mu.unique[hash]; prev == nil {
+		hs.mu.unique[hash] = s
 		return
 	}
 	if hs.mu.conflicts == nil {
 		hs.mu.conflicts = map[uint64][]*memSeries{}
 	}
-	hs.mu.conflicts[s.hash] = append(hs.mu.conflicts[s.hash], s)
+	hs.mu.conflicts[hash] = append(hs.mu.conflicts[hash], s)
 }
 
+// deleteLocked removes s; its hash is computed again (series keep no copy:
+// garbage collection is rare, memory per series is not).
 func (hs *hashStripe) deleteLocked(s *memSeries) {
-	if hs.mu.unique[s.hash] == s {
-		delete(hs.mu.unique, s.hash)
-		if c := hs.mu.conflicts[s.hash]; len(c) > 0 {
-			hs.mu.unique[s.hash] = c[0]
+	hash := s.lset.Hash()
+	if hs.mu.unique[hash] == s {
+		delete(hs.mu.unique, hash)
+		if c := hs.mu.conflicts[hash]; len(c) > 0 {
+			hs.mu.unique[hash] = c[0]
 			if len(c) == 1 {
-				delete(hs.mu.conflicts, s.hash)
+				delete(hs.mu.conflicts, hash)
 			} else {
-				hs.mu.conflicts[s.hash] = c[1:]
+				hs.mu.conflicts[hash] = c[1:]
 			}
 		}
 		return
 	}
-	c := hs.mu.conflicts[s.hash]
+	c := hs.mu.conflicts[hash]
 	for i, x := range c {
 		if x == s {
 			c = append(c[:i:i], c[i+1:]...)
@@ -120,44 +111,15 @@ func (hs *hashStripe) deleteLocked(s *memSeries) {
 		}
 	}
 	if len(c) == 0 {
-		delete(hs.mu.conflicts, s.hash)
+		delete(hs.mu.conflicts, hash)
 	} else {
-		hs.mu.conflicts[s.hash] = c
+		hs.mu.conflicts[hash] = c
 	}
 }
 
-func (ss *seriesStripes) setID(s *memSeries) {
-	st := &ss.byID[uint64(s.ref)&(stripeCount-1)]
-	st.mu.Lock()
-	if st.mu.m == nil {
-		st.mu.m = map[wal.SeriesRef]*memSeries{}
-	}
-	st.mu.m[s.ref] = s
-	st.mu.Unlock()
-}
+func (ss *seriesStripes) setID(s *memSeries) { ss.byID.set(s) }
 
-func (ss *seriesStripes) deleteID(s *memSeries) {
-	st := &ss.byID[uint64(s.ref)&(stripeCount-1)]
-	st.mu.Lock()
-	if st.mu.m[s.ref] == s {
-		delete(st.mu.m, s.ref)
-	}
-	st.mu.Unlock()
-}
+func (ss *seriesStripes) deleteID(s *memSeries) { ss.byID.delete(s) }
 
-// forEach calls fn for every series; fn must not take stripe locks.
-func (ss *seriesStripes) forEach(fn func(s *memSeries)) {
-	var buf []*memSeries
-	for i := range ss.byID {
-		st := &ss.byID[i]
-		st.mu.RLock()
-		buf = buf[:0]
-		for _, s := range st.mu.m {
-			buf = append(buf, s)
-		}
-		st.mu.RUnlock()
-		for _, s := range buf {
-			fn(s)
-		}
-	}
-}
+// forEach calls fn for every series, in ref order; fn must not take stripe locks.
+func (ss *seriesStripes) forEach(fn func(s *memSeries)) { ss.byID.forEach(fn) }
