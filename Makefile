@@ -18,8 +18,12 @@ export MYTSDB_BINARY     := $(MYTSDB)
 
 all: build
 
+# The version /api/v1/status/buildinfo and --version report; defined once, in
+# compliance/server, so that tests which build the binary themselves agree.
+LDFLAGS        = $(shell $(GO) run ./compliance/cmd/ldflags)
+
 build:
-	$(GO) build -o $(MYTSDB) ./cmd/mytsdb
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(MYTSDB) ./cmd/mytsdb
 
 # Starts mytsdb on :9090 with the embedded default config (it scrapes itself and
 # stores under ./data). Pass flags with ARGS="--web.listen-address=:9091 ...".

@@ -6,8 +6,10 @@ import (
 )
 
 // TestMytsdbQuick runs the quick subset with mytsdb as the candidate
-// (MYTSDB_BINARY, else built from ./cmd/mytsdb) and fails on any mismatch.
+// (MYTSDB_BINARY, else built from ./cmd/mytsdb) and fails on any mismatch,
+// or if mytsdb's build info has no version.
 func TestMytsdbQuick(t *testing.T) {
 	env := startEnv(t, "mytsdb")
-	requireAllPass(t, RunCases(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t)))
+	outs := RunCases(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t))
+	requireAllPass(t, append(outs, CheckVersion(context.Background(), env.Cand.URL)))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	upstreamscrape "github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/template"
 	"github.com/prometheus/prometheus/util/features"
 )
 
@@ -116,7 +117,36 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	features.Set(features.API, "search", false)
 	features.Set(features.OTLPReceiver, "delta_conversion", false)
 	features.Set(features.OTLPReceiver, "native_delta_ingestion", false)
-	for _, f := range []string{"label_values_match", "query_warnings", "query_stats", "time_range_series", "time_range_labels", "exclude_alerts"} {
+	for _, f := range []string{"label_values_match", "query_warnings", "query_stats", "time_range_series", "time_range_labels", "exclude_alerts", "openapi_3.1", "openapi_3.2"} {
 		features.Enable(features.API, f)
 	}
+	// web/api/v1.FuzzAlgorithms() (not imported: it pulls the OpenAPI
+	// modules into the build).
+	for _, alg := range []string{"subsequence", "jarowinkler"} {
+		features.Enable(features.API, "search_fuzz_alg_"+alg)
+	}
+	setDeclaredFeatures()
+}
+
+// setDeclaredFeatures registers the rest of what Prometheus 3.16 declares
+// with its default flags, so that /api/v1/features answers the same: the
+// TSDB's options (tsdb.Open), the rule manager's, the template functions and
+// the UI (web.New). The flag-driven values mytsdb does not honour
+// (delayed-compaction, use-uncached-io, st-storage, histograms-st-encoding,
+// concurrent-rule-eval, old-ui) stay at their defaults: those options are
+// accepted with a warning (parseFeatures), not acted on.
+func setDeclaredFeatures() {
+	features.Set(features.TSDB, "delayed_compaction", false)
+	features.Set(features.TSDB, "isolation", true)
+	features.Set(features.TSDB, "use_uncached_io", false)
+	features.Enable(features.TSDB, "native_histograms")
+	features.Set(features.TSDB, "st_storage", false)
+	features.Enable(features.TSDB, "xor2_encoding")
+	features.Set(features.TSDB, "histograms_st_encoding", false)
+	features.Set(features.Rules, "concurrent_rule_eval", false)
+	features.Enable(features.Rules, "query_offset")
+	features.Enable(features.Rules, "keep_firing_for")
+	template.RegisterFeatures(features.DefaultRegistry)
+	features.Set(features.UI, "ui_v3", true)
+	features.Set(features.UI, "ui_v2", false)
 }

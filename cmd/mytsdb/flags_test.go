@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	buildserver "mytsdb/compliance/server"
 )
 
 // helpBlocks splits `--help-long` output into one block per flag (the flag
@@ -108,5 +111,25 @@ func TestUnknownFlagRejected(t *testing.T) {
 	out, err = exec.Command(mytsdbBinary, "--storage.tsdb.min-block-duration=2h", "--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "mytsdb, version") {
 		t.Fatalf("hidden flag rejected or bad --version output: %v\n%s", err, out)
+	}
+}
+
+// TestVersionFromLDFlags: the build information comes from
+// github.com/prometheus/common/version, which the build sets with
+// -ldflags (compliance/server.LDFlags): --version shows a non-empty version,
+// the one LDFlags sets when TestMain built the binary.
+func TestVersionFromLDFlags(t *testing.T) {
+	out, err := exec.Command(mytsdbBinary, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	v, ok := strings.CutPrefix(first, "mytsdb, version ")
+	v, _, _ = strings.Cut(v, " ")
+	if !ok || v == "" || strings.HasPrefix(v, "(") {
+		t.Fatalf("no version in --version output (built without -ldflags %q?):\n%s", buildserver.LDFlags(), out)
+	}
+	if os.Getenv("MYTSDB_BINARY") == "" && v != buildserver.MytsdbVersion {
+		t.Fatalf("version %q, want %q (from LDFlags)", v, buildserver.MytsdbVersion)
 	}
 }

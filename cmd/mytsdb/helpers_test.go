@@ -20,6 +20,8 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
+
+	buildserver "mytsdb/compliance/server"
 )
 
 // mytsdbBinary is the binary under test: $MYTSDB_BINARY, or built by TestMain.
@@ -39,7 +41,7 @@ func testMain(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		mytsdbBinary = filepath.Join(dir, "mytsdb")
-		cmd := exec.Command("go", "build", "-o", mytsdbBinary, ".")
+		cmd := exec.Command("go", "build", "-ldflags", buildserver.LDFlags(), "-o", mytsdbBinary, ".")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building mytsdb:", err)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,7 @@ import (
 	"mytsdb/promapi/remotewrite"
 	"mytsdb/scrape"
 	"mytsdb/storage"
+	"mytsdb/storage/head"
 	"mytsdb/storage/wal"
 	"mytsdb/web"
 )
@@ -29,6 +32,7 @@ import (
 // from it.
 type localStorage struct {
 	db        *storage.DB
+	noTenant  *head.Head // what the query API reads for a tenant that does not exist (yet)
 	retention time.Duration
 	ooo       int64
 	logger    *slog.Logger
@@ -52,7 +56,35 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		return nil, err
 	}
 	registerTimeGauges(db, reg)
-	return &localStorage{db: db, retention: s.retention, ooo: s.oooWindow, logger: s.logger}, nil
+	// An empty head without WAL or metrics: what a tenant created now would
+	// answer. Nothing ever appends to it, so it keeps no exemplar ring.
+	empty, err := head.New(head.Options{
+		Logger:               s.logger.With("component", "tsdb"),
+		OutOfOrderTimeWindow: s.oooWindow,
+		MaxExemplars:         -1,
+		ChunkRange:           s.chunkRange,
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("empty head for unknown tenants: %w", err), db.Close())
+	}
+	return &localStorage{db: db, noTenant: empty, retention: s.retention, ooo: s.oooWindow, logger: s.logger}, nil
+}
+
+// apiStorage is the storage the query API reads for a tenant (already
+// validated by the API). A read does not create a tenant: one that does not
+// exist is answered from the empty head, as it would be right after its
+// creation, instead of a directory, lock and open head being added for
+// every X-Scope-OrgID a client sends. Every tenant present on disk is open
+// (storage.Open opens them all), and writers create theirs.
+func (l *localStorage) apiStorage(tenant string) (promapi.TenantStorage, error) {
+	if !slices.Contains(l.db.Tenants(), tenant) {
+		return l.noTenant, nil
+	}
+	t, err := l.db.Tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	return apiTenant{t}, nil
 }
 
 // registerTimeGauges adds the gauges Prometheus's main registers next to its
@@ -127,10 +159,20 @@ func (l *localStorage) applyConfig(c *config.Config) error {
 }
 
 func (l *localStorage) close(logger *slog.Logger) {
-	if err := l.db.Close(); err != nil {
+	if err := errors.Join(l.db.Close(), l.noTenant.Close()); err != nil {
 		logger.Error("Error stopping storage", "err", err)
 	}
 }
+
+// apiTenant is a tenant as the query API sees it: everything the tenant
+// implements (its methods are promoted, so the API's optional interfaces
+// still match), plus the head's time bounds that /api/v1/status/tsdb reports
+// as headStats.minTime and maxTime (Prometheus's Head.MinTime/MaxTime:
+// math.MaxInt64 and math.MinInt64 while the head is empty).
+type apiTenant struct{ *storage.Tenant }
+
+func (t apiTenant) MinTime() int64 { return t.Head().MinTime() }
+func (t apiTenant) MaxTime() int64 { return t.Head().MaxTime() }
 
 // activeQueryDir is where promql's active query tracker keeps queries.active,
 // the log of queries running at a crash: next to the tenant directories.
@@ -166,14 +208,8 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 	}
 	birth := time.Now().UTC()
 	api := promapi.New(promapi.Options{
-		Engine: engine,
-		Storage: func(tenant string) (promapi.TenantStorage, error) {
-			t, err := st.db.Tenant(tenant)
-			if err != nil {
-				return nil, err
-			}
-			return t, nil
-		},
+		Engine:        engine,
+		Storage:       st.apiStorage,
 		Targets:       sm,
 		Config:        cs.Config,
 		Flags:         s.flags,

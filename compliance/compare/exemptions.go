@@ -2,12 +2,17 @@ package compare
 
 import "strings"
 
-// Exemption removes from both responses something that legitimately differs
-// between two correct servers. This table is the ONLY place where the harness
-// forgives a difference; every entry says why.
+// Exemption removes from both responses (or, with CandidateOnly, from the
+// candidate's) something that legitimately differs between two correct
+// servers. This table is the ONLY place where the harness forgives a
+// difference; every entry says why.
 type Exemption struct {
 	// Path is the API path it applies to; "" means every path.
 	Path string
+	// CandidateOnly applies it to the candidate's response only: for what
+	// mytsdb has and Prometheus has not (the reference keeps the field, so
+	// a reference that grew the same field would still be compared).
+	CandidateOnly bool
 	// StructuralOnly limits it to structurally compared cases (scraped data).
 	StructuralOnly bool
 	// UnorderedOnly limits it to cases marked "unordered" in the corpus:
@@ -61,6 +66,9 @@ var Exemptions = []Exemption{
 
 	{Path: "/api/v1/status/flags", Field: "data.storage\\.tsdb\\.path", Action: "drop", Reason: "each server has its own temporary data directory"},
 	{Path: "/api/v1/status/flags", Field: "data.web\\.listen-address", Action: "drop", Reason: "each server listens on its own free port"},
+	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.storage\\.wal\\.sync", Action: "drop", Reason: ownFlags},
+	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.storage\\.wal\\.sync-interval", Action: "drop", Reason: ownFlags},
+	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.storage\\.wal\\.writer", Action: "drop", Reason: ownFlags},
 
 	{Path: "/api/v1/status/tsdb", Field: "data.seriesCountByMetricName", Action: "tiesort", Reason: tieReason},
 	{Path: "/api/v1/status/tsdb", Field: "data.labelValueCountByLabelName", Action: "tiesort", Reason: tieReason},
@@ -75,6 +83,8 @@ var Exemptions = []Exemption{
 
 	{Path: "/api/v1/query", StructuralOnly: true, Field: "data.result.*.value.0", Action: "null", Reason: "scraped samples carry each server's own scrape timestamps"},
 }
+
+const ownFlags = "mytsdb's own flags, which Prometheus does not have (the WAL's sync policy, sync interval and writer)"
 
 const tieReason = "Prometheus sorts these top lists by count only (tsdb/index.maxHeap.get); entries with equal counts come in map order. The order of the counts is still compared"
 
@@ -94,13 +104,14 @@ type Mode struct {
 	Unordered  bool // result order undefined in Prometheus: UnorderedOnly exemptions apply
 }
 
-// normalize applies the exemptions for path to a parsed body.
-func normalize(root *node, path string, m Mode) {
+// normalize applies the exemptions for path to a parsed body; candidate says
+// whether it is the candidate's (CandidateOnly exemptions apply to it only).
+func normalize(root *node, path string, m Mode, candidate bool) {
 	// Sorting comes after dropping and nulling, so that exempted fields
 	// never decide an order.
 	for _, sorting := range []bool{false, true} {
 		for _, e := range Exemptions {
-			if (e.Path != "" && e.Path != path) || (e.StructuralOnly && !m.Structural) || (e.UnorderedOnly && !m.Unordered) {
+			if (e.Path != "" && e.Path != path) || (e.StructuralOnly && !m.Structural) || (e.UnorderedOnly && !m.Unordered) || (e.CandidateOnly && !candidate) {
 				continue
 			}
 			if isSort := e.Action == "sort" || e.Action == "tiesort"; isSort == sorting {

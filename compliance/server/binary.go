@@ -12,6 +12,18 @@ import (
 // (the version pinned in go.mod; the Makefile's `make ref` builds it).
 const RefVersion = "v0.316.0"
 
+// MytsdbVersion is the version a mytsdb built from this tree reports in
+// --version, its start-up log and /api/v1/status/buildinfo.
+const MytsdbVersion = "0.1.0"
+
+// LDFlags is the -ldflags value every build of mytsdb uses (the Makefile
+// through `go run ./compliance/cmd/ldflags`, and tests that build the binary
+// themselves): mytsdb's build information lives, as Prometheus's does, in
+// github.com/prometheus/common/version.
+func LDFlags() string {
+	return "-X github.com/prometheus/common/version.Version=" + MytsdbVersion
+}
+
 // ModuleRoot finds the directory holding mytsdb's go.mod, walking up from the
 // working directory.
 func ModuleRoot() (string, error) {
@@ -49,7 +61,8 @@ func PrometheusBinary() (string, error) {
 }
 
 // MytsdbBinary returns $MYTSDB_BINARY if that file exists, else builds
-// ./cmd/mytsdb with `go build` into dir and returns the built path.
+// ./cmd/mytsdb with `go build -ldflags LDFlags()` into dir and returns the
+// built path.
 func MytsdbBinary(dir string) (string, error) {
 	if p := os.Getenv("MYTSDB_BINARY"); p != "" {
 		if _, err := os.Stat(p); err == nil {
@@ -61,7 +74,7 @@ func MytsdbBinary(dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "mytsdb")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/mytsdb")
+	cmd := exec.Command("go", "build", "-ldflags", LDFlags(), "-o", out, "./cmd/mytsdb")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/mytsdb: %w\n%s", err, b)

@@ -82,6 +82,9 @@ func mainErr(full bool, candidate, run string, verbose bool, dump string) int {
 		return fatal(err)
 	}
 	outs = append(outs, compliance.RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases)...)
+	if candidate == "mytsdb" {
+		outs = append(outs, compliance.CheckVersion(ctx, env.Cand.URL))
+	}
 	logf("compared %d cases", len(outs))
 	if dump != "" {
 		var b strings.Builder
