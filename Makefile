@@ -14,7 +14,7 @@ export PROMETHEUS_BINARY := $(PROMETHEUS)
 export PROMTOOL_BINARY   := $(PROMTOOL)
 export MYTSDB_BINARY     := $(MYTSDB)
 
-.PHONY: all build run test ref compliance bench fmt vet clean
+.PHONY: all build run test ref compliance bench soak fmt vet clean
 
 all: build
 
@@ -52,6 +52,15 @@ compliance: ref build
 # Benchmarks: ours beside the real Prometheus in one run, with ratios.
 bench: ref build
 	$(GO) run ./compliance/cmd/bench
+
+# The crash-loop soak: TestCrashLoopRemoteWrite with SOAK_KILLS SIGKILLs instead
+# of `make test`'s 20; ends with a "soak summary:" line (kills, samples acknowledged
+# and verified, duplicates). SOAK_SERIES sets the series per batch.
+SOAK_KILLS  ?= 200
+SOAK_SERIES ?= 8
+soak: build
+	MYTSDB_SOAK_KILLS=$(SOAK_KILLS) MYTSDB_SOAK_SERIES=$(SOAK_SERIES) \
+		$(GO) test -count=1 -v -timeout 3h -run '^TestCrashLoopRemoteWrite$$' ./cmd/mytsdb/
 
 fmt:
 	gofmt -l -w .

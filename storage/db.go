@@ -3,7 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -26,7 +28,8 @@ type DB struct {
 
 // Open opens the data directory, reopening and replaying every tenant
 // directory already present (and creating the default tenant), then starts
-// the retention loop.
+// the retention loop. Entries of Prometheus's own TSDB (the directory may be
+// the one a replaced Prometheus used) are skipped and reported in one warning.
 func Open(opts Options) (*DB, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -42,15 +45,22 @@ func Open(opts Options) (*DB, error) {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	ids := []string{DefaultTenant}
+	var prom promEntries
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != DefaultTenant {
-			if ValidateTenantID(e.Name()) != nil {
-				opts.Logger.Warn("Ignoring directory that is not a tenant", "dir", e.Name())
+		name := e.Name()
+		if isPrometheusEntry(name) {
+			prom.add(opts.Dir, name)
+			continue
+		}
+		if e.IsDir() && name != DefaultTenant {
+			if ValidateTenantID(name) != nil {
+				opts.Logger.Warn("Ignoring directory that is not a tenant", "dir", name)
 				continue
 			}
-			ids = append(ids, e.Name())
+			ids = append(ids, name)
 		}
 	}
+	prom.warn(opts.Logger, opts.Dir)
 	for _, id := range ids {
 		if _, err := db.Tenant(id); err != nil {
 			return nil, errors.Join(err, db.Close())
@@ -59,6 +69,43 @@ func Open(opts Options) (*DB, error) {
 	db.loopStarted = true
 	go db.retentionLoop()
 	return db, nil
+}
+
+// promEntries collects what Open found of Prometheus's own TSDB in the data
+// directory, for one warning instead of one per block.
+type promEntries struct {
+	names  []string // fixed names (wal, chunks_head, lock, ...) and snapshots
+	blocks int      // ULID-named block directories, including temporary ones
+	// oldTenants are directories with a reserved name holding a tenant
+	// lock file: tenants created before the names were reserved.
+	oldTenants []string
+}
+
+func (p *promEntries) add(dir, name string) {
+	// Prometheus never puts a file named lock one level down (its lock is
+	// at the top); mytsdb's tenants all have one.
+	if _, err := os.Stat(filepath.Join(dir, name, "lock")); err == nil {
+		p.oldTenants = append(p.oldTenants, name)
+		return
+	}
+	if len(name) >= ulidLen && isULID(name[:ulidLen]) {
+		p.blocks++
+	} else {
+		p.names = append(p.names, name)
+	}
+}
+
+// warn logs what was found, once. Nothing of it is opened, read, locked or
+// changed: a user who goes back to Prometheus finds its data as it left it.
+func (p *promEntries) warn(logger *slog.Logger, dir string) {
+	if len(p.names) > 0 || p.blocks > 0 {
+		logger.Warn("The data directory holds Prometheus TSDB data; this version of mytsdb neither reads nor changes it, and keeps its own data in per-tenant subdirectories",
+			"dir", dir, "entries", p.names, "blocks", p.blocks)
+	}
+	if len(p.oldTenants) > 0 {
+		logger.Warn("Directories with names now reserved for Prometheus's TSDB look like tenants of an earlier mytsdb; they are not opened (rename them to open them again)",
+			"dir", dir, "tenants", p.oldTenants)
+	}
 }
 
 // Tenant returns the tenant id, opening (and creating) its directory on first use.

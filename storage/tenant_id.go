@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // DefaultTenant receives scraped and rule data, and requests without X-Scope-OrgID.
@@ -14,8 +15,21 @@ const MaxTenantIDLength = 150
 // ErrInvalidTenantID is wrapped by every ValidateTenantID error.
 var ErrInvalidTenantID = errors.New("invalid tenant ID")
 
+// prometheusEntries are the fixed names Prometheus's own TSDB keeps directly
+// under --storage.tsdb.path. Users replacing Prometheus start mytsdb on the
+// same path, so a tenant must never be named like one of them: a tenant
+// "wal" would write mytsdb's WAL into Prometheus's WAL directory.
+var prometheusEntries = []string{"wal", "chunks_head", "wbl", "snapshots", "lock", "queries.active"}
+
+// chunkSnapshotPrefix starts Prometheus's head chunk snapshot directories
+// (chunk_snapshot.<segment>.<offset>), which Prometheus deletes when older
+// than its newest snapshot.
+const chunkSnapshotPrefix = "chunk_snapshot."
+
 // ValidateTenantID accepts IDs of 1 to 150 bytes of [A-Za-z0-9_.-], except
-// "." and "..": exactly the names that are a single safe path element.
+// "." and "..": exactly the names that are a single safe path element. It
+// also rejects the names of Prometheus's own TSDB entries (see
+// isPrometheusEntry), so that no tenant directory can collide with them.
 func ValidateTenantID(id string) error {
 	switch {
 	case id == "":
@@ -31,5 +45,55 @@ func ValidateTenantID(id string) error {
 			return fmt.Errorf("%w: byte %#x at %d (allowed: A-Z a-z 0-9 _ . -)", ErrInvalidTenantID, c, i)
 		}
 	}
+	if isPrometheusEntry(id) {
+		return fmt.Errorf("%w: %q is reserved: Prometheus's TSDB uses that name in the data directory", ErrInvalidTenantID, id)
+	}
 	return nil
+}
+
+// isPrometheusEntry reports whether name, an entry directly under the data
+// directory, is one Prometheus's TSDB creates there: wal, chunks_head, wbl,
+// snapshots, lock, queries.active, a block (a ULID), a block being created
+// or deleted (<ULID>.tmp-for-creation, <ULID>.tmp-for-deletion, <ULID>.tmp)
+// or a head chunk snapshot (chunk_snapshot.*). Names compare
+// case-insensitively, because Prometheus parses ULIDs case-insensitively and
+// a case-insensitive file system would map "WAL" onto "wal".
+func isPrometheusEntry(name string) bool {
+	for _, p := range prometheusEntries {
+		if strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	if len(name) >= len(chunkSnapshotPrefix) && strings.EqualFold(name[:len(chunkSnapshotPrefix)], chunkSnapshotPrefix) {
+		return true
+	}
+	if len(name) < ulidLen || !isULID(name[:ulidLen]) {
+		return false
+	}
+	return len(name) == ulidLen || name[ulidLen] == '.'
+}
+
+// ulidLen is the length of a text-encoded ULID, the name of a block directory.
+const ulidLen = 26
+
+// isULID reports whether s is shaped like a ULID as Prometheus's block
+// discovery accepts it (ulid.ParseStrict): 26 characters of Crockford's
+// base32 alphabet, which leaves out I, L, O and U, in either case.
+func isULID(s string) bool {
+	if len(s) != ulidLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		switch {
+		case '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U':
+		default:
+			return false
+		}
+	}
+	return true
 }

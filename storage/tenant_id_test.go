@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oklog/ulid/v2"
 )
 
 func TestValidateTenantID(t *testing.T) {
@@ -18,6 +20,41 @@ func TestValidateTenantID(t *testing.T) {
 	for _, id := range bad {
 		if err := ValidateTenantID(id); !errors.Is(err, ErrInvalidTenantID) {
 			t.Errorf("ValidateTenantID(%q) = %v, want ErrInvalidTenantID", id, err)
+		}
+	}
+}
+
+// TestValidateTenantIDReservesPrometheusNames: no tenant may be named like an
+// entry of Prometheus's TSDB in the data directory, in any case, while names
+// that only resemble one stay valid.
+func TestValidateTenantIDReservesPrometheusNames(t *testing.T) {
+	const ulid = "01JGXYZ8T5ZKQ4M3W9V6N2B7CD" // 26 characters of Crockford base32
+	reserved := []string{
+		"wal", "chunks_head", "wbl", "snapshots", "lock", "queries.active",
+		"WAL", "Chunks_Head", "QUERIES.ACTIVE",
+		ulid, strings.ToLower(ulid), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "00000000000000000000000000",
+		ulid + ".tmp-for-creation", ulid + ".tmp-for-deletion", ulid + ".tmp",
+		"chunk_snapshot.000001.0000000000", "chunk_snapshot.000001.0000000000.tmp",
+	}
+	for _, id := range reserved {
+		err := ValidateTenantID(id)
+		if !errors.Is(err, ErrInvalidTenantID) || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("ValidateTenantID(%q) = %v, want ErrInvalidTenantID naming it reserved", id, err)
+		}
+	}
+	allowed := []string{
+		"wal2", "wal_", "wals", "a-wal", "chunks", "chunks_head2", "snapshot", "locks", "queries",
+		"chunk_snapshot", "chunk-snapshot.1",
+		// Almost ULIDs: too short, too long without a dot, followed by
+		// something other than a dot, or holding U, I, L or O, which
+		// Crockford's alphabet leaves out.
+		ulid[:25], ulid + "X", ulid + "-x",
+		ulid[:25] + "U", ulid[:25] + "i", "L" + ulid[1:], ulid[:10] + "O" + ulid[11:],
+		ulid[:12] + "_" + ulid[13:],
+	}
+	for _, id := range allowed {
+		if err := ValidateTenantID(id); err != nil {
+			t.Errorf("ValidateTenantID(%q) = %v, want nil", id, err)
 		}
 	}
 }
@@ -41,6 +78,25 @@ func FuzzValidateTenantID(f *testing.F) {
 			if c == '/' || c == '\\' || c == 0 || c >= 0x80 {
 				t.Fatalf("accepted tenant ID %q holds byte %#x", id, c)
 			}
+		}
+	})
+}
+
+// FuzzIsULIDMatchesUpstream compares isULID with the parser Prometheus uses
+// to recognise block directories (ulid.ParseStrict): every name Prometheus
+// takes for a block is ULID-shaped to us; ours is only broader by the names
+// whose first character would overflow 128 bits.
+func FuzzIsULIDMatchesUpstream(f *testing.F) {
+	for _, s := range []string{"01JGXYZ8T5ZKQ4M3W9V6N2B7CD", "01jgxyz8t5zkq4m3w9v6n2b7cd", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "01JGXYZ8T5ZKQ4M3W9V6N2B7CU", "wal"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := ulid.ParseStrict(s)
+		switch {
+		case err == nil && !isULID(s):
+			t.Fatalf("ulid.ParseStrict accepts %q, isULID does not", s)
+		case isULID(s) && err != nil && !errors.Is(err, ulid.ErrOverflow):
+			t.Fatalf("isULID accepts %q, ulid.ParseStrict says %v", s, err)
 		}
 	})
 }

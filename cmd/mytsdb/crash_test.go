@@ -1,20 +1,39 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 )
 
+// The crash loop's size: `make test` runs 20 kills of 8 series; `make soak`
+// sets MYTSDB_SOAK_KILLS (and may set MYTSDB_SOAK_SERIES) for a longer run.
+const (
+	soakKillsEnv  = "MYTSDB_SOAK_KILLS"
+	soakSeriesEnv = "MYTSDB_SOAK_SERIES"
+)
+
+// ledgerSpan is how much sample time one ledger covers before the crash loop
+// starts the next one. The writer advances 100 ms of sample time per batch,
+// hundreds of batches a second, and ledger.verify reads a 2h window: a soak
+// that kept one ledger would outgrow that window and report acknowledged
+// samples as missing. Each new ledger continues where the previous stopped,
+// under its own metric name, so the head only ever sees in-order samples.
+const ledgerSpan = time.Hour
+
 // TestCrashLoopRemoteWrite SIGKILLs mytsdb at random moments — during
-// startup and WAL replay as well as under write load — 20 times while a
-// writer pushes remote-write batches without pause. After every restart all
-// acknowledged samples must be present with their exact values, and nothing
-// may be duplicated or invented.
+// startup and WAL replay as well as under write load — 20 times (or
+// $MYTSDB_SOAK_KILLS) while a writer pushes remote-write batches without
+// pause. After every restart all acknowledged samples must be present with
+// their exact values, and nothing may be duplicated or invented.
 func TestCrashLoopRemoteWrite(t *testing.T) {
-	const kills = 20
+	kills := envPositive(t, soakKillsEnv, 20)
+	series := envPositive(t, soakSeriesEnv, 8)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, cfgPath, "global:\n  scrape_interval: 15s\n")
@@ -26,15 +45,17 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 		"--web.enable-remote-write-receiver",
 	}
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	t.Logf("seed %d, %d kills, %d series", seed, kills, series)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	l := newLedger("crash_rw", 8, time.Now().Add(-50*time.Minute))
+	ledgerStart := time.Now().Add(-50 * time.Minute)
+	ledgers := []*ledger{newLedger("crash_rw", series, ledgerStart)}
 	began := time.Now()
 
 	stop, done := make(chan struct{}), make(chan struct{})
-	go l.writer(addr, stop, done)
+	go ledgers[0].writer(addr, stop, done)
 	defer func() { close(stop); <-done }()
 
+	var last tally
 	for i := 0; i < kills; i++ {
 		p := start(t, mytsdbBinary, dir, addr, args...)
 		if i%4 == 3 {
@@ -49,18 +70,113 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 		}
 		<-p.done
 
-		// Restart and check everything acknowledged so far. The writer keeps
-		// pushing meanwhile; verify holds the ledger lock, so the check sees
-		// a consistent set of acknowledgements.
+		// Restart and check everything acknowledged so far, in every
+		// ledger. The writer keeps pushing meanwhile; verify holds the
+		// ledger lock, so the check sees a consistent set of
+		// acknowledgements.
 		p = start(t, mytsdbBinary, dir, addr, args...)
 		p.waitReady(30 * time.Second)
-		if err := l.verify(p); err != nil {
-			t.Fatalf("kill %d: %v", i+1, err)
+		for _, l := range ledgers {
+			if err := l.verify(p); err != nil {
+				t.Fatalf("kill %d, %s: %v", i+1, l.metric, err)
+			}
+		}
+		if i == kills-1 {
+			// Independent count for the summary: what was acknowledged,
+			// what the server returned, and any repeated timestamp.
+			for _, l := range ledgers {
+				c, err := l.tally(p)
+				if err != nil {
+					t.Fatalf("kill %d, %s: %v", i+1, l.metric, err)
+				}
+				last.add(c)
+			}
 		}
 		p.kill()
+
+		cur := ledgers[len(ledgers)-1]
+		if end := time.UnixMilli(cur.nextTime()); i < kills-1 && end.Sub(ledgerStart) >= ledgerSpan {
+			close(stop)
+			<-done
+			ledgerStart = time.UnixMilli(cur.nextTime())
+			next := newLedger(fmt.Sprintf("crash_rw_%d", len(ledgers)), series, ledgerStart)
+			ledgers = append(ledgers, next)
+			stop, done = make(chan struct{}), make(chan struct{})
+			go next.writer(addr, stop, done)
+		}
 	}
-	t.Logf("%d kills, %d batches acknowledged, %d failed, %s", kills, l.acks(), l.failures(), time.Since(began).Round(time.Millisecond))
-	if l.acks() < kills {
-		t.Fatalf("only %d batches acknowledged over %d runs", l.acks(), kills)
+	batches, failed := 0, 0
+	for _, l := range ledgers {
+		batches += l.acks()
+		failed += l.failures()
 	}
+	t.Logf("soak summary: kills=%d series=%d ledgers=%d batches_acked=%d batches_failed=%d samples_acked=%d samples_verified=%d samples_returned=%d duplicates=%d elapsed=%s",
+		kills, series, len(ledgers), batches, failed, last.acked, last.verified, last.returned, last.duplicates, time.Since(began).Round(time.Millisecond))
+	if batches < kills {
+		t.Fatalf("only %d batches acknowledged over %d runs", batches, kills)
+	}
+	if last.duplicates != 0 || last.verified != last.acked {
+		t.Fatalf("final count: %d of %d acknowledged samples returned, %d duplicates", last.verified, last.acked, last.duplicates)
+	}
+}
+
+// envPositive reads a positive integer from the environment, or returns def.
+func envPositive(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("$%s=%q: want a positive integer", name, s)
+	}
+	return n
+}
+
+// tally counts a ledger against the server: samples acknowledged, how many
+// of them the server returned, all samples returned, and returned samples
+// whose (series, timestamp) repeats.
+type tally struct{ acked, verified, returned, duplicates int }
+
+func (c *tally) add(o tally) {
+	c.acked += o.acked
+	c.verified += o.verified
+	c.returned += o.returned
+	c.duplicates += o.duplicates
+}
+
+func (l *ledger) tally(p *proc) (tally, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got, err := p.rangeSamples(l.metric, "2h", time.UnixMilli(l.nextT).Add(time.Minute))
+	if err != nil {
+		return tally{}, err
+	}
+	var c tally
+	for key, samples := range got {
+		seen := make(map[int64]bool, len(samples))
+		for _, s := range samples {
+			c.returned++
+			if seen[s.T] {
+				c.duplicates++
+				continue
+			}
+			seen[s.T] = true
+			if _, ok := l.acked[key][s.T]; ok {
+				c.verified++
+			}
+		}
+	}
+	for _, acked := range l.acked {
+		c.acked += len(acked)
+	}
+	return c, nil
+}
+
+// nextTime is the timestamp (ms) the ledger's next batch would get.
+func (l *ledger) nextTime() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nextT
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// TestPrometheusDataDir: mytsdb started with the --storage.tsdb.path of a
+// (SIGKILLed) reference Prometheus logs one warning about Prometheus's data,
+// serves the default tenant, refuses X-Scope-OrgID values naming
+// Prometheus's entries, and leaves every Prometheus file byte for byte as it
+// was.
+func TestPrometheusDataDir(t *testing.T) {
+	promBin := prometheusBinary(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfgPath, "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['"+addr+"']\n")
+	args := []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + data, "--web.listen-address=" + addr}
+
+	prom := start(t, promBin, dir, addr, args...)
+	prom.waitReady(60 * time.Second)
+	prom.waitQueryValue(`up{job="self"}`, "1", 30*time.Second)
+	if err := prom.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-prom.done
+	before := treeHashes(t, data)
+	for _, want := range []string{"wal", "chunks_head", "lock", "queries.active"} {
+		if _, ok := before[want]; !ok {
+			t.Fatalf("prometheus did not create %s; tree: %v", want, before)
+		}
+	}
+
+	// mytsdb scrapes nothing here (its own config has no scrape jobs), so
+	// that the only data it writes is the test's.
+	ours := filepath.Join(dir, "mytsdb.yml")
+	writeFile(t, ours, "global:\n  scrape_interval: 15s\n")
+	p := start(t, mytsdbBinary, dir, addr, "--config.file="+ours, "--storage.tsdb.path="+data,
+		"--web.listen-address="+addr, "--web.enable-remote-write-receiver")
+	p.waitReady(30 * time.Second)
+
+	now := time.Now().UnixMilli()
+	write := func(tenant string) (int, string) {
+		req := &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+			Labels:  []prompb.Label{{Name: "__name__", Value: "beside_prometheus"}},
+			Samples: []prompb.Sample{{Timestamp: now, Value: 42}},
+		}}}
+		raw, _ := req.Marshal()
+		hr, _ := http.NewRequest(http.MethodPost, p.url("/api/v1/write"), bytes.NewReader(snappy.Encode(nil, raw)))
+		hr.Header.Set("Content-Encoding", "snappy")
+		hr.Header.Set("Content-Type", "application/x-protobuf")
+		hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+		if tenant != "" {
+			hr.Header.Set("X-Scope-OrgID", tenant)
+		}
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := write(""); code != http.StatusNoContent {
+		t.Fatalf("write to the default tenant: %d %s", code, body)
+	}
+	reserved := []string{"wal", "chunks_head", "lock", "queries.active", "wbl", "snapshots", "01JGXYZ8T5ZKQ4M3W9V6N2B7CD"}
+	for _, tenant := range reserved {
+		if code, body := write(tenant); code != http.StatusBadRequest || !strings.Contains(body, "reserved") {
+			t.Errorf("write as tenant %q: %d %q, want 400 naming it reserved", tenant, code, body)
+		}
+	}
+	// A query naming a reserved tenant must not reach Prometheus's data nor
+	// create anything: it gets no series and no 5xx.
+	for _, tenant := range reserved {
+		hr, _ := http.NewRequest(http.MethodGet, p.url("/api/v1/query?query="+url.QueryEscape(`{__name__=~".+"}`)), nil)
+		hr.Header.Set("X-Scope-OrgID", tenant)
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var r struct {
+			Status string    `json:"status"`
+			Data   queryData `json:"data"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode >= 500 || len(r.Data.Result) != 0 {
+			t.Errorf("query as tenant %q: %d %s", tenant, resp.StatusCode, b)
+		}
+	}
+	p.waitQueryValue("beside_prometheus", "42", 10*time.Second)
+	p.kill()
+
+	if n := strings.Count(p.logText(), "The data directory holds Prometheus TSDB data"); n != 1 {
+		t.Errorf("%d warnings about Prometheus's data, want 1; log:\n%s", n, tail(p.logText(), 40))
+	}
+	after := treeHashes(t, data)
+	for path, h := range before {
+		if after[path] != h {
+			t.Errorf("%s: %q before mytsdb, %q after", path, h, after[path])
+		}
+	}
+	for path := range after {
+		if _, ok := before[path]; !ok && path != "default" && !strings.HasPrefix(path, "default"+string(filepath.Separator)) {
+			t.Errorf("mytsdb created %s outside its tenant directory", path)
+		}
+	}
+	if t.Failed() {
+		t.Logf("tree before: %v", slices.Sorted(maps.Keys(before)))
+	}
+}
+
+// treeHashes maps every path under dir to its mode and, for regular files,
+// the SHA-256 of its content.
+func treeHashes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		desc := info.Mode().String()
+		if info.Mode().IsRegular() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			desc += fmt.Sprintf(" %d %s", len(b), hex.EncodeToString(sum[:]))
+		}
+		out[rel] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
