@@ -45,6 +45,11 @@ type Options struct {
 	// Storage returns the storage of a tenant (from X-Scope-OrgID, absent =
 	// "default"). Required. The tenant ID is validated before it is called.
 	Storage func(tenant string) (TenantStorage, error)
+	// ValidateTenant checks X-Scope-OrgID values before Storage is asked; an
+	// error is answered with 400 bad_data. Nil applies the character and
+	// length rules only; the binary passes the storage's own check, which
+	// also reserves the names of a Prometheus data directory.
+	ValidateTenant func(tenant string) error
 	// Targets backs /targets, /targets/metadata, /metadata and /scrape_pools.
 	// Nil serves them empty.
 	Targets TargetRetriever

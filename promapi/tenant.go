@@ -48,7 +48,11 @@ func (a *API) tenant(r *http.Request) (string, TenantStorage, *apiError) {
 		}
 		id = vals[0]
 	}
-	if err := validateTenant(id); err != nil {
+	validate := a.opts.ValidateTenant
+	if validate == nil {
+		validate = validateTenant
+	}
+	if err := validate(id); err != nil {
 		return "", nil, badData(err)
 	}
 	if a.opts.Storage == nil {

@@ -90,8 +90,8 @@ func TestPrometheusDataDir(t *testing.T) {
 			t.Errorf("write as tenant %q: %d %q, want 400 naming it reserved", tenant, code, body)
 		}
 	}
-	// A query naming a reserved tenant must not reach Prometheus's data nor
-	// create anything: it gets no series and no 5xx.
+	// A query naming a reserved tenant is refused like any invalid tenant:
+	// 400 with Prometheus's bad_data error, and nothing is created.
 	for _, tenant := range reserved {
 		hr, _ := http.NewRequest(http.MethodGet, p.url("/api/v1/query?query="+url.QueryEscape(`{__name__=~".+"}`)), nil)
 		hr.Header.Set("X-Scope-OrgID", tenant)
@@ -102,10 +102,11 @@ func TestPrometheusDataDir(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		var r struct {
-			Status string    `json:"status"`
-			Data   queryData `json:"data"`
+			Status    string `json:"status"`
+			ErrorType string `json:"errorType"`
+			Error     string `json:"error"`
 		}
-		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode >= 500 || len(r.Data.Result) != 0 {
+		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != http.StatusBadRequest || r.Status != "error" || r.ErrorType != "bad_data" || !strings.Contains(r.Error, "reserved") {
 			t.Errorf("query as tenant %q: %d %s", tenant, resp.StatusCode, b)
 		}
 	}
