@@ -173,8 +173,10 @@ func (l *ledger) writer(addr string, stop <-chan struct{}, done chan<- struct{})
 			return
 		default:
 		}
-		if _, err := l.push(client, addr); err != nil {
-			time.Sleep(5 * time.Millisecond) // server down: keep trying at a gentle pace
+		// Down (an error) or starting (503 until ready): keep trying at a
+		// gentle pace rather than thousands of requests a second.
+		if code, err := l.push(client, addr); err != nil || code != http.StatusNoContent {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }
