@@ -42,9 +42,39 @@ func isHistogramValidationError(err error) bool {
 
 func isPartial(err error) bool { return errors.Is(err, (*storage.AppendPartialError)(nil)) }
 
+// lazyLabels are the labels of a series, built on first use: a series that
+// hits the ref cache is appended by its ref alone and needs its labels only
+// for an error message, exemplars or a retry.
+type lazyLabels struct {
+	st    *reqState
+	pairs []bytesLabel // 1.0
+	refs  []uint32     // 2.0, resolved on demand (known to be valid)
+	syms  []string
+	v2    bool
+	ls    labels.Labels
+	built bool
+}
+
+func (l *lazyLabels) get() labels.Labels {
+	if !l.built {
+		pairs := l.pairs
+		if l.v2 {
+			pairs, _ = resolve(&l.st.pairs, l.refs, l.syms)
+		}
+		l.ls, l.built = l.st.build(pairs), true
+	}
+	return l.ls
+}
+
+// set gives the labels when the caller built them.
+func (l *lazyLabels) set(ls labels.Labels) { l.ls, l.built = ls, true }
+
 // append appends one sample or histogram. cached says ref came from the ref
-// cache and was not yet confirmed by the storage in this request.
-func (a *limitedAppender) append(ref storage.SeriesRef, cached bool, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AOptions) (storage.SeriesRef, error) {
+// cache and was not yet confirmed by the storage in this request; the
+// storage gets the labels only when ref is 0 (or they were built anyway), and
+// a cached ref it refuses for another reason than the sample is retried with
+// the labels and ref 0.
+func (a *limitedAppender) append(ref storage.SeriesRef, cached bool, ll *lazyLabels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AOptions) (storage.SeriesRef, error) {
 	if t > a.maxTime {
 		return 0, errTooFarInFuture
 	}
@@ -58,9 +88,13 @@ func (a *limitedAppender) append(ref storage.SeriesRef, cached bool, ls labels.L
 			return 0, err
 		}
 	}
+	ls := ll.ls
+	if ref == 0 {
+		ls = ll.get()
+	}
 	r, err := a.app.Append(ref, ls, st, t, v, h, fh, opts)
 	if err != nil && cached && ref != 0 && retryable(err) {
-		r, err = a.app.Append(0, ls, st, t, v, h, fh, opts)
+		r, err = a.app.Append(0, ll.get(), st, t, v, h, fh, opts)
 	}
 	return r, err
 }

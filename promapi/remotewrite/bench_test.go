@@ -142,11 +142,15 @@ func (sinkApp) Rollback() error { return nil }
 type nopWriter struct {
 	h    http.Header
 	code int
+	body []byte
 }
 
-func (w *nopWriter) Header() http.Header         { return w.h }
-func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w *nopWriter) WriteHeader(c int)           { w.code = c }
+func (w *nopWriter) Header() http.Header { return w.h }
+func (w *nopWriter) Write(b []byte) (int, error) {
+	w.body = append(w.body[:0], b...)
+	return len(b), nil
+}
+func (w *nopWriter) WriteHeader(c int) { w.code = c }
 
 func BenchmarkHandler(b *testing.B) {
 	for _, bc := range []struct {

@@ -11,9 +11,11 @@
 // It owns the hot path of ingestion up to the storage's AppenderV2: pooled
 // body and snappy buffers, protobuf decoders of its own (decode_v1.go,
 // decode_v2.go) that keep no per-sample allocation and reference label strings
-// inside the request buffer, and a per-tenant cache from the label pairs of a
-// series to its storage.SeriesRef (refcache.go) so that repeat series skip
-// building labels and the storage's label lookup.
+// inside the request buffer, and a per-tenant cache from a 128-bit hash of the
+// label pairs of a series, as sent, to its storage.SeriesRef (refcache.go), so
+// that repeat series skip resolving and building labels and the storage's
+// label lookup. 2.0 series are hashed from per-request symbol hashes, so a
+// symbol shared by many series is hashed once.
 //
 // It must not touch storage internals: it only uses storage.AppendableV2 (whose
 // appenders must implement storage.ExemplarAppenderV2) and retries an append
@@ -27,7 +29,12 @@
 //     before, see key_other.go); metadata strings are cloned when
 //     Options.AppendMetadata is set; histograms are freshly allocated because
 //     the storage may keep them.
-//   - A cached ref is only used for a series whose pairs match the cached
-//     labels exactly and in order; senders that do not sort labels get no
-//     cache hits (correct, just slower).
+//   - A cache hit is appended with its ref and empty labels; labels are
+//     built only for a miss, an error message, exemplars, or the retry of a
+//     ref the storage refuses. The storage must therefore resolve a known ref
+//     without the labels (both mytsdb's head and Prometheus's do).
+//   - Cache entries are not verified against labels (the cache keeps none):
+//     they are keyed by 88 bits of the hash, see refCache for the odds. A
+//     tenant whose storage instance changes gets a fresh cache, as the new
+//     instance may give the same refs to other series.
 package remotewrite

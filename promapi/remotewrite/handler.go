@@ -3,9 +3,9 @@ package remotewrite
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+	"github.com/prometheus/prometheus/storage"
 )
 
 const (
@@ -31,12 +32,12 @@ const (
 type handler struct {
 	o      Options
 	logger *slog.Logger
-	seed   maphash.Seed
+	seeds  hashSeeds
 	pool   sync.Pool // *reqState
 
 	caches struct {
 		sync.RWMutex
-		m map[string]*refCache // by tenant
+		m map[string]tenantCache
 	}
 
 	invalidLabels   prometheus.Counter
@@ -48,13 +49,13 @@ type handler struct {
 // Validate make every request answer 500 with the problem (call Validate at
 // start-up to fail early).
 func NewHandler(o Options) http.Handler {
-	h := &handler{o: o, logger: o.Logger, seed: maphash.MakeSeed()}
+	h := &handler{o: o, logger: o.Logger, seeds: newHashSeeds()}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
 	h.optionsErr = o.Validate()
-	h.caches.m = map[string]*refCache{}
-	h.pool.New = func() any { return newReqState(h.seed) }
+	h.caches.m = map[string]tenantCache{}
+	h.pool.New = func() any { return newReqState(h.seeds) }
 	h.invalidLabels = promauto.With(o.Registerer).NewCounter(prometheus.CounterOpts{
 		Namespace: "prometheus",
 		Subsystem: "api",
@@ -223,7 +224,7 @@ func (h *handler) store(r *http.Request, st *reqState, msg Proto, body []byte) (
 	if err != nil {
 		return stats{}, http.StatusInternalServerError, fmt.Errorf("remote write: storage of tenant %q: %w", tenant, err)
 	}
-	c := h.cache(tenant)
+	c := h.cache(tenant, a)
 
 	if msg == ProtoV1 {
 		err := h.writeV1(r.Context(), st, a, c)
@@ -249,26 +250,49 @@ func upstreamError(b []byte, ours error, m interface{ Unmarshal([]byte) error })
 	return ours
 }
 
-// cache returns the ref cache of a tenant, nil when disabled.
-func (h *handler) cache(tenant string) *refCache {
+// tenantCache is the ref cache of a tenant and the storage its refs are of.
+type tenantCache struct {
+	app storage.AppendableV2
+	c   *refCache
+}
+
+// cache returns the ref cache of a tenant, nil when disabled. Refs belong to
+// one storage instance: when the tenant's storage is another one than the
+// cache's (the tenant was closed and reopened, whose head may hand out the
+// same refs to other series), the cache starts over.
+func (h *handler) cache(tenant string, a storage.AppendableV2) *refCache {
 	if h.o.RefCacheSize < 0 {
 		return nil
 	}
 	h.caches.RLock()
-	c := h.caches.m[tenant]
+	tc, ok := h.caches.m[tenant]
 	h.caches.RUnlock()
-	if c != nil {
-		return c
+	if ok && sameStorage(tc.app, a) {
+		return tc.c
 	}
 	h.caches.Lock()
 	defer h.caches.Unlock()
-	if c = h.caches.m[tenant]; c == nil {
+	if tc, ok = h.caches.m[tenant]; !ok || !sameStorage(tc.app, a) {
 		size := h.o.RefCacheSize
 		if size == 0 {
 			size = DefaultRefCacheSize
 		}
-		c = newRefCache(size)
-		h.caches.m[tenant] = c
+		tc = tenantCache{app: a, c: newRefCache(size)}
+		h.caches.m[tenant] = tc
 	}
-	return c
+	return tc.c
+}
+
+// sameStorage reports whether x and y are the same storage. Only pointers
+// are compared (comparing other values may panic); other values of one type
+// count as the same.
+func sameStorage(x, y storage.AppendableV2) bool {
+	tx := reflect.TypeOf(x)
+	if tx != reflect.TypeOf(y) {
+		return false
+	}
+	if tx == nil || tx.Kind() != reflect.Pointer {
+		return true
+	}
+	return x == y
 }

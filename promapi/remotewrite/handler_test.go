@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/klauspost/compress/snappy"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -228,7 +229,7 @@ func TestRefCacheHitsAndStaleRefs(t *testing.T) {
 		require.Equal(t, "10", resp.Header.Get(samplesWrittenHeader))
 	}
 	send(0)
-	require.Equal(t, 10, h.cache(DefaultTenant).len())
+	require.Equal(t, 10, h.cache(DefaultTenant, s).len())
 	send(1)
 	require.Zero(t, s.refused)
 	// "Restart": every ref is stale; the handler must retry with ref 0.
@@ -376,5 +377,87 @@ func TestParseProto(t *testing.T) {
 		got, err := parseProto(ct)
 		require.Equal(t, want, got, ct)
 		require.Equal(t, want == "", err != nil, ct)
+	}
+}
+
+// swappable returns whichever storage it currently holds.
+type swappable struct {
+	mu sync.Mutex
+	s  storage.AppendableV2
+}
+
+func (w *swappable) get(string) (storage.AppendableV2, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.s, nil
+}
+
+// TestRefCacheHitWithoutLabels checks the paths of a cache hit, which appends
+// with the ref alone: a ref the storage does not know (here planted in the
+// cache; upstream's head then fails on the empty labels) is retried with
+// the labels, and a storage replaced under a tenant (whose refs may name
+// other series) starts a fresh cache.
+func TestRefCacheHitWithoutLabels(t *testing.T) {
+	s1 := newStorage(t)
+	sw := &swappable{s: s1}
+	h := NewHandler(Options{Appendable: sw.get}).(*handler)
+	srv := serve(t, Options{})
+	srv.Config.Handler = h
+	t0 := nowMs()
+	req := func(i int) []byte {
+		b := newV2()
+		for j := range 3 {
+			b.series(writev2.TimeSeries{LabelsRefs: b.refs("__name__", "c", "j", strconv.Itoa(j)), Samples: []writev2.Sample{{Timestamp: t0 + int64(i), Value: float64(i)}}})
+		}
+		return encV2(t, &b.req)
+	}
+	send := func(i int) {
+		resp := post(t, srv.URL, ctV2, "snappy", req(i))
+		require.Equal(t, http.StatusNoContent, resp.StatusCode, body(t, resp))
+	}
+	// Plant unknown refs for all three series.
+	var r v2Request
+	raw, err := snappy.Decode(nil, req(0))
+	require.NoError(t, err)
+	require.NoError(t, r.decode(raw))
+	c := h.cache(DefaultTenant, s1)
+	for _, ts := range r.series {
+		syms := make([]seriesHash, len(r.symbols))
+		for i, sym := range r.symbols {
+			syms[i] = symbolHash(h.seeds, sym)
+		}
+		hs, ok := hashSymbols(r.refs[ts.labelRefs.lo:ts.labelRefs.hi], syms)
+		require.True(t, ok)
+		c.put(hs, 1<<30)
+	}
+	send(0)
+	send(1)
+	got := query(t, s1, "c")
+	require.Len(t, got, 3)
+	for _, st := range got {
+		require.Equal(t, [][2]float64{{float64(t0), 0}, {float64(t0 + 1), 1}}, st.floats)
+	}
+	require.Equal(t, 3, c.len())
+
+	// A new storage for the tenant: its refs start over.
+	s2 := newStorage(t)
+	// Give s2 other series first so that its refs name other series than s1's.
+	b := newV2()
+	for j := range 3 {
+		b.series(writev2.TimeSeries{LabelsRefs: b.refs("__name__", "other", "j", strconv.Itoa(j)), Samples: []writev2.Sample{{Timestamp: t0, Value: 7}}})
+	}
+	sw.mu.Lock()
+	sw.s = s2
+	sw.mu.Unlock()
+	resp := post(t, srv.URL, ctV2, "snappy", encV2(t, &b.req))
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, body(t, resp))
+	send(2)
+	got = query(t, s2, "c")
+	require.Len(t, got, 3)
+	for _, st := range got {
+		require.Equal(t, [][2]float64{{float64(t0 + 2), 2}}, st.floats)
+	}
+	for _, st := range query(t, s2, "other") {
+		require.Equal(t, [][2]float64{{float64(t0), 7}}, st.floats)
 	}
 }

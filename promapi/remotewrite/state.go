@@ -2,8 +2,8 @@ package remotewrite
 
 import (
 	"errors"
-	"hash/maphash"
 	"io"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
@@ -24,21 +24,22 @@ type reqState struct {
 	pairs   []bytesLabel // 2.0 series label pairs resolved from symbols
 	exPairs []bytesLabel // 2.0 exemplar label pairs
 	sb      labels.ScratchBuilder
-	seed    maphash.Seed
-	key     []byte // seriesKey of the current series
-	cmp     []byte // scratch for labelsEqualKey
+	seeds   hashSeeds
+	key     []byte       // seriesKey of the current 1.0 series
+	syms    []seriesHash // hashes of the 2.0 symbols
+	hits    []cacheEntry // per series of the request
 	ex      []exemplar.Exemplar
 	pending []pendingRef // cache updates applied after a successful commit
 }
 
 // pendingRef is a series ref to cache once the appender commits.
 type pendingRef struct {
-	hash uint64
-	e    refEntry
+	hash seriesHash
+	ref  storage.SeriesRef
 }
 
-func newReqState(seed maphash.Seed) *reqState {
-	return &reqState{sb: labels.NewScratchBuilder(16), seed: seed}
+func newReqState(seeds hashSeeds) *reqState {
+	return &reqState{sb: labels.NewScratchBuilder(16), seeds: seeds}
 }
 
 // reset readies st for the next request. Decoded strings alias st.decoded,
@@ -50,7 +51,6 @@ func (st *reqState) reset() {
 	st.pairs, st.exPairs = st.pairs[:0], st.exPairs[:0]
 	clear(st.ex) // owned labels; drop them early
 	st.ex = st.ex[:0]
-	clear(st.pending)
 	st.pending = st.pending[:0]
 	st.sb.Reset()
 	if cap(st.body) > maxPooledBuffer {
@@ -101,36 +101,72 @@ func (st *reqState) readBody(r io.Reader, sizeHint, limit int64) error {
 	}
 }
 
-// lookup returns the labels and cached ref of a series given as pairs. On a
-// miss it builds sorted labels (the only allocation of a series) and returns
-// ref 0 and hit false. A nil cache always misses.
-func (st *reqState) lookup(pairs []bytesLabel, c *refCache) (ls labels.Labels, ref storage.SeriesRef, hash uint64, hit bool) {
-	if c != nil {
-		st.key = seriesKey(st.key, pairs)
-		hash = hashKey(st.seed, st.key)
-		if e, ok := c.get(hash); ok && labelsEqualKey(e.lset, st.key, &st.cmp, pairs) {
-			return e.lset, e.ref, hash, true
-		}
-	}
+// build returns the sorted labels of pairs (the only allocation of a
+// series that misses the cache).
+func (st *reqState) build(pairs []bytesLabel) labels.Labels {
 	st.sb.Reset()
 	for _, p := range pairs {
 		addLabel(&st.sb, p.name, p.value)
 	}
 	st.sb.Sort()
-	return st.sb.Labels(), 0, hash, false
+	return st.sb.Labels()
+}
+
+// cacheEntry is the ref cache's answer for one series of a request, looked up
+// for all series before appending any so that the CPU overlaps the cache
+// misses of independent lookups.
+type cacheEntry struct {
+	hash   seriesHash
+	ref    storage.SeriesRef // 0: miss
+	hashed bool              // hash is valid (a cache is in use and the labels parse)
+}
+
+// lookupV1 fills st.hits for a 1.0 request.
+func (st *reqState) lookupV1(c *refCache) {
+	r := &st.v1
+	st.hits = slices.Grow(st.hits[:0], len(r.series))[:len(r.series)]
+	for si := range r.series {
+		e := &st.hits[si]
+		if c == nil {
+			*e = cacheEntry{}
+			continue
+		}
+		s := &r.series[si]
+		st.key = seriesKey(st.key, r.labels[s.labels.lo:s.labels.hi])
+		e.hash, e.hashed = hashKey128(st.seeds, st.key), true
+	}
+	if c != nil {
+		c.getAll(st.hits)
+	}
+}
+
+// lookupV2 fills st.hits for a 2.0 request, hashing every symbol once.
+func (st *reqState) lookupV2(c *refCache) {
+	r := &st.v2
+	st.hits = slices.Grow(st.hits[:0], len(r.series))[:len(r.series)]
+	if c == nil {
+		clear(st.hits)
+		return
+	}
+	st.syms = slices.Grow(st.syms[:0], len(r.symbols))[:len(r.symbols)]
+	for i, sym := range r.symbols {
+		st.syms[i] = symbolHash(st.seeds, sym)
+	}
+	for si := range r.series {
+		e := &st.hits[si]
+		ts := &r.series[si]
+		e.hash, e.hashed = hashSymbols(r.refs[ts.labelRefs.lo:ts.labelRefs.hi], st.syms)
+	}
+	c.getAll(st.hits)
 }
 
 // remember queues a cache update for a series whose final ref differs from
-// the cached one. Series whose pairs were not sent sorted are not cached: a
-// later lookup could never match them. st.key must still be the series' key.
-func (st *reqState) remember(c *refCache, pairs []bytesLabel, hash uint64, hit bool, cachedRef, ref storage.SeriesRef, ls labels.Labels) {
-	if c == nil || ref == 0 || (hit && ref == cachedRef) {
+// the cached one.
+func (st *reqState) remember(e *cacheEntry, ref storage.SeriesRef) {
+	if !e.hashed || ref == 0 || ref == e.ref {
 		return
 	}
-	if !hit && !labelsEqualKey(ls, st.key, &st.cmp, pairs) {
-		return
-	}
-	st.pending = append(st.pending, pendingRef{hash: hash, e: refEntry{ref: ref, lset: ls}})
+	st.pending = append(st.pending, pendingRef{hash: e.hash, ref: ref})
 }
 
 // flush applies the queued cache updates; call it after a successful commit.
@@ -139,6 +175,6 @@ func (st *reqState) flush(c *refCache) {
 		return
 	}
 	for _, p := range st.pending {
-		c.put(p.hash, p.e)
+		c.put(p.hash, p.ref)
 	}
 }

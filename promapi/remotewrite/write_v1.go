@@ -41,11 +41,14 @@ func (h *handler) writeV1(ctx context.Context, st *reqState, a storage.Appendabl
 
 	r := &st.v1
 	outOfOrderExemplars, invalid := 0, 0
+	st.lookupV1(c)
 	for si := range r.series {
 		s := &r.series[si]
-		pairs := r.labels[s.labels.lo:s.labels.hi]
-		ls, cachedRef, hash, hit := st.lookup(pairs, c)
+		ce := &st.hits[si]
+		hit := ce.ref != 0
+		ll := lazyLabels{st: st, pairs: r.labels[s.labels.lo:s.labels.hi]}
 		if !hit {
+			ls := ll.get()
 			if !ls.Has(labels.MetricName) || !ls.IsValid(model.UTF8Validation) {
 				h.logger.Warn("Invalid metric names or labels", "got", ls.String())
 				invalid++
@@ -56,13 +59,13 @@ func (h *handler) writeV1(ctx context.Context, st *reqState, a storage.Appendabl
 				continue
 			}
 		}
-		ref, cached := cachedRef, hit
+		ref, cached := ce.ref, hit
 		for _, smp := range r.samples[s.samples.lo:s.samples.hi] {
-			ref, err = app.append(ref, cached, ls, 0, smp.t, smp.v, nil, nil, storage.AOptions{})
+			ref, err = app.append(ref, cached, &ll, 0, smp.t, smp.v, nil, nil, storage.AOptions{})
 			cached = false
 			if err != nil && !isPartial(err) {
 				if isSampleError(err) {
-					h.logger.Error("Out of order sample from remote write", "err", err.Error(), "series", ls.String(), "timestamp", smp.t)
+					h.logger.Error("Out of order sample from remote write", "err", err.Error(), "series", ll.get().String(), "timestamp", smp.t)
 				}
 				return err
 			}
@@ -71,14 +74,14 @@ func (h *handler) writeV1(ctx context.Context, st *reqState, a storage.Appendabl
 		for hi := s.histograms.lo; hi < s.histograms.hi; hi++ {
 			hp := &r.histograms[hi]
 			if hp.isFloat() {
-				ref, err = app.append(ref, cached, ls, 0, hp.timestamp, 0, nil, hp.toFloat(&r.hbufs), storage.AOptions{})
+				ref, err = app.append(ref, cached, &ll, 0, hp.timestamp, 0, nil, hp.toFloat(&r.hbufs), storage.AOptions{})
 			} else {
-				ref, err = app.append(ref, cached, ls, 0, hp.timestamp, 0, hp.toInt(&r.hbufs), nil, storage.AOptions{})
+				ref, err = app.append(ref, cached, &ll, 0, hp.timestamp, 0, hp.toInt(&r.hbufs), nil, storage.AOptions{})
 			}
 			cached = false
 			if err != nil && !isPartial(err) {
 				if isSampleError(err) {
-					h.logger.Error("Out of order histogram from remote write", "err", err.Error(), "series", ls.String(), "timestamp", hp.timestamp)
+					h.logger.Error("Out of order histogram from remote write", "err", err.Error(), "series", ll.get().String(), "timestamp", hp.timestamp)
 				}
 				return err
 			}
@@ -86,6 +89,7 @@ func (h *handler) writeV1(ctx context.Context, st *reqState, a storage.Appendabl
 		samplesAppended += int(s.histograms.hi - s.histograms.lo)
 
 		if s.exemplars.hi > s.exemplars.lo {
+			ls := ll.get()
 			st.ex = st.ex[:0]
 			for _, e := range r.exemplars[s.exemplars.lo:s.exemplars.hi] {
 				st.sb.Reset()
@@ -111,7 +115,7 @@ func (h *handler) writeV1(ctx context.Context, st *reqState, a storage.Appendabl
 				h.logger.Debug("Error while adding exemplars", "series", ls.String(), "err", exErr)
 			}
 		}
-		st.remember(c, pairs, hash, hit, cachedRef, ref, ls)
+		st.remember(ce, ref)
 	}
 	if outOfOrderExemplars > 0 {
 		h.logger.Warn("Error on ingesting out-of-order exemplars", "num_dropped", outOfOrderExemplars)

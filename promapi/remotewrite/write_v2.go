@@ -108,34 +108,59 @@ func toMetadata(m v2Metadata, symbols []string, clone bool) (metadata.Metadata, 
 	return md, nil
 }
 
+// checkMetadata returns toMetadata's error without building the metadata.
+func checkMetadata(m v2Metadata, symbols []string) error {
+	if int(m.unitRef) >= len(symbols) || int(m.helpRef) >= len(symbols) {
+		_, err := toMetadata(m, symbols, false)
+		return err
+	}
+	return nil
+}
+
+// metadataEmpty is toMetadata(m).IsEmpty() for valid m: an unknown type (0
+// or a value without a name), no unit and no help.
+func metadataEmpty(m v2Metadata, symbols []string) bool {
+	return (m.typ < 1 || m.typ > 7) && symbols[m.unitRef] == "" && symbols[m.helpRef] == ""
+}
+
 func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *stats) (withoutMeta, code int, err error) {
 	var (
 		badRequest                   []error
 		outOfOrderExemplars, invalid int
 		r                            = &st.v2
 	)
+	// Metadata strings are only needed to append them or to make labels.
+	needMeta := h.o.AppendMetadata || h.o.EnableTypeAndUnitLabels
+	st.lookupV2(c)
 	for si := range r.series {
 		ts := &r.series[si]
 		refs := r.refs[ts.labelRefs.lo:ts.labelRefs.hi]
 		nSamples := int(ts.samples.hi-ts.samples.lo) + int(ts.histograms.hi-ts.histograms.lo)
-		pairs, err := resolve(&st.pairs, refs, r.symbols)
-		if err != nil {
-			badRequest = append(badRequest, fmt.Errorf("parsing labels for series %v: %w", refs, err))
-			invalid += nSamples
-			continue
+		ce := &st.hits[si]
+		hit := ce.ref != 0
+		ll := lazyLabels{st: st, refs: refs, syms: r.symbols, v2: true}
+		if !ce.hashed {
+			// Only for the error: a hashed series has valid refs.
+			if _, err := resolve(&st.pairs, refs, r.symbols); err != nil {
+				badRequest = append(badRequest, fmt.Errorf("parsing labels for series %v: %w", refs, err))
+				invalid += nSamples
+				continue
+			}
 		}
-		m, err := toMetadata(ts.meta, r.symbols, h.o.AppendMetadata)
+		var m metadata.Metadata
+		if needMeta {
+			m, err = toMetadata(ts.meta, r.symbols, h.o.AppendMetadata)
+		} else {
+			err = checkMetadata(ts.meta, r.symbols)
+		}
 		if err != nil {
 			badRequest = append(badRequest, fmt.Errorf("parsing metadata for series %v: %w", refs, err))
 			continue
 		}
-		cache := c
-		typeAndUnit := h.o.EnableTypeAndUnitLabels && (m.Type != model.MetricTypeUnknown || m.Unit != "")
-		if typeAndUnit {
-			cache = nil // the stored labels differ from the sent pairs
-		}
-		ls, cachedRef, hash, hit := st.lookup(pairs, cache)
-		if typeAndUnit {
+		if h.o.EnableTypeAndUnitLabels && (m.Type != model.MetricTypeUnknown || m.Unit != "") {
+			// The stored labels differ from the sent pairs: no caching.
+			ce.hashed, hit = false, false
+			ls := ll.get()
 			slb := labels.NewScratchBuilder(ls.Len() + 2)
 			ls.Range(func(l labels.Label) {
 				if l.Name != model.MetricTypeLabel && l.Name != model.MetricUnitLabel {
@@ -144,9 +169,10 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 			})
 			schema.Metadata{Type: m.Type, Unit: m.Unit}.AddToLabels(&slb)
 			slb.Sort()
-			ls = slb.Labels()
+			ll.set(slb.Labels())
 		}
 		if !hit {
+			ls := ll.get()
 			if !ls.Has(labels.MetricName) || !ls.IsValid(model.UTF8Validation) {
 				badRequest = append(badRequest, fmt.Errorf("invalid metric name or labels, got %v", ls.String()))
 				invalid += nSamples
@@ -158,7 +184,7 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 			}
 		}
 		if nSamples == 0 {
-			badRequest = append(badRequest, fmt.Errorf("TimeSeries must contain at least one sample or histogram for series %v", ls.String()))
+			badRequest = append(badRequest, fmt.Errorf("TimeSeries must contain at least one sample or histogram for series %v", ll.get().String()))
 			continue
 		}
 
@@ -167,15 +193,16 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 		if h.o.AppendMetadata {
 			opts.Metadata = m
 		}
-		ref, cached := cachedRef, hit
+		ref, cached := ce.ref, hit
 		for _, smp := range r.samples[ts.samples.lo:ts.samples.hi] {
-			ref, err = app.append(ref, cached, ls, smp.st, smp.t, smp.v, nil, nil, opts)
+			ref, err = app.append(ref, cached, &ll, smp.st, smp.t, smp.v, nil, nil, opts)
 			cached = false
-			if _, err = h.handlePartial(err, ls, &outOfOrderExemplars, &badRequest); err == nil {
+			if _, err = h.handlePartial(err, &ll, &outOfOrderExemplars, &badRequest); err == nil {
 				rs.samples++
 				continue
 			}
 			if isSampleError(err) {
+				ls := ll.get()
 				h.logger.Error("Out of order sample from remote write", "err", err.Error(), "series", ls.String(), "timestamp", smp.t)
 				badRequest = append(badRequest, fmt.Errorf("%w for series %v", err, ls.String()))
 				continue
@@ -185,15 +212,16 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 		for hi := ts.histograms.lo; hi < ts.histograms.hi; hi++ {
 			hp := &r.histograms[hi]
 			if hp.isFloat() {
-				ref, err = app.append(ref, cached, ls, hp.startTimestamp, hp.timestamp, 0, nil, hp.toFloat(&r.hbufs), opts)
+				ref, err = app.append(ref, cached, &ll, hp.startTimestamp, hp.timestamp, 0, nil, hp.toFloat(&r.hbufs), opts)
 			} else {
-				ref, err = app.append(ref, cached, ls, hp.startTimestamp, hp.timestamp, 0, hp.toInt(&r.hbufs), nil, opts)
+				ref, err = app.append(ref, cached, &ll, hp.startTimestamp, hp.timestamp, 0, hp.toInt(&r.hbufs), nil, opts)
 			}
 			cached = false
-			if _, err = h.handlePartial(err, ls, &outOfOrderExemplars, &badRequest); err == nil {
+			if _, err = h.handlePartial(err, &ll, &outOfOrderExemplars, &badRequest); err == nil {
 				rs.histograms++
 				continue
 			}
+			ls := ll.get()
 			if isSampleError(err) {
 				h.logger.Error("Out of order histogram from remote write", "err", err.Error(), "series", ls.String(), "timestamp", hp.timestamp)
 				badRequest = append(badRequest, fmt.Errorf("%w for series %v", err, ls.String()))
@@ -206,11 +234,12 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 			}
 			return 0, http.StatusInternalServerError, err
 		}
-		if m.IsEmpty() {
+		if needMeta && m.IsEmpty() || !needMeta && metadataEmpty(ts.meta, r.symbols) {
 			withoutMeta += rs.samples + rs.histograms - soFar
 		}
 
 		if ts.exemplars.hi > ts.exemplars.lo {
+			ls := ll.get()
 			st.ex = st.ex[:0]
 			for _, e := range r.exemplars[ts.exemplars.lo:ts.exemplars.hi] {
 				exPairs, err := resolve(&st.exPairs, r.exRefs[e.labelRefs.lo:e.labelRefs.hi], r.symbols)
@@ -228,7 +257,7 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 			if len(st.ex) > 0 {
 				slices.SortFunc(st.ex, exemplar.Compare)
 				_, err := app.appendExemplars(ref, cached, ls, st.ex)
-				failed, err := h.handlePartial(err, ls, &outOfOrderExemplars, &badRequest)
+				failed, err := h.handlePartial(err, &ll, &outOfOrderExemplars, &badRequest)
 				if err != nil {
 					h.logger.Error("failed to ingest exemplars, emitting error log, but no error for PRW caller", "err", err.Error(), "series", ls.String())
 				} else {
@@ -236,7 +265,7 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 				}
 			}
 		}
-		st.remember(cache, pairs, hash, hit, cachedRef, ref, ls)
+		st.remember(ce, ref)
 	}
 	if outOfOrderExemplars > 0 {
 		h.logger.Warn("Error on ingesting out-of-order exemplars", "num_dropped", outOfOrderExemplars)
@@ -251,7 +280,7 @@ func (h *handler) appendV2(app *limitedAppender, st *reqState, c *refCache, rs *
 // handlePartial mirrors Prometheus's handleV2PartialErr: a partial error
 // means the sample was written but some exemplars were not; out-of-order
 // exemplars become part of the 400 answer, other exemplar errors are logged.
-func (h *handler) handlePartial(err error, ls labels.Labels, outOfOrderExemplars *int, badRequest *[]error) (int, error) {
+func (h *handler) handlePartial(err error, ll *lazyLabels, outOfOrderExemplars *int, badRequest *[]error) (int, error) {
 	if err == nil || !isPartial(err) {
 		return 0, err
 	}
@@ -259,6 +288,7 @@ func (h *handler) handlePartial(err error, ls labels.Labels, outOfOrderExemplars
 	if !ok {
 		return 0, err
 	}
+	ls := ll.get()
 	for _, eErr := range pErr.ExemplarErrors {
 		if errors.Is(eErr, storage.ErrOutOfOrderExemplar) {
 			*outOfOrderExemplars++
