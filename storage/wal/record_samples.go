@@ -24,6 +24,10 @@ func AppendSamplesRecord(dst []byte, s []RefSample) []byte {
 
 // DecodeSamplesRecord appends the samples of rec to dst. It allocates only
 // when dst lacks capacity.
+//
+// It is replay's hottest decoder, so it walks the record by index with the
+// one-byte varint (the common small delta) inline, and leaves every other
+// case to the general decoder, which reports errors.
 func DecodeSamplesRecord(rec []byte, dst []RefSample) ([]RefSample, error) {
 	d := decoder{b: rec}
 	d.header(RecordSamples)
@@ -32,12 +36,31 @@ func DecodeSamplesRecord(rec []byte, dst []RefSample) ([]RefSample, error) {
 	var prevRef SeriesRef
 	var prevT int64
 	for i := 0; i < n && d.err == nil; i++ {
-		ref := prevRef + SeriesRef(d.varint())
-		t := prevT + d.varint()
-		v := d.float()
-		if d.err == nil {
-			dst = append(dst, RefSample{Ref: ref, T: t, V: v})
+		b := d.b
+		var ref SeriesRef
+		var t int64
+		var v float64
+		if len(b) >= 3 && b[0] < 0x80 && b[1] < 0x80 && b[2] < 0x80 && b[2]&1 == 0 {
+			// Both deltas and an integer value fit one byte each.
+			ref = prevRef + SeriesRef(unzigzag(uint64(b[0])))
+			t = prevT + unzigzag(uint64(b[1]))
+			v = float64(unzigzag(uint64(b[2]) >> 1))
+			d.b = b[3:]
+		} else {
+			if len(b) >= 2 && b[0] < 0x80 && b[1] < 0x80 {
+				ref = prevRef + SeriesRef(unzigzag(uint64(b[0])))
+				t = prevT + unzigzag(uint64(b[1]))
+				d.b = b[2:]
+			} else {
+				ref = prevRef + SeriesRef(d.varint())
+				t = prevT + d.varint()
+			}
+			v = d.float()
+			if d.err != nil {
+				break
+			}
 		}
+		dst = append(dst, RefSample{Ref: ref, T: t, V: v})
 		prevRef, prevT = ref, t
 	}
 	return dst, d.end(RecordSamples)
