@@ -20,12 +20,19 @@
 // 64-bit bit accumulator, because with many series an append is bound by
 // cache misses. For the same reason series are found by ref in a lock-free
 // two-level array (refs are dense), and the fields an append touches sit in
-// the first two cache lines of a 256-byte memSeries (a test guards it).
+// the first 128 bytes of a memSeries. memSeries is paid for per active
+// series, times the GC's headroom: it fits the 208-byte size class (a test
+// guards both), with what only histogram series need behind a pointer, the
+// head's chunk range as a 1-byte index, and the open float chunk's buffer
+// grown by about a quarter (Go size classes) rather than doubled.
 //
-// Replay: the reader goroutine decodes records, creates series and routes
-// each sample to the worker owning its series (by series ref); workers apply
-// samples without taking the series lock, since nothing else touches the
-// chunks of a head being replayed.
+// Replay (replay.go) is a pipeline: the WAL reader decodes records; a router
+// creates series (their postings are built by a goroutine of their own) and
+// routes samples to the worker owning the series; each worker sorts a large
+// batch by series (a stable counting sort, so a series keeps its log order)
+// and applies it without the series lock, since nothing else touches the
+// chunks of a head being replayed. Sorting turns one cache miss per sample
+// into one per series per batch.
 //
 // Durability: Commit encodes the new series, samples, exemplars and metadata
 // as WAL records, calls wal.Log once, and only then applies the samples to

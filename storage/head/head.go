@@ -95,6 +95,9 @@ func New(opts Options) (*Head, error) {
 	if opts.ChunkRange == 0 {
 		opts.ChunkRange = DefaultChunkRange
 	}
+	if _, err := registerChunkRange(opts.ChunkRange); err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
 	if opts.ReplayWorkers == 0 {
 		opts.ReplayWorkers = runtime.GOMAXPROCS(0)
 	}

@@ -248,7 +248,8 @@ func (a *appender) validateLocked(p *pendingSample, batch bool) (ooo, dup bool, 
 			return false, false, nil
 		}
 		if t == maxt {
-			lastV, lastH, lastFH := s.lastValueLocked(), s.mu.lastH, s.mu.lastFH
+			lastV := s.lastValueLocked()
+			lastH, lastFH := s.lastHistLocked()
 			if q != nil {
 				lastV, lastH, lastFH = q.v, q.h, q.fh
 			}

@@ -1,6 +1,7 @@
 package head
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,14 @@ type memChunk struct {
 	maxTime int64
 }
 
+// openChunk is the time range of a series' open chunk, whose bytes are in
+// the series' xorWriter, or in its seriesHist when it is a histogram chunk
+// (kept there so that float series do not pay for the chunk interface).
+type openChunk struct {
+	minTime int64
+	maxTime int64
+}
+
 // oooSample is a sample kept outside the in-order chunks (out-of-order window).
 type oooSample struct {
 	t  int64
@@ -45,38 +54,120 @@ type memSeries struct {
 	mu struct {
 		sync.Mutex
 		hasOpen bool // open holds the newest chunk; false only when the series has no chunk
-		histEnd bool // histogram chunk end time computed (Prometheus's hasComputedHistogramChunkEndTime)
 		deleted bool // removed by GC; appenders must look the series up again
-		pinIdx  int32
-		open    memChunk  // the newest chunk; its chunk is nil while it is a float chunk
-		xor     xorWriter // the open chunk's encoder when it is a float chunk
-		nextAt  int64
-		// The newest in-order sample is a float (xor.v holds it) unless
-		// one of these is set.
-		lastH  *histogram.Histogram
-		lastFH *histogram.FloatHistogram
-
-		sealed []memChunk        // the older chunks, immutable, in time order, non-overlapping
-		app    chunkenc.Appender // the open chunk's appender when it is a histogram chunk
-		ooo    []oooSample       // sorted by t, unique t
-		meta   *metadata.Metadata
+		// rangeIdx is the index of the head's chunk range in chunkRanges
+		// (immutable: it sits here, in padding, to keep the series small).
+		rangeIdx uint8
+		pinIdx   int32
+		open     openChunk // the newest chunk's time range
+		xor      xorWriter // the open chunk's encoder when it is a float chunk
+		nextAt   int64
+		sealed   []memChunk  // the older chunks, immutable, in time order, non-overlapping
+		ooo      []oooSample // sorted by t, unique t
+		meta     *metadata.Metadata
+		// hist is the histogram state, nil while the newest chunk is a
+		// float chunk (almost every series): then the newest in-order
+		// sample is a float, and xor.v holds it.
+		hist *seriesHist
 		// pinTx is the transaction whose pin index is pinIdx (see
 		// appender.pinLocked); last, in the cache line of ref, logged and
 		// pending, which appenders touch too.
 		pinTx uint64
 	}
 
-	ref        wal.SeriesRef
-	lset       labels.Labels
-	chunkRange int64       // the head's, for chunk cutting
-	logged     atomic.Bool // a series record for it is in the WAL
+	ref    wal.SeriesRef
+	lset   labels.Labels
+	logged atomic.Bool // a series record for it is in the WAL
 	// pending counts the open appenders holding it pinned (GC protection):
 	// incremented under mu, decremented without it.
 	pending atomic.Int32
 }
 
+// chunkRanges holds the chunk ranges of the process's heads (nearly always
+// one value), so that a series keeps a 1-byte index to its head's range
+// instead of the 8-byte range: that fits the series in a smaller size class.
+// Entries never change once chunkRangesN covers them; entry 0 is
+// DefaultChunkRange.
+var (
+	chunkRanges   [256]atomic.Int64
+	chunkRangesN  atomic.Int32
+	chunkRangesMu sync.Mutex // serializes registerChunkRange
+)
+
+func init() {
+	chunkRanges[0].Store(DefaultChunkRange)
+	chunkRangesN.Store(1)
+}
+
+// chunkRangeIndex returns the index of chunk range r, registering it if
+// needed; a range that cannot be registered (only if registerChunkRange
+// failed for it in New, which then failed) maps to the default.
+func chunkRangeIndex(r int64) uint8 {
+	for i := range int(chunkRangesN.Load()) {
+		if chunkRanges[i].Load() == r {
+			return uint8(i)
+		}
+	}
+	i, _ := registerChunkRange(r)
+	return i
+}
+
+// registerChunkRange adds r to chunkRanges, if absent, and returns its index.
+func registerChunkRange(r int64) (uint8, error) {
+	chunkRangesMu.Lock()
+	defer chunkRangesMu.Unlock()
+	n := int(chunkRangesN.Load())
+	for i := range n {
+		if chunkRanges[i].Load() == r {
+			return uint8(i), nil
+		}
+	}
+	if n == len(chunkRanges) {
+		return 0, fmt.Errorf("more than %d distinct head chunk ranges in one process", len(chunkRanges))
+	}
+	chunkRanges[n].Store(r)
+	chunkRangesN.Store(int32(n + 1))
+	return uint8(n), nil
+}
+
+// seriesHist is the part of a series that only histogram chunks use, kept
+// out of memSeries so that float series do not pay for it.
+type seriesHist struct {
+	// The newest in-order sample is a histogram if one of these is set.
+	lastH  *histogram.Histogram
+	lastFH *histogram.FloatHistogram
+	chunk  chunkenc.Chunk    // the open chunk when it is a histogram chunk
+	app    chunkenc.Appender // chunk's appender
+	// histEnd: the histogram chunk's end time is computed (Prometheus's
+	// hasComputedHistogramChunkEndTime).
+	histEnd bool
+}
+
+// newMemSeries returns a series; chunkRange must have been registered with
+// registerChunkRange (New does it for its head's).
 func newMemSeries(ref wal.SeriesRef, lset labels.Labels, chunkRange int64) *memSeries {
-	return &memSeries{ref: ref, lset: lset, chunkRange: chunkRange}
+	s := &memSeries{ref: ref, lset: lset}
+	s.mu.rangeIdx = chunkRangeIndex(chunkRange)
+	return s
+}
+
+// chunkRange is the head's chunk range, for chunk cutting.
+func (s *memSeries) chunkRange() int64 { return chunkRanges[s.mu.rangeIdx].Load() }
+
+// histLocked returns the histogram state, creating it.
+func (s *memSeries) histLocked() *seriesHist {
+	if s.mu.hist == nil {
+		s.mu.hist = &seriesHist{}
+	}
+	return s.mu.hist
+}
+
+// lastHistLocked returns the newest in-order sample when it is a histogram.
+func (s *memSeries) lastHistLocked() (*histogram.Histogram, *histogram.FloatHistogram) {
+	if h := s.mu.hist; h != nil {
+		return h.lastH, h.lastFH
+	}
+	return nil, nil
 }
 
 // maxTimeLocked returns the newest in-order timestamp, math.MinInt64 if none.
@@ -95,12 +186,21 @@ func (s *memSeries) numChunksLocked() int {
 	return 0
 }
 
-// chunkRefLocked returns in-order chunk i (the open one is the last).
-func (s *memSeries) chunkRefLocked(i int) *memChunk {
+// chunkRefLocked returns in-order chunk i (the open one is the last); the
+// chunk of an open float chunk is nil.
+func (s *memSeries) chunkRefLocked(i int) memChunk {
 	if i < len(s.mu.sealed) {
-		return &s.mu.sealed[i]
+		return s.mu.sealed[i]
 	}
-	return &s.mu.open
+	return memChunk{chunk: s.openHistChunkLocked(), minTime: s.mu.open.minTime, maxTime: s.mu.open.maxTime}
+}
+
+// openHistChunkLocked returns the open chunk if it is a histogram chunk.
+func (s *memSeries) openHistChunkLocked() chunkenc.Chunk {
+	if h := s.mu.hist; h != nil {
+		return h.chunk
+	}
+	return nil
 }
 
 // emptyLocked reports whether the series holds no sample at all.
@@ -113,9 +213,9 @@ func (s *memSeries) lastTypeLocked() chunkenc.ValueType {
 	switch {
 	case !s.mu.hasOpen:
 		return chunkenc.ValNone
-	case s.mu.lastH != nil:
+	case s.mu.hist != nil && s.mu.hist.lastH != nil:
 		return chunkenc.ValHistogram
-	case s.mu.lastFH != nil:
+	case s.mu.hist != nil && s.mu.hist.lastFH != nil:
 		return chunkenc.ValFloatHistogram
 	default:
 		return chunkenc.ValFloat
@@ -138,7 +238,7 @@ func computeChunkEndTime(start, cur, maxT int64, ratioToFull float64) int64 {
 func (s *memSeries) lastValueLocked() float64 { return s.mu.xor.v }
 
 // openChunkLocked returns the open chunk, nil if the series has none.
-func (s *memSeries) openChunkLocked() *memChunk {
+func (s *memSeries) openChunkLocked() *openChunk {
 	if s.mu.hasOpen {
 		return &s.mu.open
 	}
@@ -165,22 +265,23 @@ func (s *memSeries) sealLocked() {
 	if !s.mu.hasOpen {
 		return
 	}
-	c := &s.mu.open
-	if c.chunk == nil {
-		c.chunk = xorChunk(s.mu.xor.seal())
-	} else {
+	c := memChunk{minTime: s.mu.open.minTime, maxTime: s.mu.open.maxTime}
+	if h := s.mu.hist; h != nil && h.chunk != nil {
+		c.chunk = h.chunk
 		c.chunk.Compact()
+		h.chunk, h.app = nil, nil
+	} else {
+		c.chunk = xorChunk(s.mu.xor.seal())
 	}
-	s.mu.sealed = append(s.mu.sealed, *c)
-	s.mu.open = memChunk{}
+	s.mu.sealed = append(s.mu.sealed, c)
+	s.mu.open = openChunk{}
 	s.mu.hasOpen = false
-	s.mu.app = nil
 }
 
 // cutChunkLocked seals the open chunk and opens a new one of encoding e.
-// It reports the new chunk; its encoder is s.mu.xor for floats, s.mu.app
+// It reports the new chunk; its encoder is s.mu.xor for floats, s.mu.hist.app
 // for histograms.
-func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *memChunk {
+func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *openChunk {
 	s.sealLocked()
 	var c chunkenc.Chunk
 	switch e {
@@ -192,12 +293,16 @@ func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *memChunk {
 		s.mu.xor.reset()
 	}
 	if c != nil {
-		s.mu.app, _ = c.Appender() // Cannot fail on a new chunk.
+		h := s.histLocked()
+		h.chunk = c
+		h.app, _ = c.Appender() // Cannot fail on a new chunk.
 	}
-	s.mu.open = memChunk{chunk: c, minTime: t, maxTime: math.MinInt64}
+	s.mu.open = openChunk{minTime: t, maxTime: math.MinInt64}
 	s.mu.hasOpen = true
-	s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
-	s.mu.histEnd = false
+	s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+	if h := s.mu.hist; h != nil {
+		h.histEnd = false
+	}
 	return &s.mu.open
 }
 
@@ -206,7 +311,7 @@ func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *memChunk {
 func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
 	c := s.openChunkLocked()
 	switch {
-	case c == nil || c.chunk != nil: // No chunk yet, or a histogram chunk.
+	case c == nil || s.openHistChunkLocked() != nil: // No chunk yet, or a histogram chunk.
 		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
 	case s.mu.xor.size() > chunkenc.MaxBytesPerXORChunkBeforeAppend:
 		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
@@ -214,7 +319,7 @@ func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
 	num := int(s.mu.xor.num)
 	if num == 0 {
 		c.minTime = t
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
+		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
 	}
 	if num == samplesPerChunk/4 {
 		s.mu.nextAt = computeChunkEndTime(c.minTime, c.maxTime, s.mu.nextAt, 4)
@@ -226,33 +331,36 @@ func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
 	s.mu.xor.append(t, v)
 	c.maxTime = t
 	if created { // Otherwise the newest sample was a float already.
-		s.mu.lastH = nil
-		s.mu.lastFH = nil
+		// The histogram state is all reset already but lastH and lastFH,
+		// which this float replaces.
+		s.mu.hist = nil
 	}
 	return created
 }
 
 // histPreprocessLocked decides on cutting before an in-order histogram append,
 // like Prometheus's histogramsAppendPreprocessor.
-func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding) (c *memChunk, created bool) {
+func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding) (c *openChunk, created bool) {
 	c = s.openChunkLocked()
-	if c == nil || c.chunk == nil || c.chunk.Encoding() != e {
+	hc := s.openHistChunkLocked()
+	if c == nil || hc == nil || hc.Encoding() != e {
 		return s.cutChunkLocked(t, e), true
 	}
-	num := c.chunk.NumSamples()
+	hs := s.mu.hist // Not nil: the open chunk is a histogram chunk.
+	num := hc.NumSamples()
 	target := chunkenc.TargetBytesPerHistogramChunk
-	nb := len(c.chunk.Bytes())
+	nb := len(hc.Bytes())
 	if num == 0 {
 		c.minTime = t
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
+		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
 	}
 	nextRangeStart := s.mu.nextAt
-	if s.mu.histEnd {
-		nextRangeStart = rangeForTimestamp(c.minTime, s.chunkRange)
+	if hs.histEnd {
+		nextRangeStart = rangeForTimestamp(c.minTime, s.chunkRange())
 	}
-	if !s.mu.histEnd && nb >= target/4 {
+	if !hs.histEnd && nb >= target/4 {
 		s.mu.nextAt = computeChunkEndTime(c.minTime, c.maxTime, s.mu.nextAt, float64(target)/float64(nb))
-		s.mu.histEnd = true
+		hs.histEnd = true
 	}
 	if (t >= s.mu.nextAt || nb >= target*2) && (num >= chunkenc.MinSamplesPerHistogramChunk || t >= nextRangeStart) {
 		return s.cutChunkLocked(t, e), true
@@ -262,7 +370,10 @@ func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding) (c *memCh
 
 // appendHistogramLocked appends an in-order histogram; h is retained.
 func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (created bool) {
-	prev := s.mu.app
+	var prev chunkenc.Appender
+	if hs := s.mu.hist; hs != nil {
+		prev = hs.app
+	}
 	c, created := s.histPreprocessLocked(t, chunkenc.EncHistogram)
 	if !created {
 		prev = nil
@@ -275,21 +386,23 @@ func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (crea
 	if hprev != nil {
 		prevApp = hprev
 	}
-	newChunk, recoded, app, _ := s.mu.app.AppendHistogram(prevApp, 0, t, h, false)
-	s.mu.app = app
-	s.mu.lastH, s.mu.lastFH = h, nil
+	hs := s.mu.hist // Set by histPreprocessLocked.
+	newChunk, recoded, app, _ := hs.app.AppendHistogram(prevApp, 0, t, h, false)
+	hs.app = app
+	hs.lastH, hs.lastFH = h, nil
 	switch {
 	case newChunk == nil:
 		c.maxTime = t
 	case recoded:
-		c.chunk = newChunk
+		hs.chunk = newChunk
 		c.maxTime = t
 	default:
-		c.chunk.Compact()
-		s.mu.sealed = append(s.mu.sealed, *c)
-		s.mu.open = memChunk{chunk: newChunk, minTime: t, maxTime: t}
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
-		s.mu.histEnd = false
+		hs.chunk.Compact()
+		s.mu.sealed = append(s.mu.sealed, memChunk{chunk: hs.chunk, minTime: c.minTime, maxTime: c.maxTime})
+		hs.chunk = newChunk
+		s.mu.open = openChunk{minTime: t, maxTime: t}
+		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+		hs.histEnd = false
 		created = true
 	}
 	return created
@@ -297,27 +410,32 @@ func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (crea
 
 // appendFloatHistogramLocked appends an in-order float histogram; fh is retained.
 func (s *memSeries) appendFloatHistogramLocked(t int64, fh *histogram.FloatHistogram) (created bool) {
-	prev := s.mu.app
+	var prev chunkenc.Appender
+	if hs := s.mu.hist; hs != nil {
+		prev = hs.app
+	}
 	c, created := s.histPreprocessLocked(t, chunkenc.EncFloatHistogram)
 	var prevApp chunkenc.Appender
 	if p, ok := prev.(*chunkenc.FloatHistogramAppender); ok && created {
 		prevApp = p
 	}
-	newChunk, recoded, app, _ := s.mu.app.AppendFloatHistogram(prevApp, 0, t, fh, false)
-	s.mu.app = app
-	s.mu.lastH, s.mu.lastFH = nil, fh
+	hs := s.mu.hist // Set by histPreprocessLocked.
+	newChunk, recoded, app, _ := hs.app.AppendFloatHistogram(prevApp, 0, t, fh, false)
+	hs.app = app
+	hs.lastH, hs.lastFH = nil, fh
 	switch {
 	case newChunk == nil:
 		c.maxTime = t
 	case recoded:
-		c.chunk = newChunk
+		hs.chunk = newChunk
 		c.maxTime = t
 	default:
-		c.chunk.Compact()
-		s.mu.sealed = append(s.mu.sealed, *c)
-		s.mu.open = memChunk{chunk: newChunk, minTime: t, maxTime: t}
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange)
-		s.mu.histEnd = false
+		hs.chunk.Compact()
+		s.mu.sealed = append(s.mu.sealed, memChunk{chunk: hs.chunk, minTime: c.minTime, maxTime: c.maxTime})
+		hs.chunk = newChunk
+		s.mu.open = openChunk{minTime: t, maxTime: t}
+		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+		hs.histEnd = false
 		created = true
 	}
 	return created
@@ -361,11 +479,10 @@ func (s *memSeries) truncateLocked(mint int64) int {
 	case n == 0:
 	case n == total:
 		s.mu.sealed = nil
-		s.mu.open = memChunk{}
+		s.mu.open = openChunk{}
 		s.mu.hasOpen = false
-		s.mu.app = nil
+		s.mu.hist = nil
 		s.mu.xor.clear()
-		s.mu.lastH, s.mu.lastFH = nil, nil
 	default: // n ≤ len(sealed): the open chunk stays.
 		s.mu.sealed = append([]memChunk(nil), s.mu.sealed[n:]...)
 	}

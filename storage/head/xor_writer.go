@@ -31,6 +31,36 @@ type xorWriter struct {
 // append grows it as the chunk fills (Prometheus starts at 128 bytes).
 const xorInitialCap = 32
 
+// xorSizeClasses are the Go allocator's size classes from xorInitialCap up
+// to past the largest chunk (MaxBytesPerXORChunkBeforeAppend plus one
+// sample): a buffer of one of these sizes wastes nothing to rounding.
+var xorSizeClasses = [...]uint16{
+	32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
+	288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024,
+	1152, 1280, 1408, 1536, 1792, 2048,
+}
+
+// grow makes room for one more word. The open chunks of all series are a
+// large part of the head's memory and append's doubling leaves them about
+// a quarter empty on average: grow by half instead, to a size class, which
+// leaves about a sixth empty and costs two more small copies per chunk
+// (growing by a quarter saves a little more memory but costs five more, a
+// measurable slowdown of WAL replay).
+func (x *xorWriter) grow() {
+	c := cap(x.b)
+	want := c + max(c/2, 16)
+	n := want
+	for _, sc := range xorSizeClasses {
+		if int(sc) >= want {
+			n = int(sc)
+			break
+		}
+	}
+	b := make([]byte, len(x.b), n)
+	copy(b, x.b)
+	x.b = b
+}
+
 // reset starts a new, empty chunk.
 func (x *xorWriter) reset() {
 	*x = xorWriter{b: make([]byte, 2, xorInitialCap), leading: 0xff}
@@ -77,6 +107,9 @@ func (x *xorWriter) writeBits(u uint64, nbits int) {
 	if n+nbits < 64 {
 		x.nacc = uint8(n + nbits)
 		return
+	}
+	if len(x.b)+8 > cap(x.b) {
+		x.grow()
 	}
 	x.b = binary.BigEndian.AppendUint64(x.b, x.acc)
 	x.acc = u << uint(64-n) // The bits that did not fit (0 when n is 0).

@@ -133,3 +133,26 @@ func BenchmarkXORWriter(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
 	})
 }
+
+// TestXORWriterGrowth checks that the open chunk's buffer is always one of
+// Go's size classes (nothing lost to rounding) and grows by about half, not
+// by doubling: its capacity stays under 1.65 times its length, plus 16 (a
+// doubled buffer reaches twice its length).
+func TestXORWriterGrowth(t *testing.T) {
+	classes := map[int]bool{}
+	for _, c := range xorSizeClasses {
+		classes[int(c)] = true
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var x xorWriter
+	x.reset()
+	for i := 0; x.size() <= chunkenc.MaxBytesPerXORChunkBeforeAppend; i++ { // As the head cuts.
+		x.append(int64(i)*15000+rng.Int64N(100), rng.Float64()*1000)
+		if c := cap(x.b); !classes[c] {
+			t.Fatalf("sample %d: capacity %d is not a size class", i, c)
+		}
+		if c, l := cap(x.b), len(x.b); c > xorInitialCap && 20*c > 33*l+320 {
+			t.Fatalf("sample %d: capacity %d for %d bytes", i, c, l)
+		}
+	}
+}
