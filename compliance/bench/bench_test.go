@@ -60,6 +60,7 @@ func TestDriverEndToEnd(t *testing.T) {
 		WALPerSample:  {0.5, 500},     // bytes; series records dominate at 11 samples per series
 		RestartTime:   {0.001, 60},    // s
 		LoadgenCPU:    {0, 1_000},     // µs per sample
+		RSSGrowth:     {1, 1 << 20},   // bytes; must be positive: the series cost something
 	}
 	want := 0
 	for _, sc := range cfg.Scenarios {

@@ -105,7 +105,7 @@ func describeBinary(path string, err error) string {
 func summarize(o *outcome) string {
 	var parts, errs []string
 	seen := map[string]bool{}
-	for _, m := range []Metric{Ingest, CPUPerMillion, RSSPerSeries, WALPerSample, RestartTime, LoadgenCPU} {
+	for _, m := range []Metric{Ingest, CPUPerMillion, RSSPerSeries, RSSGrowth, WALPerSample, RestartTime, LoadgenCPU} {
 		if v, ok := o.values[m]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%s", shortName(m), formatValue(m, v)))
 		} else if err, ok := o.errs[m]; ok {
@@ -126,7 +126,7 @@ func summarize(o *outcome) string {
 }
 
 func shortName(m Metric) string {
-	return [...]string{"ingest/s", "cpu-s/M", "rss-B/series", "wal-B/sample", "restart-s", "loadgen-µs/sample"}[m]
+	return [...]string{"ingest/s", "cpu-s/M", "rss-B/series", "wal-B/sample", "restart-s", "loadgen-µs/sample", "rss-growth-B/series"}[m]
 }
 
 // AppendMarkdown appends the report to path (e.g. BENCHMARKS.md), creating it

@@ -81,6 +81,8 @@ func metricLabel(m Metric, sc Scenario) (label, target string) {
 		return fmt.Sprintf("restart-to-ready s after %s samples (SIGKILL), %s", human(float64(sc.TotalSamples())), sc.Name()), "≤ 0.3×"
 	case LoadgenCPU:
 		return "load generator CPU µs per sample, " + sc.Name(), ""
+	case RSSGrowth:
+		return "peak RSS growth over the idle server, bytes per active series, " + sc.Name(), ""
 	}
 	return "?", ""
 }
@@ -88,7 +90,7 @@ func metricLabel(m Metric, sc Scenario) (label, target string) {
 // buildRows lays out the rows grouped by metric, then scenario.
 func buildRows(cfg Config) []*Row {
 	var rows []*Row
-	for _, m := range []Metric{Ingest, RSSPerSeries, CPUPerMillion, WALPerSample, RestartTime, LoadgenCPU} {
+	for _, m := range []Metric{Ingest, RSSPerSeries, RSSGrowth, CPUPerMillion, WALPerSample, RestartTime, LoadgenCPU} {
 		for _, sc := range cfg.Scenarios {
 			if m == RestartTime && !sc.Restart {
 				continue
@@ -177,7 +179,7 @@ func formatCell(m Metric, c Cell) string {
 
 func formatValue(m Metric, v float64) string {
 	switch m {
-	case Ingest, RSSPerSeries:
+	case Ingest, RSSPerSeries, RSSGrowth:
 		return thousands(v)
 	case RestartTime, CPUPerMillion:
 		return fmt.Sprintf("%.2f", v)

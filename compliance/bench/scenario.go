@@ -21,6 +21,11 @@ const (
 	WALPerSample                // WAL bytes / samples written
 	RestartTime                 // seconds from restart to ready + data visible
 	LoadgenCPU                  // driver CPU µs per sample (context, not a server figure)
+	// RSSGrowth is (VmHWM − VmRSS of the idle server just after it was
+	// ready) / active series: what the series cost without the process's
+	// fixed part (binary pages, runtime), which weighs differently on the
+	// two servers and depends on the page cache. Context for RSSPerSeries.
+	RSSGrowth
 )
 
 // outcome is what one scenario run produced for one server: a value or an
@@ -48,7 +53,7 @@ func (o *outcome) failAll(sc Scenario, err error) {
 }
 
 func scenarioMetrics(sc Scenario) []Metric {
-	ms := []Metric{Ingest, CPUPerMillion, RSSPerSeries, WALPerSample, LoadgenCPU}
+	ms := []Metric{Ingest, CPUPerMillion, RSSPerSeries, RSSGrowth, WALPerSample, LoadgenCPU}
 	if sc.Restart {
 		ms = append(ms, RestartTime)
 	}
@@ -77,6 +82,7 @@ func runScenario(ctx context.Context, cfg *Config, name, binary, configFile stri
 		o.failAll(sc, fmt.Errorf("start: %w", err))
 		return o
 	}
+	idleRSS, idleErr := statusField(p.pid(), "VmRSS:")
 	client := loadgen.NewClient(cfg.Senders)
 	client.Timeout = cfg.RequestTimeout
 	url := p.url + "/api/v1/write"
@@ -123,6 +129,11 @@ func runScenario(ctx context.Context, cfg *Config, name, binary, configFile stri
 		o.errs[RSSPerSeries] = err
 	} else {
 		o.values[RSSPerSeries] = float64(rss) / float64(sc.Series)
+		if idleErr != nil {
+			o.errs[RSSGrowth] = idleErr
+		} else {
+			o.values[RSSGrowth] = float64(rss-idleRSS) / float64(sc.Series)
+		}
 	}
 	written := st0.Samples + st.Samples
 	if wb, err := walBytes(dataDir); err != nil {
