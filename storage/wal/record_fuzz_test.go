@@ -113,7 +113,8 @@ func decodeSamplesGeneric(rec []byte, dst []RefSample) ([]RefSample, error) {
 func FuzzSamplesDecodeMatchesGeneric(f *testing.F) {
 	addRecordSeeds(f, genSamples, AppendSamplesRecord)
 	addRecordSeeds(f, realisticSamples, AppendSamplesRecord)
-	// Small deltas and small integers: every sample takes the 3-byte path.
+	// Small deltas with values whose tags take 1, 2 and 3 bytes, and the raw form.
+	f.Add(AppendSamplesRecord(nil, []RefSample{{Ref: 1, T: 5, V: 100}, {Ref: 2, T: 5, V: -1.5}, {Ref: 3, T: 6, V: 2000}, {Ref: 4, T: 6, V: 12.34}, {Ref: 5, T: 7, V: 99999}, {Ref: 6, T: 7, V: -654.321}, {Ref: 7, T: 8, V: 0.1234567}}))
 	f.Add(AppendSamplesRecord(nil, []RefSample{{Ref: 1, T: 5, V: 3}, {Ref: 2, T: 5, V: -7}, {Ref: 4, T: 6, V: 0}, {Ref: 3, T: 2, V: 31}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodeSamplesRecord(data, nil)
