@@ -184,9 +184,10 @@ func (h *Head) indexNew(s *memSeries) {
 
 // getOrCreateWithRef is getOrCreate for replay, where the ref is given.
 // It returns the existing series if lset is already known under another ref.
-func (h *Head) getOrCreateWithRef(ref wal.SeriesRef, lset labels.Labels) (*memSeries, bool) {
-	hash := lset.Hash()
-	s, created := h.series.getOrCreate(hash, lset, h.opts.ChunkRange, func() wal.SeriesRef { return ref }, h.indexNew)
+// index runs for a new series in place of the postings add (h.indexNew does
+// both); replay builds postings on a goroutine of its own.
+func (h *Head) getOrCreateWithRef(ref wal.SeriesRef, lset labels.Labels, index func(*memSeries)) (*memSeries, bool) {
+	s, created := h.series.getOrCreate(lset.Hash(), lset, h.opts.ChunkRange, func() wal.SeriesRef { return ref }, index)
 	if created {
 		for {
 			cur := h.lastRef.Load()

@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
 
 	"mytsdb/storage/wal"
@@ -156,23 +155,14 @@ func (r *replayRefs) find(s *memSeries) (replayRef, bool) {
 	return e, ok
 }
 
-// replayGetOrCreate is getOrCreateWithRef, but hands a new series to index
-// instead of adding it to the postings.
-func (h *Head) replayGetOrCreate(ref wal.SeriesRef, lset labels.Labels, index func(*memSeries)) (*memSeries, bool) {
-	s, created := h.series.getOrCreate(lset.Hash(), lset, h.opts.ChunkRange, func() wal.SeriesRef { return ref }, func(s *memSeries) {
+// replayIndex is what replay runs for a new series, under the stripe lock:
+// it hands the series to the postings goroutine (index) and counts it.
+func (h *Head) replayIndex(index func(*memSeries)) func(*memSeries) {
+	return func(s *memSeries) {
 		index(s)
 		h.numSeries.Add(1)
 		h.metrics.seriesCreated.Inc()
-	})
-	if created {
-		for {
-			cur := h.lastRef.Load()
-			if uint64(ref) <= cur || h.lastRef.CompareAndSwap(cur, uint64(ref)) {
-				break
-			}
-		}
 	}
-	return s, created
 }
 
 // replayWorkers is the number of workers applying samples: Options'
@@ -248,6 +238,7 @@ func (h *Head) ReplayWAL() error {
 		}
 	}
 	created = make([]*memSeries, 0, 1024)
+	onCreate := h.replayIndex(index)
 
 	var (
 		refs        replayRefs
@@ -293,7 +284,7 @@ func (h *Head) ReplayWAL() error {
 		switch r.typ {
 		case wal.RecordSeries:
 			for _, rs := range r.series {
-				s, isNew := h.replayGetOrCreate(rs.Ref, rs.Labels, index)
+				s, isNew := h.getOrCreateWithRef(rs.Ref, rs.Labels, onCreate)
 				s.logged.Store(true)
 				if !isNew {
 					if e := refs.get(rs.Ref); e.s == s {

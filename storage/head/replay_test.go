@@ -175,7 +175,7 @@ func replaySerially(t *testing.T, h *Head) {
 				t.Fatal(err)
 			}
 			for _, x := range rs {
-				s, _ := h.getOrCreateWithRef(x.Ref, x.Labels)
+				s, _ := h.getOrCreateWithRef(x.Ref, x.Labels, h.indexNew)
 				refs[x.Ref] = s
 			}
 		case wal.RecordSamples:
