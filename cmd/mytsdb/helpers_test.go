@@ -277,24 +277,34 @@ func labelKey(m map[string]string) string {
 
 // remoteWrite sends one protocol-1.0 write request; it returns the status.
 func remoteWrite(client *http.Client, addr string, req *prompb.WriteRequest) (int, error) {
+	code, _, err := remoteWriteAs(client, addr, "", req)
+	return code, err
+}
+
+// remoteWriteAs sends one protocol-1.0 write request as tenant (X-Scope-OrgID;
+// "" sends none) and returns the status and the response body.
+func remoteWriteAs(client *http.Client, addr, tenant string, req *prompb.WriteRequest) (int, string, error) {
 	raw, err := req.Marshal()
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	hr, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	hr.Header.Set("Content-Encoding", "snappy")
 	hr.Header.Set("Content-Type", "application/x-protobuf")
 	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	if tenant != "" {
+		hr.Header.Set("X-Scope-OrgID", tenant)
+	}
 	resp, err := client.Do(hr)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -65,21 +63,11 @@ func TestPrometheusDataDir(t *testing.T) {
 			Labels:  []prompb.Label{{Name: "__name__", Value: "beside_prometheus"}},
 			Samples: []prompb.Sample{{Timestamp: now, Value: 42}},
 		}}}
-		raw, _ := req.Marshal()
-		hr, _ := http.NewRequest(http.MethodPost, p.url("/api/v1/write"), bytes.NewReader(snappy.Encode(nil, raw)))
-		hr.Header.Set("Content-Encoding", "snappy")
-		hr.Header.Set("Content-Type", "application/x-protobuf")
-		hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-		if tenant != "" {
-			hr.Header.Set("X-Scope-OrgID", tenant)
-		}
-		resp, err := http.DefaultClient.Do(hr)
+		code, body, err := remoteWriteAs(http.DefaultClient, p.addr, tenant, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return code, body
 	}
 	if code, body := write(""); code != http.StatusNoContent {
 		t.Fatalf("write to the default tenant: %d %s", code, body)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -33,21 +31,11 @@ func TestTenantsWiring(t *testing.T) {
 			Labels:  []prompb.Label{{Name: "__name__", Value: "tenant_probe"}, {Name: "owner", Value: tenant}},
 			Samples: []prompb.Sample{{Timestamp: now, Value: 42}},
 		}}}
-		raw, _ := req.Marshal()
-		hr, _ := http.NewRequest("POST", p.url("/api/v1/write"), bytes.NewReader(snappy.Encode(nil, raw)))
-		hr.Header.Set("Content-Encoding", "snappy")
-		hr.Header.Set("Content-Type", "application/x-protobuf")
-		hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-		if tenant != "" {
-			hr.Header.Set("X-Scope-OrgID", tenant)
-		}
-		resp, err := http.DefaultClient.Do(hr)
+		code, _, err := remoteWriteAs(http.DefaultClient, p.addr, tenant, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		return code
 	}
 	owners := func(tenant string) (int, []string) {
 		hr, _ := http.NewRequest("GET", p.url("/api/v1/query?query="+url.QueryEscape("tenant_probe")+"&time="+url.QueryEscape(time.UnixMilli(now).Format(time.RFC3339Nano))), nil)
