@@ -13,6 +13,12 @@
 //   - A tenant directory is locked with flock(2) while open: a second process
 //     cannot open the same tenant, and a killed process leaves no stale lock
 //     (the kernel releases it).
+//   - The data directory may be the one a replaced Prometheus used: Open
+//     skips Prometheus's entries (wal, chunks_head, wbl, snapshots, lock,
+//     queries.active, ULID block directories) with one warning and never
+//     touches them, and ValidateTenantID reserves those names, so that no
+//     tenant can be opened on top of Prometheus's files. Their data is not
+//     read (yet).
 //   - Tenant.Close closes only that tenant; DB.Tenant reopens it on next use.
 //   - Metrics of the default tenant carry Prometheus's plain names; other
 //     tenants' carry the same names with a constant label tenant="<id>" (they
