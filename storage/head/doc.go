@@ -22,9 +22,9 @@
 // two-level array (refs are dense), and the fields an append touches sit in
 // the first 128 bytes of a memSeries. memSeries is paid for per active
 // series, times the GC's headroom: it fits the 208-byte size class (a test
-// guards both), with what only histogram series need behind a pointer, the
-// head's chunk range as a 1-byte index, and the open float chunk's buffer
-// grown by about a quarter (Go size classes) rather than doubled.
+// guards both), with what only histogram series need behind a pointer, no
+// copy of the head's chunk range (appends are given it), and the open float
+// chunk's buffer grown by half to a Go size class rather than doubled.
 //
 // Replay (replay.go) is a pipeline: the WAL reader decodes records; a router
 // creates series (their postings are built by a goroutine of their own) and

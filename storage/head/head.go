@@ -95,9 +95,6 @@ func New(opts Options) (*Head, error) {
 	if opts.ChunkRange == 0 {
 		opts.ChunkRange = DefaultChunkRange
 	}
-	if _, err := registerChunkRange(opts.ChunkRange); err != nil {
-		return nil, fmt.Errorf("head: %w", err)
-	}
 	if opts.ReplayWorkers == 0 {
 		opts.ReplayWorkers = runtime.GOMAXPROCS(0)
 	}
@@ -170,7 +167,7 @@ func (h *Head) appendableMinValidTime() int64 {
 // empty values), creating and indexing it if needed.
 func (h *Head) getOrCreate(lset labels.Labels) (*memSeries, bool) {
 	hash := lset.Hash()
-	return h.series.getOrCreate(hash, lset, h.opts.ChunkRange, func() wal.SeriesRef {
+	return h.series.getOrCreate(hash, lset, func() wal.SeriesRef {
 		return wal.SeriesRef(h.lastRef.Add(1))
 	}, h.indexNew)
 }
@@ -187,7 +184,7 @@ func (h *Head) indexNew(s *memSeries) {
 // index runs for a new series in place of the postings add (h.indexNew does
 // both); replay builds postings on a goroutine of its own.
 func (h *Head) getOrCreateWithRef(ref wal.SeriesRef, lset labels.Labels, index func(*memSeries)) (*memSeries, bool) {
-	s, created := h.series.getOrCreate(lset.Hash(), lset, h.opts.ChunkRange, func() wal.SeriesRef { return ref }, index)
+	s, created := h.series.getOrCreate(lset.Hash(), lset, func() wal.SeriesRef { return ref }, index)
 	if created {
 		for {
 			cur := h.lastRef.Load()

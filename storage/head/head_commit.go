@@ -171,13 +171,13 @@ func (a *appender) apply() {
 			var created bool
 			switch {
 			case p.h != nil:
-				created = s.appendHistogramLocked(p.t, p.h)
+				created = s.appendHistogramLocked(p.t, p.h, a.head.opts.ChunkRange)
 				hists++
 			case p.fh != nil:
-				created = s.appendFloatHistogramLocked(p.t, p.fh)
+				created = s.appendFloatHistogramLocked(p.t, p.fh, a.head.opts.ChunkRange)
 				hists++
 			default:
-				created = s.appendFloatLocked(p.t, p.v)
+				created = s.appendFloatLocked(p.t, p.v, a.head.opts.ChunkRange)
 				floats++
 			}
 			if created {

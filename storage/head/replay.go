@@ -155,16 +155,6 @@ func (r *replayRefs) find(s *memSeries) (replayRef, bool) {
 	return e, ok
 }
 
-// replayIndex is what replay runs for a new series, under the stripe lock:
-// it hands the series to the postings goroutine (index) and counts it.
-func (h *Head) replayIndex(index func(*memSeries)) func(*memSeries) {
-	return func(s *memSeries) {
-		index(s)
-		h.numSeries.Add(1)
-		h.metrics.seriesCreated.Inc()
-	}
-}
-
 // replayWorkers is the number of workers applying samples: Options'
 // default is one per core (GOMAXPROCS). The reader and the router take CPU
 // too, but they wait whenever the workers lag.
@@ -229,16 +219,17 @@ func (h *Head) ReplayWAL() error {
 			}
 		}
 	}()
-	var created []*memSeries
-	index := func(s *memSeries) {
+	// onCreate runs for a new series under its stripe lock, on the router.
+	created := make([]*memSeries, 0, 1024)
+	onCreate := func(s *memSeries) {
 		created = append(created, s)
 		if len(created) == cap(created) {
 			postingsCh <- created
 			created = make([]*memSeries, 0, 1024)
 		}
+		h.numSeries.Add(1)
+		h.metrics.seriesCreated.Inc()
 	}
-	created = make([]*memSeries, 0, 1024)
-	onCreate := h.replayIndex(index)
 
 	var (
 		refs        replayRefs
@@ -537,10 +528,10 @@ func (h *Head) replayApplyLocked(s *memSeries, t int64, v float64, hist *histogr
 	}
 	switch {
 	case hist != nil:
-		return true, s.appendHistogramLocked(t, hist)
+		return true, s.appendHistogramLocked(t, hist, h.opts.ChunkRange)
 	case fh != nil:
-		return true, s.appendFloatHistogramLocked(t, fh)
+		return true, s.appendFloatHistogramLocked(t, fh, h.opts.ChunkRange)
 	default:
-		return true, s.appendFloatLocked(t, v)
+		return true, s.appendFloatLocked(t, v, h.opts.ChunkRange)
 	}
 }

@@ -1,7 +1,6 @@
 package head
 
 import (
-	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -55,16 +54,13 @@ type memSeries struct {
 		sync.Mutex
 		hasOpen bool // open holds the newest chunk; false only when the series has no chunk
 		deleted bool // removed by GC; appenders must look the series up again
-		// rangeIdx is the index of the head's chunk range in chunkRanges
-		// (immutable: it sits here, in padding, to keep the series small).
-		rangeIdx uint8
-		pinIdx   int32
-		open     openChunk // the newest chunk's time range
-		xor      xorWriter // the open chunk's encoder when it is a float chunk
-		nextAt   int64
-		sealed   []memChunk  // the older chunks, immutable, in time order, non-overlapping
-		ooo      []oooSample // sorted by t, unique t
-		meta     *metadata.Metadata
+		pinIdx  int32
+		open    openChunk // the newest chunk's time range
+		xor     xorWriter // the open chunk's encoder when it is a float chunk
+		nextAt  int64
+		sealed  []memChunk  // the older chunks, immutable, in time order, non-overlapping
+		ooo     []oooSample // sorted by t, unique t
+		meta    *metadata.Metadata
 		// hist is the histogram state, nil while the newest chunk is a
 		// float chunk (almost every series): then the newest in-order
 		// sample is a float, and xor.v holds it.
@@ -83,53 +79,6 @@ type memSeries struct {
 	pending atomic.Int32
 }
 
-// chunkRanges holds the chunk ranges of the process's heads (nearly always
-// one value), so that a series keeps a 1-byte index to its head's range
-// instead of the 8-byte range: that fits the series in a smaller size class.
-// Entries never change once chunkRangesN covers them; entry 0 is
-// DefaultChunkRange.
-var (
-	chunkRanges   [256]atomic.Int64
-	chunkRangesN  atomic.Int32
-	chunkRangesMu sync.Mutex // serializes registerChunkRange
-)
-
-func init() {
-	chunkRanges[0].Store(DefaultChunkRange)
-	chunkRangesN.Store(1)
-}
-
-// chunkRangeIndex returns the index of chunk range r, registering it if
-// needed; a range that cannot be registered (only if registerChunkRange
-// failed for it in New, which then failed) maps to the default.
-func chunkRangeIndex(r int64) uint8 {
-	for i := range int(chunkRangesN.Load()) {
-		if chunkRanges[i].Load() == r {
-			return uint8(i)
-		}
-	}
-	i, _ := registerChunkRange(r)
-	return i
-}
-
-// registerChunkRange adds r to chunkRanges, if absent, and returns its index.
-func registerChunkRange(r int64) (uint8, error) {
-	chunkRangesMu.Lock()
-	defer chunkRangesMu.Unlock()
-	n := int(chunkRangesN.Load())
-	for i := range n {
-		if chunkRanges[i].Load() == r {
-			return uint8(i), nil
-		}
-	}
-	if n == len(chunkRanges) {
-		return 0, fmt.Errorf("more than %d distinct head chunk ranges in one process", len(chunkRanges))
-	}
-	chunkRanges[n].Store(r)
-	chunkRangesN.Store(int32(n + 1))
-	return uint8(n), nil
-}
-
 // seriesHist is the part of a series that only histogram chunks use, kept
 // out of memSeries so that float series do not pay for it.
 type seriesHist struct {
@@ -143,16 +92,9 @@ type seriesHist struct {
 	histEnd bool
 }
 
-// newMemSeries returns a series; chunkRange must have been registered with
-// registerChunkRange (New does it for its head's).
-func newMemSeries(ref wal.SeriesRef, lset labels.Labels, chunkRange int64) *memSeries {
-	s := &memSeries{ref: ref, lset: lset}
-	s.mu.rangeIdx = chunkRangeIndex(chunkRange)
-	return s
+func newMemSeries(ref wal.SeriesRef, lset labels.Labels) *memSeries {
+	return &memSeries{ref: ref, lset: lset}
 }
-
-// chunkRange is the head's chunk range, for chunk cutting.
-func (s *memSeries) chunkRange() int64 { return chunkRanges[s.mu.rangeIdx].Load() }
 
 // histLocked returns the histogram state, creating it.
 func (s *memSeries) histLocked() *seriesHist {
@@ -281,7 +223,7 @@ func (s *memSeries) sealLocked() {
 // cutChunkLocked seals the open chunk and opens a new one of encoding e.
 // It reports the new chunk; its encoder is s.mu.xor for floats, s.mu.hist.app
 // for histograms.
-func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *openChunk {
+func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding, chunkRange int64) *openChunk {
 	s.sealLocked()
 	var c chunkenc.Chunk
 	switch e {
@@ -299,7 +241,7 @@ func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *openChunk {
 	}
 	s.mu.open = openChunk{minTime: t, maxTime: math.MinInt64}
 	s.mu.hasOpen = true
-	s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+	s.mu.nextAt = rangeForTimestamp(t, chunkRange)
 	if h := s.mu.hist; h != nil {
 		h.histEnd = false
 	}
@@ -308,24 +250,24 @@ func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding) *openChunk {
 
 // appendFloatLocked appends an in-order float (t must be > maxTime).
 // It reports whether a chunk was created.
-func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
+func (s *memSeries) appendFloatLocked(t int64, v float64, chunkRange int64) (created bool) {
 	c := s.openChunkLocked()
 	switch {
 	case c == nil || s.openHistChunkLocked() != nil: // No chunk yet, or a histogram chunk.
-		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
+		c, created = s.cutChunkLocked(t, chunkenc.EncXOR, chunkRange), true
 	case s.mu.xor.size() > chunkenc.MaxBytesPerXORChunkBeforeAppend:
-		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
+		c, created = s.cutChunkLocked(t, chunkenc.EncXOR, chunkRange), true
 	}
 	num := int(s.mu.xor.num)
 	if num == 0 {
 		c.minTime = t
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+		s.mu.nextAt = rangeForTimestamp(t, chunkRange)
 	}
 	if num == samplesPerChunk/4 {
 		s.mu.nextAt = computeChunkEndTime(c.minTime, c.maxTime, s.mu.nextAt, 4)
 	}
 	if !created && (t >= s.mu.nextAt || num >= samplesPerChunk*2) {
-		c, created = s.cutChunkLocked(t, chunkenc.EncXOR), true
+		c, created = s.cutChunkLocked(t, chunkenc.EncXOR, chunkRange), true
 		c.minTime = t
 	}
 	s.mu.xor.append(t, v)
@@ -340,11 +282,11 @@ func (s *memSeries) appendFloatLocked(t int64, v float64) (created bool) {
 
 // histPreprocessLocked decides on cutting before an in-order histogram append,
 // like Prometheus's histogramsAppendPreprocessor.
-func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding) (c *openChunk, created bool) {
+func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding, chunkRange int64) (c *openChunk, created bool) {
 	c = s.openChunkLocked()
 	hc := s.openHistChunkLocked()
 	if c == nil || hc == nil || hc.Encoding() != e {
-		return s.cutChunkLocked(t, e), true
+		return s.cutChunkLocked(t, e, chunkRange), true
 	}
 	hs := s.mu.hist // Not nil: the open chunk is a histogram chunk.
 	num := hc.NumSamples()
@@ -352,29 +294,29 @@ func (s *memSeries) histPreprocessLocked(t int64, e chunkenc.Encoding) (c *openC
 	nb := len(hc.Bytes())
 	if num == 0 {
 		c.minTime = t
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+		s.mu.nextAt = rangeForTimestamp(t, chunkRange)
 	}
 	nextRangeStart := s.mu.nextAt
 	if hs.histEnd {
-		nextRangeStart = rangeForTimestamp(c.minTime, s.chunkRange())
+		nextRangeStart = rangeForTimestamp(c.minTime, chunkRange)
 	}
 	if !hs.histEnd && nb >= target/4 {
 		s.mu.nextAt = computeChunkEndTime(c.minTime, c.maxTime, s.mu.nextAt, float64(target)/float64(nb))
 		hs.histEnd = true
 	}
 	if (t >= s.mu.nextAt || nb >= target*2) && (num >= chunkenc.MinSamplesPerHistogramChunk || t >= nextRangeStart) {
-		return s.cutChunkLocked(t, e), true
+		return s.cutChunkLocked(t, e, chunkRange), true
 	}
 	return c, false
 }
 
 // appendHistogramLocked appends an in-order histogram; h is retained.
-func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (created bool) {
+func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram, chunkRange int64) (created bool) {
 	var prev chunkenc.Appender
 	if hs := s.mu.hist; hs != nil {
 		prev = hs.app
 	}
-	c, created := s.histPreprocessLocked(t, chunkenc.EncHistogram)
+	c, created := s.histPreprocessLocked(t, chunkenc.EncHistogram, chunkRange)
 	if !created {
 		prev = nil
 	}
@@ -401,7 +343,7 @@ func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (crea
 		s.mu.sealed = append(s.mu.sealed, memChunk{chunk: hs.chunk, minTime: c.minTime, maxTime: c.maxTime})
 		hs.chunk = newChunk
 		s.mu.open = openChunk{minTime: t, maxTime: t}
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+		s.mu.nextAt = rangeForTimestamp(t, chunkRange)
 		hs.histEnd = false
 		created = true
 	}
@@ -409,12 +351,12 @@ func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram) (crea
 }
 
 // appendFloatHistogramLocked appends an in-order float histogram; fh is retained.
-func (s *memSeries) appendFloatHistogramLocked(t int64, fh *histogram.FloatHistogram) (created bool) {
+func (s *memSeries) appendFloatHistogramLocked(t int64, fh *histogram.FloatHistogram, chunkRange int64) (created bool) {
 	var prev chunkenc.Appender
 	if hs := s.mu.hist; hs != nil {
 		prev = hs.app
 	}
-	c, created := s.histPreprocessLocked(t, chunkenc.EncFloatHistogram)
+	c, created := s.histPreprocessLocked(t, chunkenc.EncFloatHistogram, chunkRange)
 	var prevApp chunkenc.Appender
 	if p, ok := prev.(*chunkenc.FloatHistogramAppender); ok && created {
 		prevApp = p
@@ -434,7 +376,7 @@ func (s *memSeries) appendFloatHistogramLocked(t int64, fh *histogram.FloatHisto
 		s.mu.sealed = append(s.mu.sealed, memChunk{chunk: hs.chunk, minTime: c.minTime, maxTime: c.maxTime})
 		hs.chunk = newChunk
 		s.mu.open = openChunk{minTime: t, maxTime: t}
-		s.mu.nextAt = rangeForTimestamp(t, s.chunkRange())
+		s.mu.nextAt = rangeForTimestamp(t, chunkRange)
 		hs.histEnd = false
 		created = true
 	}

@@ -1,10 +1,14 @@
 package head
 
 import (
+	"context"
 	"testing"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"unsafe"
+	"github.com/prometheus/prometheus/storage"
+
+	"mytsdb/storage/wal"
 )
 
 // TestMemSeriesLayout guards the layout that appends and memory depend on:
@@ -20,7 +24,6 @@ func TestMemSeriesLayout(t *testing.T) {
 		"mu.open.maxTime": unsafe.Offsetof(s.mu.open) + unsafe.Offsetof(s.mu.open.maxTime) + 8,
 		"mu.xor.trailing": unsafe.Offsetof(s.mu.xor) + unsafe.Offsetof(s.mu.xor.trailing) + 1,
 		"mu.nextAt":       unsafe.Offsetof(s.mu.nextAt) + 8,
-		"mu.rangeIdx":     unsafe.Offsetof(s.mu.rangeIdx) + 1,
 	}
 	for name, end := range hot {
 		if end > 128 {
@@ -29,18 +32,36 @@ func TestMemSeriesLayout(t *testing.T) {
 	}
 }
 
-// TestChunkRangeIndex checks that series keep their head's chunk range
-// through the index, whatever the order heads register their ranges in.
-func TestChunkRangeIndex(t *testing.T) {
-	for _, r := range []int64{DefaultChunkRange, 1000, 7777, DefaultChunkRange, 1000} {
-		if _, err := New(Options{ChunkRange: r}); err != nil {
+// TestChunkRangeCutsChunks checks that a head's chunk range (Options) is the
+// one its series cut chunks at: no chunk spans a range boundary.
+func TestChunkRangeCutsChunks(t *testing.T) {
+	for _, r := range []int64{1000, 7777, DefaultChunkRange} {
+		h, err := New(Options{ChunkRange: r})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got := newMemSeries(1, labels.EmptyLabels(), r).chunkRange(); got != r {
-			t.Errorf("chunk range %d: series has %d", r, got)
+		app := h.Appender(context.Background())
+		var ref storage.SeriesRef
+		for ts := int64(0); ts < 3*r; ts += r / 10 {
+			if ref, err = app.Append(ref, labels.FromStrings("__name__", "x"), ts, float64(ts)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if got := (&memSeries{}).chunkRange(); got != DefaultChunkRange {
-		t.Errorf("zero series: chunk range %d, want the default", got)
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		s := h.series.getByID(wal.SeriesRef(ref))
+		s.mu.Lock()
+		n := s.numChunksLocked()
+		for i := range n {
+			c := s.chunkRefLocked(i)
+			if c.minTime/r != c.maxTime/r {
+				t.Errorf("range %d: chunk %d spans [%d, %d]", r, i, c.minTime, c.maxTime)
+			}
+		}
+		s.mu.Unlock()
+		if want := 3; n != want {
+			t.Errorf("range %d: %d chunks, want %d", r, n, want)
+		}
 	}
 }

@@ -55,7 +55,7 @@ func (ss *seriesStripes) getByHash(hash uint64, lset labels.Labels) *memSeries {
 // getOrCreate returns the series of lset, creating it with newRef() if absent;
 // onCreate runs under the stripe lock, so that garbage collection (which
 // takes it) cannot see the series before onCreate indexed it.
-func (ss *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, chunkRange int64, newRef func() wal.SeriesRef, onCreate func(*memSeries)) (s *memSeries, created bool) {
+func (ss *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, newRef func() wal.SeriesRef, onCreate func(*memSeries)) (s *memSeries, created bool) {
 	if s := ss.getByHash(hash, lset); s != nil {
 		return s, false
 	}
@@ -65,7 +65,7 @@ func (ss *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, chunkRange
 		st.mu.Unlock()
 		return s, false
 	}
-	s = newMemSeries(newRef(), lset, chunkRange)
+	s = newMemSeries(newRef(), lset)
 	st.setLocked(s, hash)
 	ss.setID(s)
 	onCreate(s)
