@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // DefaultTenant receives scraped and rule data, and requests without X-Scope-OrgID.
@@ -76,24 +78,9 @@ func isPrometheusEntry(name string) bool {
 // ulidLen is the length of a text-encoded ULID, the name of a block directory.
 const ulidLen = 26
 
-// isULID reports whether s is shaped like a ULID as Prometheus's block
-// discovery accepts it (ulid.ParseStrict): 26 characters of Crockford's
-// base32 alphabet, which leaves out I, L, O and U, in either case.
+// isULID reports whether s names a block as Prometheus's block discovery
+// takes it: with the parser it uses (ulid.ParseStrict, either case).
 func isULID(s string) bool {
-	if len(s) != ulidLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		switch {
-		case '0' <= c && c <= '9':
-		case 'A' <= c && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U':
-		default:
-			return false
-		}
-	}
-	return true
+	_, err := ulid.ParseStrict(s)
+	return err == nil
 }
