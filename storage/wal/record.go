@@ -22,6 +22,7 @@ const (
 	RecordFloatHistograms RecordType = 4
 	RecordExemplars       RecordType = 5
 	RecordMetadata        RecordType = 6
+	RecordTombstones      RecordType = 7
 )
 
 // String returns the record type's name.
@@ -39,6 +40,8 @@ func (t RecordType) String() string {
 		return "exemplars"
 	case RecordMetadata:
 		return "metadata"
+	case RecordTombstones:
+		return "tombstones"
 	default:
 		return "unknown"
 	}
@@ -93,7 +96,7 @@ func TypeOf(rec []byte) RecordType {
 		return RecordUnknown
 	}
 	switch t := RecordType(rec[0]); t {
-	case RecordSeries, RecordSamples, RecordHistograms, RecordFloatHistograms, RecordExemplars, RecordMetadata:
+	case RecordSeries, RecordSamples, RecordHistograms, RecordFloatHistograms, RecordExemplars, RecordMetadata, RecordTombstones:
 		return t
 	}
 	return RecordUnknown
