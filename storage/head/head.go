@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 
+	"mytsdb/storage/inflight"
 	"mytsdb/storage/wal"
 )
 
@@ -62,8 +63,15 @@ type Head struct {
 	minTime      atomic.Int64 // math.MaxInt64 while empty
 	maxTime      atomic.Int64 // math.MinInt64 while empty
 	minValidTime atomic.Int64 // set by Truncate: older samples are out of bounds
+	// oooFloor is raised by PrepareCut to the end of the range being cut and
+	// lowered again by FinishCut: out-of-order samples older than it would
+	// land in data already snapshotted for the block, then be truncated.
+	oooFloor atomic.Int64
 	lastRef      atomic.Uint64
 	txSeq        atomic.Uint64 // appender transaction ids
+
+	// appenders are the open appender transactions (see WaitForAppenders).
+	appenders inflight.Tracker
 
 	// commitMu is held shared by every Commit (log + apply) and exclusively
 	// while writing a checkpoint, so the checkpoint sees every logged sample.
@@ -79,6 +87,10 @@ type Head struct {
 	walBytes            atomic.Int64 // bytes logged since the last checkpoint
 	lastCheckpointBytes atomic.Int64
 	closed              atomic.Bool
+
+	// replayMinValid is minValidTime as ReplayWAL started: older logged
+	// samples are in a block already and are skipped.
+	replayMinValid int64
 }
 
 // New returns an empty head. Call ReplayWAL to load the WAL's content.
@@ -109,6 +121,7 @@ func New(opts Options) (*Head, error) {
 	h.minTime.Store(math.MaxInt64)
 	h.maxTime.Store(math.MinInt64)
 	h.minValidTime.Store(math.MinInt64)
+	h.oooFloor.Store(math.MinInt64)
 	h.appPool.New = func() any { return newAppender() }
 	h.metrics = newHeadMetrics(h, opts.Registerer)
 	return h, nil

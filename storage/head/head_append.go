@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
+	"mytsdb/storage/inflight"
 	"mytsdb/storage/wal"
 )
 
@@ -59,12 +60,14 @@ type appender struct {
 	head         *Head
 	ctxInit      bool // minValidTime/headMaxt snapshot taken
 	minValidTime int64
+	oooFloor     int64 // out-of-order samples older than this are refused (a cut is under way)
 	headMaxt     int64
 	oooWindow    int64
 	rejectOOO    bool // V1 SetOptions(DiscardOutOfOrder)
 	done         bool
 	samples      []pendingSample
 	tx           uint64       // this transaction's id (unique per head, never 0)
+	ticket       inflight.Ticket // its entry in head.appenders, ended by release
 	pinned       []*memSeries // series this transaction pinned (GC protection), each once
 	// pinIdx holds, for the series pinned while another transaction also
 	// had them pinned, the index of their last in-order pending sample (or
@@ -91,10 +94,15 @@ func (h *Head) newAppender() *appender {
 	a := h.appPool.Get().(*appender)
 	a.head = h
 	a.tx = h.txSeq.Add(1)
+	// Registered before minValidTime is read, so that a block cut that
+	// raises minValidTime and then waits for the appenders begun before it
+	// covers every appender that may hold an older bound.
+	a.ticket = h.appenders.Begin()
 	a.done = false
 	a.ctxInit = false
 	a.rejectOOO = false
 	a.oooWindow = h.opts.OutOfOrderTimeWindow
+	a.oooFloor = h.oooFloor.Load()
 	if h.maxTime.Load() != math.MinInt64 {
 		a.snapshot()
 	}
@@ -105,6 +113,7 @@ func (h *Head) newAppender() *appender {
 
 func (a *appender) snapshot() {
 	a.minValidTime = a.head.appendableMinValidTime()
+	a.oooFloor = a.head.oooFloor.Load()
 	a.headMaxt = a.head.maxTime.Load()
 	a.ctxInit = true
 }
@@ -154,6 +163,7 @@ func (a *appender) release() {
 	h := a.head
 	a.head = nil
 	a.done = true
+	h.appenders.End(a.ticket)
 	h.metrics.activeAppenders.Dec()
 	h.appPool.Put(a)
 }
@@ -273,7 +283,7 @@ func (a *appender) validateLocked(p *pendingSample, batch bool) (ooo, dup bool, 
 			return false, true, nil
 		}
 	}
-	if a.oooWindow > 0 && t >= a.headMaxt-a.oooWindow {
+	if a.oooWindow > 0 && t >= a.headMaxt-a.oooWindow && t >= a.oooFloor {
 		return true, false, nil
 	}
 	if a.oooWindow > 0 {

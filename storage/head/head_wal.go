@@ -15,6 +15,51 @@ const minCheckpointBytes = 16 << 20
 // samples out of bounds, and checkpoints the WAL when data was dropped and the
 // WAL has grown past the size of the last checkpoint.
 func (h *Head) Truncate(mint int64) error {
+	h.truncateMemory(mint)
+	if h.wal == nil {
+		return nil
+	}
+	h.mu.Lock()
+	due := h.mu.dropped && h.walBytes.Load() >= max(h.lastCheckpointBytes.Load(), minCheckpointBytes)
+	h.mu.Unlock()
+	if !due {
+		return nil
+	}
+	if err := h.Checkpoint(); err != nil {
+		h.metrics.truncationsFailed.Inc()
+		return fmt.Errorf("head: truncate: %w", err)
+	}
+	return nil
+}
+
+// FinishCut ends a cut begun with PrepareCut(maxt), once the block holding
+// the head's data before maxt is in place: it drops that data from memory,
+// lets out-of-order samples in again, and checkpoints the WAL, so that the
+// log no longer holds what the block holds and a restart replays only the
+// rest.
+func (h *Head) FinishCut(maxt int64) error {
+	h.truncateMemory(maxt)
+	// The floor stays up until the checkpoint is written, so that no
+	// out-of-order sample older than maxt is in memory while the
+	// checkpoint is taken (FinishCut's caller holds the only copy of the
+	// range in the block).
+	defer h.oooFloor.Store(math.MinInt64)
+	if h.wal == nil {
+		return nil
+	}
+	if err := h.Checkpoint(); err != nil {
+		h.metrics.truncationsFailed.Inc()
+		return fmt.Errorf("head: finish cut at %d: %w", maxt, err)
+	}
+	return nil
+}
+
+// AbortCut lets out-of-order samples in again after a cut that failed (the
+// head keeps its data; the cut is retried later).
+func (h *Head) AbortCut() { h.oooFloor.Store(math.MinInt64) }
+
+// truncateMemory drops data older than mint from memory (see Truncate).
+func (h *Head) truncateMemory(mint int64) {
 	h.metrics.truncations.Inc()
 	start := time.Now()
 	for {
@@ -78,24 +123,10 @@ func (h *Head) Truncate(mint int64) error {
 		h.mu.dropped = true
 		h.mu.Unlock()
 	}
-	if h.wal == nil {
-		return nil
-	}
-	h.mu.Lock()
-	due := h.mu.dropped && h.walBytes.Load() >= max(h.lastCheckpointBytes.Load(), minCheckpointBytes)
-	h.mu.Unlock()
-	if !due {
-		return nil
-	}
-	if err := h.Checkpoint(); err != nil {
-		h.metrics.truncationsFailed.Inc()
-		return fmt.Errorf("head: truncate: %w", err)
-	}
-	return nil
 }
 
-// Checkpoint writes the head's live state (every series, their samples not
-// older than the last truncation, metadata, exemplars) as a WAL checkpoint,
+// Checkpoint writes the head's live state (every series, all their samples
+// in memory, metadata, exemplars) as a WAL checkpoint,
 // which deletes the older segments. Commits wait while it runs.
 func (h *Head) Checkpoint() error {
 	if h.wal == nil {
@@ -106,7 +137,9 @@ func (h *Head) Checkpoint() error {
 	var written int64
 	err := h.wal.Checkpoint(func(emit func(rec []byte) error) error {
 		cw := &checkpointWriter{emit: func(rec []byte) error { written += int64(len(rec)); return emit(rec) }}
-		return cw.write(h, h.minValidTime.Load())
+		// Everything in memory is live: out-of-order samples may be older
+		// than minValidTime and be held nowhere else.
+		return cw.write(h, math.MinInt64)
 	})
 	if err != nil {
 		return fmt.Errorf("head: checkpoint: %w", err)

@@ -170,6 +170,16 @@ func (h *Head) ReplayWAL() error {
 		return nil
 	}
 	start := time.Now()
+	// Without an out-of-order window every logged sample older than the
+	// bound is in a block already (a crash came between the block's rename
+	// and the checkpoint after it). With one, an out-of-order sample may be
+	// older than the newest block and only in the WAL: everything is
+	// replayed, and a duplicate of block data is merged away by queries and
+	// by the compaction of the overlapping block its next cut writes.
+	h.replayMinValid = math.MinInt64
+	if h.opts.OutOfOrderTimeWindow == 0 {
+		h.replayMinValid = h.minValidTime.Load()
+	}
 	workers := make([]*replayWorker, h.replayWorkers())
 	var wg sync.WaitGroup
 	for i := range workers {
@@ -520,6 +530,9 @@ func (w *replayWorker) apply(h *Head, samples []replayEntry, series []*memSeries
 // replayApplyLocked applies a logged sample: the WAL holds only samples that
 // were accepted, in per-series order, so only ordering is re-checked.
 func (h *Head) replayApplyLocked(s *memSeries, t int64, v float64, hist *histogram.Histogram, fh *histogram.FloatHistogram) (applied, chunkCreated bool) {
+	if t < h.replayMinValid {
+		return false, false // Already in a block (see SetMinValidTime).
+	}
 	if s.mu.hasOpen && t <= s.maxTimeLocked() {
 		if t == s.maxTimeLocked() || h.opts.OutOfOrderTimeWindow == 0 {
 			return false, false // A duplicate or a sample that lost a commit race.
