@@ -1,0 +1,253 @@
+package block
+
+import (
+	"bufio"
+	"encoding/binary"
+	"hash"
+	"hash/crc32"
+	"os"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// SeriesRef identifies a series of a block: the byte offset of its entry in
+// the index file. Series entries are written sorted by labels, so sorting
+// refs sorts series.
+type SeriesRef uint64
+
+// symbolRef is the position of a string in the index's sorted symbol table,
+// so comparing refs compares strings.
+type symbolRef uint32
+
+const (
+	indexFilename = "index"
+	indexMagic    = 0x4D544958 // "MTIX"
+	indexFormatV1 = 1
+	indexHeader   = 5 // magic u32 big endian, version u8
+	tocEntries    = 7
+	tocSize       = tocEntries*8 + 4
+	postingsEntry = 12 // postings table entry: valueRef u32, offset u64
+)
+
+// chunkMeta is what the index holds of a chunk: its first and last sample's
+// timestamps and where it is.
+type chunkMeta struct {
+	mint, maxt int64
+	ref        ChunkRef
+}
+
+// indexSeries is a series as Write collects it for the index.
+type indexSeries struct {
+	lset   labels.Labels
+	chunks []chunkMeta
+}
+
+// sectionWriter writes the index file, tracking the offset and the CRC of
+// the current section.
+type sectionWriter struct {
+	bw  *bufio.Writer
+	pos int64
+	crc hash.Hash32
+	err error
+	buf []byte
+}
+
+func (w *sectionWriter) write(b []byte) {
+	if w.err != nil {
+		return
+	}
+	w.crc.Write(b)
+	_, w.err = w.bw.Write(b)
+	w.pos += int64(len(b))
+}
+
+// begin starts a section and returns its offset.
+func (w *sectionWriter) begin() int64 {
+	w.crc.Reset()
+	return w.pos
+}
+
+// end closes a section with the CRC-32C of its bytes.
+func (w *sectionWriter) end() {
+	if w.err != nil {
+		return
+	}
+	w.buf = binary.LittleEndian.AppendUint32(w.buf[:0], w.crc.Sum32())
+	_, w.err = w.bw.Write(w.buf)
+	w.pos += 4
+}
+
+// writeIndex writes the index of series (sorted by labels, unique) and of
+// the chunk segments' sizes to path and fsyncs it.
+func writeIndex(path string, series []indexSeries, segSizes []int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := &sectionWriter{bw: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli)}
+
+	// Symbols.
+	symSet := map[string]struct{}{}
+	for _, s := range series {
+		s.lset.Range(func(l labels.Label) {
+			symSet[l.Name] = struct{}{}
+			symSet[l.Value] = struct{}{}
+		})
+	}
+	symbols := make([]string, 0, len(symSet))
+	for s := range symSet {
+		symbols = append(symbols, s)
+	}
+	slices.Sort(symbols)
+	refs := make(map[string]symbolRef, len(symbols))
+	for i, s := range symbols {
+		refs[s] = symbolRef(i)
+	}
+
+	var hdr [indexHeader]byte
+	binary.BigEndian.PutUint32(hdr[:], indexMagic)
+	hdr[4] = indexFormatV1
+	w.bw.Write(hdr[:])
+	w.pos = indexHeader
+
+	var toc [tocEntries]int64
+	toc[0] = w.begin()
+	b := binary.AppendUvarint(nil, uint64(len(symbols)))
+	w.write(b)
+	for _, s := range symbols {
+		b = binary.AppendUvarint(b[:0], uint64(len(s)))
+		b = append(b, s...)
+		w.write(b)
+	}
+	w.end()
+
+	// Series, collecting postings: name -> value -> refs.
+	type nameValue struct{ name, value symbolRef }
+	postings := map[nameValue][]SeriesRef{}
+	all := make([]SeriesRef, 0, len(series))
+	toc[1] = w.begin()
+	for _, s := range series {
+		ref := SeriesRef(w.pos)
+		all = append(all, ref)
+		b = binary.AppendUvarint(b[:0], uint64(s.lset.Len()))
+		s.lset.Range(func(l labels.Label) {
+			nv := nameValue{refs[l.Name], refs[l.Value]}
+			postings[nv] = append(postings[nv], ref)
+			b = binary.AppendUvarint(b, uint64(nv.name))
+			b = binary.AppendUvarint(b, uint64(nv.value))
+		})
+		b = appendChunkMetas(b, s.chunks)
+		w.write(b)
+	}
+	w.end()
+
+	// Postings lists: all series first, then by (name, value).
+	keys := make([]nameValue, 0, len(postings))
+	for k := range postings {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b nameValue) int {
+		if a.name != b.name {
+			return int(a.name) - int(b.name)
+		}
+		return int(a.value) - int(b.value)
+	})
+	offsets := make([]int64, len(keys))
+	toc[2] = w.begin()
+	toc[6] = w.pos
+	w.write(appendPostings(b[:0], all))
+	for i, k := range keys {
+		offsets[i] = w.pos
+		b = appendPostings(b[:0], postings[k])
+		w.write(b)
+	}
+	w.end()
+
+	// Postings offset table, sorted by (name, value).
+	toc[3] = w.begin()
+	for i, k := range keys {
+		b = binary.LittleEndian.AppendUint32(b[:0], uint32(k.value))
+		b = binary.LittleEndian.AppendUint64(b, uint64(offsets[i]))
+		w.write(b)
+	}
+	w.end()
+
+	// Label names: each with its number of entries in the table.
+	toc[4] = w.begin()
+	var names []nameValue // name, count
+	for _, k := range keys {
+		if len(names) == 0 || names[len(names)-1].name != k.name {
+			names = append(names, nameValue{k.name, 0})
+		}
+		names[len(names)-1].value++
+	}
+	b = binary.AppendUvarint(b[:0], uint64(len(names)))
+	for _, n := range names {
+		b = binary.AppendUvarint(b, uint64(n.name))
+		b = binary.AppendUvarint(b, uint64(n.value))
+	}
+	w.write(b)
+	w.end()
+
+	// Chunk segment sizes.
+	toc[5] = w.begin()
+	b = binary.AppendUvarint(b[:0], uint64(len(segSizes)))
+	for _, s := range segSizes {
+		b = binary.AppendUvarint(b, uint64(s))
+	}
+	w.write(b)
+	w.end()
+
+	w.begin()
+	b = b[:0]
+	for _, off := range toc {
+		b = binary.LittleEndian.AppendUint64(b, uint64(off))
+	}
+	w.write(b)
+	w.end()
+
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// appendChunkMetas encodes a series' chunk metas: the first as
+// varint(mint) uvarint(maxt-mint) varint(ref), the others as
+// uvarint(mint-prevMaxt) uvarint(maxt-mint) varint(ref-prevRef).
+func appendChunkMetas(b []byte, chks []chunkMeta) []byte {
+	b = binary.AppendUvarint(b, uint64(len(chks)))
+	for i, c := range chks {
+		if i == 0 {
+			b = binary.AppendVarint(b, c.mint)
+			b = binary.AppendUvarint(b, uint64(c.maxt-c.mint))
+			b = binary.AppendVarint(b, int64(c.ref))
+			continue
+		}
+		p := chks[i-1]
+		b = binary.AppendUvarint(b, uint64(c.mint-p.maxt))
+		b = binary.AppendUvarint(b, uint64(c.maxt-c.mint))
+		b = binary.AppendVarint(b, int64(c.ref-p.ref))
+	}
+	return b
+}
+
+// appendPostings encodes sorted refs as uvarint(n) then uvarint deltas
+// (the first from 0).
+func appendPostings(b []byte, refs []SeriesRef) []byte {
+	b = binary.AppendUvarint(b, uint64(len(refs)))
+	var prev SeriesRef
+	for _, r := range refs {
+		b = binary.AppendUvarint(b, uint64(r-prev))
+		prev = r
+	}
+	return b
+}
