@@ -67,8 +67,8 @@ type Head struct {
 	// lowered again by FinishCut: out-of-order samples older than it would
 	// land in data already snapshotted for the block, then be truncated.
 	oooFloor atomic.Int64
-	lastRef      atomic.Uint64
-	txSeq        atomic.Uint64 // appender transaction ids
+	lastRef  atomic.Uint64
+	txSeq    atomic.Uint64 // appender transaction ids
 
 	// appenders are the open appender transactions (see WaitForAppenders).
 	appenders inflight.Tracker

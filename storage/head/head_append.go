@@ -66,9 +66,9 @@ type appender struct {
 	rejectOOO    bool // V1 SetOptions(DiscardOutOfOrder)
 	done         bool
 	samples      []pendingSample
-	tx           uint64       // this transaction's id (unique per head, never 0)
+	tx           uint64          // this transaction's id (unique per head, never 0)
 	ticket       inflight.Ticket // its entry in head.appenders, ended by release
-	pinned       []*memSeries // series this transaction pinned (GC protection), each once
+	pinned       []*memSeries    // series this transaction pinned (GC protection), each once
 	// pinIdx holds, for the series pinned while another transaction also
 	// had them pinned, the index of their last in-order pending sample (or
 	// -1); the others keep it in the series (pinTx, pinIdx). See pin.

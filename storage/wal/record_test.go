@@ -44,6 +44,7 @@ var codecCases = []codecCase{
 	makeCase(RecordFloatHistograms, genFloatHistogramSamples, AppendFloatHistogramsRecord, DecodeFloatHistogramsRecord, diffFloatHistogramSamples),
 	makeCase(RecordExemplars, genExemplars, AppendExemplarsRecord, DecodeExemplarsRecord, diffExemplars),
 	makeCase(RecordMetadata, genMetadata, AppendMetadataRecord, DecodeMetadataRecord, diffMetadata),
+	makeCase(RecordTombstones, genTombstones, AppendTombstonesRecord, DecodeTombstonesRecord, diffTombstones),
 }
 
 // decoders by type, for the wrong-type checks.
@@ -54,6 +55,7 @@ var decoders = map[RecordType]func([]byte) error{
 	RecordFloatHistograms: func(b []byte) error { _, err := DecodeFloatHistogramsRecord(b, nil); return err },
 	RecordExemplars:       func(b []byte) error { _, err := DecodeExemplarsRecord(b, nil); return err },
 	RecordMetadata:        func(b []byte) error { _, err := DecodeMetadataRecord(b, nil); return err },
+	RecordTombstones:      func(b []byte) error { _, err := DecodeTombstonesRecord(b, nil); return err },
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -98,7 +100,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestTypeOf(t *testing.T) {
-	for _, b := range [][]byte{nil, {}, {0}, {7}, {255}} {
+	for _, b := range [][]byte{nil, {}, {0}, {8}, {255}} {
 		if got := TypeOf(b); got != RecordUnknown {
 			t.Errorf("TypeOf(%v) = %v", b, got)
 		}
