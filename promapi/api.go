@@ -1,6 +1,7 @@
 package promapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -21,7 +22,8 @@ import (
 // TenantStorage is what the API reads for one tenant. /api/v1/read also needs
 // it to be a storage.ChunkQueryable (500 otherwise); /status/tsdb,
 // /status/walreplay and /status/tsdb/blocks use TSDBStatusProvider,
-// WALReplayStatusProvider and BlockMetasProvider when it implements them.
+// WALReplayStatusProvider and BlockMetasProvider when it implements them,
+// and the admin endpoints AdminStorage.
 type TenantStorage interface {
 	storage.Queryable
 	storage.ExemplarQueryable
@@ -102,8 +104,24 @@ type Options struct {
 	RemoteReadSampleLimit      int
 	RemoteReadConcurrencyLimit int
 	RemoteReadMaxBytesInFrame  int
-	// Now is the clock (default time.Now); tests pin it.
+	// Now is the clock (default time.Now); tests pin it. It also dates
+	// snapshot names.
 	Now func() time.Time
+
+	// EnableAdmin is --web.enable-admin-api; false keeps the "admin APIs
+	// disabled" answers (500 unavailable, as Prometheus has no 503 for them).
+	// With it, /admin/tsdb/delete_series and /admin/tsdb/clean_tombstones act
+	// on the request's tenant through its AdminStorage, and
+	// /admin/tsdb/snapshot calls Snapshot.
+	EnableAdmin bool
+	// Snapshot writes a snapshot of all tenants into
+	// <storage.tsdb.path>/snapshots/<name>; withHead=false is skip_head=true.
+	// It creates that directory even when there is nothing to write
+	// (Prometheus's API creates it before asking the TSDB). An error is a 500
+	// "create snapshot: <error>", internal, or unavailable if it wraps
+	// ErrTSDBNotReady. nil = answered like a Prometheus whose snapshot fails
+	// with an internal error.
+	Snapshot func(ctx context.Context, name string, withHead bool) error
 }
 
 // API serves Prometheus's HTTP API.
@@ -210,9 +228,20 @@ func (a *API) register() {
 		a.handle(http.MethodGet, p, a.ready(http.HandlerFunc(a.searchDisabled)))
 		a.handle(http.MethodPost, p, a.ready(http.HandlerFunc(a.searchDisabled)))
 	}
-	for _, p := range []string{"/admin/tsdb/delete_series", "/admin/tsdb/clean_tombstones", "/admin/tsdb/snapshot"} {
-		a.handle(http.MethodPost, p, a.wrap(a.adminDisabled))
-		a.handle(http.MethodPut, p, a.wrap(a.adminDisabled))
+	for _, e := range []struct {
+		path string
+		fn   endpoint
+	}{
+		{"/admin/tsdb/delete_series", a.deleteSeries},
+		{"/admin/tsdb/clean_tombstones", a.cleanTombstones},
+		{"/admin/tsdb/snapshot", a.snapshot},
+	} {
+		fn := e.fn
+		if !a.opts.EnableAdmin {
+			fn = a.adminDisabled
+		}
+		a.handle(http.MethodPost, e.path, a.wrap(fn))
+		a.handle(http.MethodPut, e.path, a.wrap(fn))
 	}
 }
 

@@ -92,8 +92,9 @@ func do(t *testing.T, base string, c apiCase) answer {
 }
 
 // newTestAPI serves the API over a real Prometheus TSDB (teststorage), with
-// the engine configured like the reference server.
-func newTestAPI(t *testing.T, cfgFile string) (*API, *teststorage.TestStorage) {
+// the engine configured like the reference server. Each of with may change
+// the options before New is called.
+func newTestAPI(t *testing.T, cfgFile string, with ...func(*Options, *teststorage.TestStorage)) (*API, *teststorage.TestStorage) {
 	st := teststorage.New(t)
 	cfg, err := config.LoadFile(cfgFile, false, nil)
 	if err != nil {
@@ -114,7 +115,7 @@ func newTestAPI(t *testing.T, cfgFile string) (*API, *teststorage.TestStorage) {
 		EnableNegativeOffset:     true,
 		ActiveQueryTracker:       tracker,
 	})
-	api := New(Options{
+	opts := Options{
 		Engine:  engine,
 		Storage: func(string) (TenantStorage, error) { return headBounds{st}, nil },
 		Config:  func() config.Config { return *cfg },
@@ -122,8 +123,11 @@ func newTestAPI(t *testing.T, cfgFile string) (*API, *teststorage.TestStorage) {
 		RemoteWrite: remotewrite.NewHandler(remotewrite.Options{
 			Appendable: func(string) (storage.AppendableV2, error) { return st, nil },
 		}),
-	})
-	return api, st
+	}
+	for _, f := range with {
+		f(&opts, st)
+	}
+	return New(opts), st
 }
 
 // foldFlags does what prometheus's main folds into the loaded config from

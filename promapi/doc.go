@@ -16,7 +16,7 @@
 // httprouter-compatible routing), respond.go and json.go (envelope and
 // encoders), errors.go, params.go, tenant.go, and one file per group of
 // endpoints: query.go, ast.go, series.go, labels.go, targets.go, relabel.go,
-// status.go, rules.go, notifications.go, features.go.
+// status.go, rules.go, notifications.go, features.go, admin.go.
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,
@@ -26,10 +26,11 @@
 // What this package owns: request parsing and validation, calling the engine
 // and the queriers, JSON encoding. What it must not touch: storage internals
 // (it only uses storage.Queryable and storage.ExemplarQueryable, plus the
-// optional TSDBStatusProvider, WALReplayStatusProvider and BlockMetasProvider
-// a tenant storage may implement), the scrape loops (it only reads targets
-// through TargetRetriever), rules (not wired yet: /rules, /alerts and
-// /alertmanagers answer empty), and promapi/remotewrite.
+// optional TSDBStatusProvider, WALReplayStatusProvider, BlockMetasProvider
+// and AdminStorage a tenant storage may implement, and Options.Snapshot),
+// the scrape loops (it only reads targets through TargetRetriever), rules
+// (not wired yet: /rules, /alerts and /alertmanagers answer empty), and
+// promapi/remotewrite.
 //
 // Caveats:
 //   - Handler serves full paths ("/api/v1/query"); mount it at "/api/v1/"
@@ -39,6 +40,10 @@
 //   - The package registers a jsoniter type encoder for labels.Labels (as
 //     Prometheus's web/api/v1 does), so it must not be linked together with
 //     that package.
+//   - The admin endpoints (/admin/tsdb/*) answer "admin APIs disabled"
+//     unless Options.EnableAdmin. delete_series and clean_tombstones act on
+//     the request's tenant; snapshot covers every tenant and ignores
+//     X-Scope-OrgID.
 //   - Without TSDBStatusProvider, /status/tsdb scans every series' labels on
 //     each request: fine for tests, slow on millions of series.
 package promapi

@@ -67,11 +67,13 @@ func freeAddr(t testing.TB) string {
 type refPrometheus struct {
 	URL        string
 	ConfigFile string
+	DataDir    string // --storage.tsdb.path
 }
 
 // startPrometheus runs the reference binary with configYAML on a free
-// 127.0.0.1 port and a temp data dir, and waits until it is ready.
-func startPrometheus(t testing.TB, configYAML string) *refPrometheus {
+// 127.0.0.1 port and a temp data dir, plus extraFlags, and waits until it is
+// ready.
+func startPrometheus(t testing.TB, configYAML string, extraFlags ...string) *refPrometheus {
 	bin := prometheusBinary(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
@@ -79,16 +81,18 @@ func startPrometheus(t testing.TB, configYAML string) *refPrometheus {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
+	dataDir := filepath.Join(dir, "data")
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
+	args := append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + dataDir,
+		"--web.listen-address=" + addr,
 		"--web.enable-remote-write-receiver",
 		"--enable-feature=exemplar-storage",
 		fmt.Sprintf("--query.max-samples=%d", refMaxSamples),
 		"--log.level=error",
-	)
+	}, extraFlags...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
@@ -109,7 +113,7 @@ func startPrometheus(t testing.TB, configYAML string) *refPrometheus {
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return &refPrometheus{URL: url, ConfigFile: cfg}
+				return &refPrometheus{URL: url, ConfigFile: cfg, DataDir: dataDir}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
