@@ -246,6 +246,7 @@ func (h *Head) ReplayWAL() error {
 		unknown     = map[string]int{}
 		walBytes    int64
 		errDecoding error
+		stones      []wal.RefTombstone
 	)
 	lookup := func(ref wal.SeriesRef, kind string) replayRef {
 		e := refs.get(ref)
@@ -329,6 +330,12 @@ func (h *Head) ReplayWAL() error {
 					_ = h.exemplars.add(s.ref, s.lset, exemplar.Exemplar{Labels: x.Labels, Value: x.V, Ts: x.T, HasTs: true})
 				}
 			}
+		case wal.RecordTombstones:
+			// Applied once every sample is in memory: a stone covers only
+			// samples logged before it (Delete clamps it to them), except
+			// out-of-order samples logged after it inside its interval,
+			// which this deletes too.
+			stones = append(stones, r.stones...)
 		case wal.RecordMetadata:
 			for _, x := range r.meta {
 				if s := lookup(x.Ref, "metadata").s; s != nil {
@@ -380,6 +387,7 @@ func (h *Head) ReplayWAL() error {
 	close(postingsCh)
 	wg.Wait()
 	postingsWG.Wait()
+	h.applyTombstones(stones, func(ref wal.SeriesRef) *memSeries { return refs.get(ref).s })
 	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
 	var chunks, samples int
 	for _, w := range workers {
@@ -421,6 +429,7 @@ type replayRecord struct {
 	fhists    []wal.RefFloatHistogramSample
 	exemplars []wal.RefExemplar
 	meta      []wal.RefMetadata
+	stones    []wal.RefTombstone
 }
 
 func (r *replayRecord) decode(rec []byte) {
@@ -438,6 +447,8 @@ func (r *replayRecord) decode(rec []byte) {
 		r.exemplars, r.err = wal.DecodeExemplarsRecord(rec, r.exemplars)
 	case wal.RecordMetadata:
 		r.meta, r.err = wal.DecodeMetadataRecord(rec, r.meta)
+	case wal.RecordTombstones:
+		r.stones, r.err = wal.DecodeTombstonesRecord(rec, r.stones)
 	default:
 		r.err = fmt.Errorf("unknown record type %d", r.typ)
 	}
@@ -458,6 +469,7 @@ func (r *replayRecord) reset() {
 	r.exemplars = r.exemplars[:0]
 	clear(r.meta)
 	r.meta = r.meta[:0]
+	r.stones = r.stones[:0]
 }
 
 // sort copies the samples of b into w.sorted grouped by series, in log
