@@ -166,8 +166,9 @@ func openChunks(dir string, sizes []int64) (*chunkReader, error) {
 		}
 		r.segs = append(r.segs, b)
 		if binary.BigEndian.Uint32(b) != chunkMagic || b[4] != chunkFormatV1 {
+			err := corruptf(name, 0, "bad segment header %x", b[:segmentHeaderSize])
 			r.close()
-			return nil, corruptf(name, 0, "bad segment header %x", b[:segmentHeaderSize])
+			return nil, err
 		}
 	}
 	return r, nil

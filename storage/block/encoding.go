@@ -30,7 +30,7 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
-func (d *decoder) offset() int64 { return d.base + int64(d.pos) }
+func (d *decoder) offset() int64  { return d.base + int64(d.pos) }
 func (d *decoder) remaining() int { return len(d.b) - d.pos }
 
 func (d *decoder) uvarint() uint64 {

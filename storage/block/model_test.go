@@ -436,3 +436,7 @@ func checkChunkSelect(t *testing.T, q storage.ChunkQuerier, want []*refSeries, h
 		t.Fatalf("%v: got %d series, want %d", ms, i, len(want))
 	}
 }
+
+func allMatcher() *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".*")
+}
