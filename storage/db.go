@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,14 +10,17 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/prometheus/tsdb/tsdbutil"
 )
 
 // DB is the set of tenants under one data directory.
 type DB struct {
-	opts Options
-	stop chan struct{}
-	done chan struct{}
-	// loopStarted is set once by Open before the retention loop starts.
+	opts   Options
+	locker *tsdbutil.DirLocker // <Dir>/lock, as Prometheus takes it; nil with NoLockfile
+	stop   chan struct{}
+	done   chan struct{}
+	// loopStarted is set once by Open before the maintenance loop starts.
 	loopStarted bool
 
 	mu struct {
@@ -40,6 +44,20 @@ func Open(opts Options) (*DB, error) {
 	}
 	db := &DB{opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
 	db.mu.tenants = map[string]*Tenant{}
+	if !opts.NoLockfile {
+		// Prometheus's own lock (flock on <Dir>/lock, and its
+		// prometheus_tsdb_clean_start metric): a Prometheus still running
+		// on the directory, or another mytsdb, keeps us out, and we keep
+		// it out.
+		l, err := tsdbutil.NewDirLocker(opts.Dir, "tsdb", opts.Logger, opts.Registerer)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		if err := l.Lock(); err != nil {
+			return nil, fmt.Errorf("%w: %s is in use by another process (a running Prometheus or mytsdb); stop it, or pass --storage.tsdb.no-lockfile if you know better: %w", ErrLocked, opts.Dir, err)
+		}
+		db.locker = l
+	}
 	entries, err := os.ReadDir(opts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -67,7 +85,7 @@ func Open(opts Options) (*DB, error) {
 		}
 	}
 	db.loopStarted = true
-	go db.retentionLoop()
+	go db.maintenanceLoop()
 	return db, nil
 }
 
@@ -82,6 +100,9 @@ type promEntries struct {
 }
 
 func (p *promEntries) add(dir, name string) {
+	if name == "lock" { // Prometheus's lock, which Open has just taken.
+		return
+	}
 	// Prometheus never puts a file named lock one level down (its lock is
 	// at the top); mytsdb's tenants all have one.
 	if _, err := os.Stat(filepath.Join(dir, name, "lock")); err == nil {
@@ -171,11 +192,29 @@ func (db *DB) openTenants() []*Tenant {
 	return ts
 }
 
-// ApplyRetention truncates every tenant to now - RetentionDuration.
+// Maintain runs one maintenance round on every open tenant now: the head's
+// past ranges cut into blocks, compactions, retention.
+func (db *DB) Maintain(ctx context.Context) error {
+	var errs []error
+	for _, t := range db.openTenants() {
+		if err := t.maintain(ctx, time.Now()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ApplyRetention truncates every tenant's head to now - RetentionDuration
+// and deletes the blocks retention expires.
 func (db *DB) ApplyRetention(now time.Time) error {
 	mint := now.Add(-db.opts.RetentionDuration).UnixMilli()
 	var errs []error
 	for _, t := range db.openTenants() {
+		t.cutMu.Lock()
+		if err := t.applyBlockRetentionLocked(); err != nil {
+			errs = append(errs, err)
+		}
+		t.cutMu.Unlock()
 		if err := t.Truncate(mint); err != nil {
 			errs = append(errs, err)
 		}
@@ -183,23 +222,32 @@ func (db *DB) ApplyRetention(now time.Time) error {
 	return errors.Join(errs...)
 }
 
-func (db *DB) retentionLoop() {
+func (db *DB) maintenanceLoop() {
 	defer close(db.done)
-	tk := time.NewTicker(retentionInterval)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-db.stop
+		cancel()
+	}()
+	tk := time.NewTicker(db.opts.MaintenanceInterval)
 	defer tk.Stop()
 	for {
 		select {
 		case <-db.stop:
 			return
 		case now := <-tk.C:
-			if err := db.ApplyRetention(now); err != nil {
-				db.opts.Logger.Error("Retention failed", "err", err)
+			for _, t := range db.openTenants() {
+				if err := t.maintain(ctx, now); err != nil && ctx.Err() == nil {
+					db.opts.Logger.Error("Block maintenance failed; it is retried next round", "tenant", t.id, "err", err)
+				}
 			}
 		}
 	}
 }
 
-// Close stops retention and closes every tenant.
+// Close stops the maintenance loop, closes every tenant and releases the
+// data directory's lock.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.mu.closed {
@@ -220,6 +268,11 @@ func (db *DB) Close() error {
 	for _, t := range ts {
 		if err := t.Close(); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if db.locker != nil {
+		if err := db.locker.Release(); err != nil {
+			errs = append(errs, fmt.Errorf("storage: release %s: %w", filepath.Join(db.opts.Dir, "lock"), err))
 		}
 	}
 	return errors.Join(errs...)

@@ -8,14 +8,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mytsdb/storage/compaction"
 	"mytsdb/storage/wal"
 )
 
 // DefaultRetention is Prometheus's default --storage.tsdb.retention.time.
 const DefaultRetention = 15 * 24 * time.Hour
 
-// retentionInterval is how often the retention loop truncates every tenant.
-const retentionInterval = time.Minute
+// DefaultMaintenanceInterval is how often every tenant's head is cut into
+// blocks, blocks compacted and retention applied (Prometheus's compaction
+// loop runs every minute too).
+const DefaultMaintenanceInterval = time.Minute
 
 // Options configures a DB.
 type Options struct {
@@ -33,8 +36,26 @@ type Options struct {
 	// < 0 disables exemplar storage).
 	MaxExemplars int
 	// ChunkRange is the head chunk range in ms (0 = 2h), Prometheus's
-	// --storage.tsdb.min-block-duration.
+	// --storage.tsdb.min-block-duration: the head is cut into blocks of it.
 	ChunkRange int64
+	// MaxBlockDuration is --storage.tsdb.max-block-duration in ms: the
+	// longest range compaction makes (0 = 10% of the retention, at most 31d).
+	MaxBlockDuration int64
+	// RetentionSize is --storage.tsdb.retention.size in bytes (0 = off):
+	// the oldest blocks are deleted while blocks and WAL exceed it.
+	RetentionSize int64
+	// NoLockfile is --storage.tsdb.no-lockfile: do not take <Dir>/lock.
+	NoLockfile bool
+	// MaintenanceInterval is how often blocks are cut, compacted and
+	// expired (0 = DefaultMaintenanceInterval).
+	MaintenanceInterval time.Duration
+}
+
+func (o Options) chunkRange() int64 {
+	if o.ChunkRange == 0 {
+		return compaction.DefaultMinBlockDuration
+	}
+	return o.ChunkRange
 }
 
 // Validate reports every problem of o at once.
@@ -55,6 +76,15 @@ func (o Options) Validate() error {
 	if o.ChunkRange < 0 {
 		errs = append(errs, fmt.Errorf("storage: negative ChunkRange %d", o.ChunkRange))
 	}
+	if o.MaxBlockDuration < 0 {
+		errs = append(errs, fmt.Errorf("storage: negative MaxBlockDuration %d", o.MaxBlockDuration))
+	}
+	if o.RetentionSize < 0 {
+		errs = append(errs, fmt.Errorf("storage: negative RetentionSize %d", o.RetentionSize))
+	}
+	if o.MaintenanceInterval < 0 {
+		errs = append(errs, fmt.Errorf("storage: negative MaintenanceInterval %s", o.MaintenanceInterval))
+	}
 	return errors.Join(errs...)
 }
 
@@ -64,6 +94,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaintenanceInterval == 0 {
+		o.MaintenanceInterval = DefaultMaintenanceInterval
 	}
 	return o
 }

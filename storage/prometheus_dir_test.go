@@ -62,7 +62,9 @@ func TestOpenLeavesPrometheusLayoutAlone(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "team-a"), 0o755); err != nil { // a tenant of ours
 		t.Fatal(err)
 	}
-	before := hashTree(t, dir, "default", "team-a")
+	// lock is the one file Prometheus and mytsdb share: whoever runs
+	// takes it (and removes it at a clean stop), as Prometheus does.
+	before := hashTree(t, dir, "default", "team-a", "lock")
 
 	logs := &syncBuffer{}
 	db, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -87,7 +89,7 @@ func TestOpenLeavesPrometheusLayoutAlone(t *testing.T) {
 	if n := strings.Count(text, promWarning); n != 1 {
 		t.Fatalf("%d warnings about Prometheus data, want 1; log:\n%s", n, text)
 	}
-	for _, want := range []string{"wal", "chunks_head", "wbl", "snapshots", "lock", "queries.active", "chunk_snapshot.000001.0000000000", "blocks=2"} {
+	for _, want := range []string{"wal", "chunks_head", "wbl", "snapshots", "queries.active", "chunk_snapshot.000001.0000000000", "blocks=2"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the warning does not name %q:\n%s", want, text)
 		}
@@ -95,7 +97,7 @@ func TestOpenLeavesPrometheusLayoutAlone(t *testing.T) {
 	if strings.Contains(text, "Ignoring directory") {
 		t.Errorf("Prometheus entries were also reported one by one:\n%s", text)
 	}
-	if after := hashTree(t, dir, "default", "team-a"); !maps.Equal(before, after) {
+	if after := hashTree(t, dir, "default", "team-a", "lock"); !maps.Equal(before, after) {
 		t.Fatalf("Prometheus's files changed:\n%s", diffTrees(before, after))
 	}
 
@@ -215,7 +217,7 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if blocks != 1 {
 		t.Errorf("%d blocks, want 1; entries: %v", blocks, names)
 	}
-	before := hashTree(t, data, "default")
+	before := hashTree(t, data, "default", "lock")
 
 	logs := &syncBuffer{}
 	db, err := Open(Options{Dir: data, Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -243,7 +245,7 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := hashTree(t, data, "default"); !maps.Equal(before, after) {
+	if after := hashTree(t, data, "default", "lock"); !maps.Equal(before, after) {
 		t.Fatalf("Prometheus's files changed:\n%s", diffTrees(before, after))
 	}
 
@@ -346,7 +348,10 @@ func hashTree(t *testing.T, dir string, skip ...string) map[string]string {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		if slices.Contains(skip, rel) {
-			return filepath.SkipDir
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -403,4 +408,45 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestLockKeepsPrometheusAndMytsdbApart: while the reference Prometheus runs
+// on a directory, Open refuses it with ErrLocked and a message naming the
+// directory; while our DB holds it, Prometheus refuses to start; with
+// NoLockfile, Open goes ahead (as --storage.tsdb.no-lockfile).
+func TestLockKeepsPrometheusAndMytsdbApart(t *testing.T) {
+	promBin, err := server.PrometheusBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	data := filepath.Join(work, "data")
+	p := startPrometheus(t, promBin, work, data)
+	_, err = Open(Options{Dir: data})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), data) {
+		t.Fatalf("Open beside a running Prometheus = %v, want ErrLocked naming %s", err, data)
+	}
+	p.kill()
+
+	db, err := Open(Options{Dir: data})
+	if err != nil {
+		t.Fatalf("Open after Prometheus stopped: %v", err)
+	}
+	defer db.Close()
+	port, err := server.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(work, "empty.yml")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(promBin, "--config.file="+empty, "--storage.tsdb.path="+data,
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "lock DB directory") {
+		t.Fatalf("Prometheus started on a directory our DB holds (err %v); output:\n%s", err, out)
+	}
+	if _, err := Open(Options{Dir: data}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second Open = %v, want ErrLocked", err)
+	}
 }

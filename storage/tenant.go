@@ -1,29 +1,53 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promstorage "github.com/prometheus/prometheus/storage"
 
+	"mytsdb/storage/block"
+	"mytsdb/storage/compaction"
 	"mytsdb/storage/head"
+	"mytsdb/storage/inflight"
 	"mytsdb/storage/wal"
 )
 
-// Tenant is one tenant's storage: its WAL, head and directory lock.
+// Tenant is one tenant's storage: its WAL, head, blocks and directory lock.
 // It implements the upstream storage.Storage and storage.ExemplarQueryable.
 type Tenant struct {
-	id     string
-	dir    string
-	lock   *dirLock
-	wal    *wal.WAL
-	head   *head.Head
-	onDone func(*Tenant) // tells the DB it closed
+	id        string
+	dir       string
+	blocksDir string
+	opts      Options
+	logger    *slog.Logger
+	lock      *dirLock
+	wal       *wal.WAL
+	head      *head.Head
+	metrics   *blockMetrics
+	ranges    []int64       // compaction ranges (ms)
+	onDone    func(*Tenant) // tells the DB it closed
+
+	// readers are the open queriers: a cut waits for those begun before
+	// its block became visible before it drops the head's copy.
+	readers inflight.Tracker
+	// cutMu serialises what changes the set of blocks: cuts, compactions,
+	// retention, deletes, tombstone cleaning, snapshots and Close.
+	cutMu sync.Mutex
+
+	blocks struct {
+		sync.RWMutex
+		list []*block.Block // sorted by MinTime; replaced, never modified
+	}
 
 	mu struct {
 		sync.Mutex
@@ -54,6 +78,22 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 	if reg != nil && id != DefaultTenant {
 		reg = newUncheckedRegisterer(prometheus.WrapRegistererWith(prometheus.Labels{"tenant": id}, reg))
 	}
+	t := &Tenant{
+		id: id, dir: dir, blocksDir: filepath.Join(dir, blocksDirName), opts: opts, logger: logger, lock: lk,
+		ranges: compaction.Ranges(opts.chunkRange(), opts.MaxBlockDuration, opts.RetentionDuration.Milliseconds()),
+	}
+	t.metrics = newBlockMetrics(t, reg, logger)
+	defer func() {
+		if err != nil {
+			t.metrics.unregister()
+			for _, b := range t.blockList() {
+				_ = b.Close()
+			}
+		}
+	}()
+	if err := t.openBlocks(); err != nil {
+		return nil, err
+	}
 	w, err := wal.Open(wal.Options{
 		Dir:          filepath.Join(dir, "wal"),
 		SegmentSize:  opts.WALSegmentSize,
@@ -75,6 +115,10 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		ChunkRange:           opts.ChunkRange,
 	})
 	if err == nil {
+		// What the blocks hold is not replayed again, nor accepted again.
+		if bs := t.blockList(); len(bs) > 0 {
+			h.SetMinValidTime(slices.MaxFunc(bs, func(a, b *block.Block) int { return cmp.Compare(a.MaxTime(), b.MaxTime()) }).MaxTime())
+		}
 		err = h.ReplayWAL()
 		if err != nil {
 			_ = h.Close()
@@ -84,7 +128,14 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("storage: tenant %s: %w", id, err)
 	}
-	return &Tenant{id: id, dir: dir, lock: lk, wal: w, head: h}, nil
+	t.wal, t.head = w, h
+	return t, nil
+}
+
+func (t *Tenant) isClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mu.closed
 }
 
 // ID returns the tenant ID.
@@ -101,16 +152,6 @@ func (t *Tenant) AppenderV2(ctx context.Context) promstorage.AppenderV2 {
 	return t.head.AppenderV2(ctx)
 }
 
-// Querier implements storage.Queryable.
-func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
-	return t.head.Querier(mint, maxt)
-}
-
-// ChunkQuerier implements storage.ChunkQueryable.
-func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error) {
-	return t.head.ChunkQuerier(mint, maxt)
-}
-
 // ExemplarQuerier implements storage.ExemplarQueryable.
 func (t *Tenant) ExemplarQuerier(ctx context.Context) (promstorage.ExemplarQuerier, error) {
 	return t.head.ExemplarQuerier(ctx)
@@ -118,10 +159,31 @@ func (t *Tenant) ExemplarQuerier(ctx context.Context) (promstorage.ExemplarQueri
 
 // StartTime implements storage.Storage: the oldest timestamp held
 // (math.MaxInt64 when empty, like Prometheus's head).
-func (t *Tenant) StartTime() (int64, error) { return t.head.MinTime(), nil }
+func (t *Tenant) StartTime() (int64, error) {
+	st := t.head.MinTime()
+	if bs := t.blockList(); len(bs) > 0 {
+		st = min(st, bs[0].MinTime())
+	}
+	return st, nil
+}
 
-// Truncate drops data older than mint (retention).
+// Truncate drops head data older than mint (retention of the head).
 func (t *Tenant) Truncate(mint int64) error { return t.head.Truncate(mint) }
+
+// Maintain runs one round of the background work now: cut the head's past
+// ranges into blocks, compact, and apply retention (DB runs it every
+// Options.MaintenanceInterval).
+func (t *Tenant) Maintain(ctx context.Context) error { return t.maintain(ctx, time.Now()) }
+
+// Blocks returns the metas of the tenant's blocks, sorted by MinTime.
+func (t *Tenant) Blocks() []block.Meta {
+	bs := t.blockList()
+	out := make([]block.Meta, len(bs))
+	for i, b := range bs {
+		out[i] = b.Meta()
+	}
+	return out
+}
 
 // Close closes the head and the WAL and releases the lock. Committed data
 // is in the WAL; nothing else needs flushing.
@@ -133,7 +195,15 @@ func (t *Tenant) Close() error {
 	}
 	t.mu.closed = true
 	t.mu.Unlock()
-	err := errors.Join(t.head.Close(), t.wal.Close(), t.lock.release())
+	// A maintenance round in progress finishes first.
+	t.cutMu.Lock()
+	defer t.cutMu.Unlock()
+	var errs []error
+	for _, b := range t.blockList() {
+		errs = append(errs, b.Close())
+	}
+	t.metrics.unregister()
+	err := errors.Join(append(errs, t.head.Close(), t.wal.Close(), t.lock.release())...)
 	if t.onDone != nil {
 		t.onDone(t)
 	}

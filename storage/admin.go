@@ -1,0 +1,168 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"mytsdb/storage/block"
+)
+
+// snapshotsDirName is where snapshots go, as in Prometheus's data directory.
+const snapshotsDirName = "snapshots"
+
+// DeleteSeries deletes the samples of the series matching ms in [mint, maxt]
+// (inclusive) from every block (as tombstones, honoured by every read path
+// until CleanTombstones or a compaction rewrites the block) and from the
+// head (at once).
+func (t *Tenant) DeleteSeries(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
+	t.cutMu.Lock()
+	defer t.cutMu.Unlock()
+	if mint > maxt {
+		return nil
+	}
+	for _, b := range t.blockList() {
+		if b.MinTime() > maxt || b.MaxTime() <= mint {
+			continue
+		}
+		if err := b.Delete(ctx, mint, maxt, ms...); err != nil {
+			return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
+		}
+	}
+	if err := t.head.Delete(ctx, mint, maxt, ms...); err != nil {
+		return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
+	}
+	return nil
+}
+
+// CleanTombstones rewrites every block that has tombstones without the
+// samples they delete.
+func (t *Tenant) CleanTombstones(ctx context.Context) error {
+	t.cutMu.Lock()
+	defer t.cutMu.Unlock()
+	for _, b := range t.blockList() {
+		if b.NumTombstones() == 0 {
+			continue
+		}
+		if err := t.rewriteLocked(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BlockMetas implements promapi.BlockMetasProvider: the metas of the
+// tenant's blocks, shaped like Prometheus's.
+func (t *Tenant) BlockMetas() (any, error) { return t.Blocks(), nil }
+
+// snapshot writes the tenant's blocks into dir (hard links where the
+// filesystem allows, copies otherwise) and, with withHead, the head's data
+// as one more block.
+func (t *Tenant) snapshot(ctx context.Context, dir string, withHead bool) error {
+	t.cutMu.Lock()
+	defer t.cutMu.Unlock()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, b := range t.blockList() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := linkTree(b.Dir(), filepath.Join(dir, filepath.Base(b.Dir()))); err != nil {
+			return fmt.Errorf("storage: tenant %s: snapshot block %s: %w", t.id, filepath.Base(b.Dir()), err)
+		}
+	}
+	if withHead {
+		hmin, hmax := t.head.MinTime(), t.head.MaxTime()
+		if hmin <= hmax {
+			b, err := t.writeHeadBlock(ctx, dir, hmin, min(hmax, math.MaxInt64-1)+1)
+			switch {
+			case errors.Is(err, block.ErrEmpty):
+			case err != nil:
+				return fmt.Errorf("storage: tenant %s: snapshot head: %w", t.id, err)
+			default:
+				_ = b.Close()
+			}
+		}
+	}
+	t.metrics.snapshotsWritten.Inc()
+	return syncDir(dir)
+}
+
+// Snapshot writes a snapshot of every tenant under
+// <Dir>/snapshots/<name>/<tenant>/blocks/: the layout of a data directory,
+// so that mytsdb started with --storage.tsdb.path on it serves the snapshot.
+// withHead=false leaves out what is only in the heads (skip_head).
+func (db *DB) Snapshot(ctx context.Context, name string, withHead bool) error {
+	if err := ValidateSnapshotName(name); err != nil {
+		return err
+	}
+	root := filepath.Join(db.opts.Dir, snapshotsDirName, name)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("storage: snapshot: %w", err)
+	}
+	for _, t := range db.openTenants() {
+		if err := t.snapshot(ctx, filepath.Join(root, t.id, blocksDirName), withHead); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateSnapshotName refuses names that would leave the snapshots
+// directory.
+func ValidateSnapshotName(name string) error {
+	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
+		return fmt.Errorf("storage: invalid snapshot name %q", name)
+	}
+	return nil
+}
+
+// linkTree recreates the directory tree src at dst with hard links to its
+// files, copying a file when the link fails (another filesystem).
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if err := os.Link(path, target); err == nil {
+			return nil
+		}
+		return copyFile(path, target)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,420 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"mytsdb/storage/block"
+	"mytsdb/storage/compaction"
+)
+
+// blocksDirName is the directory of a tenant's blocks: <tenant>/blocks/<ULID>/.
+const blocksDirName = "blocks"
+
+// deletionSuffix marks a block directory being deleted: it is renamed first,
+// so that a crash mid-deletion never leaves a half block under a block name.
+const deletionSuffix = ".tmp-for-deletion"
+
+// allSeries selects every series (the postings fast path for ".*").
+var allSeries = labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".*")
+
+// openBlocks opens every block of the tenant, removes what a crash left
+// (temporary and half-deleted directories, blocks superseded by a compaction
+// whose parents were not deleted yet) and leaves damaged blocks out, with a
+// log line and mytsdb_tsdb_corrupt_blocks.
+func (t *Tenant) openBlocks() error {
+	if err := os.MkdirAll(t.blocksDir, 0o755); err != nil {
+		return fmt.Errorf("storage: tenant %s: %w", t.id, err)
+	}
+	entries, err := os.ReadDir(t.blocksDir)
+	if err != nil {
+		return fmt.Errorf("storage: tenant %s: %w", t.id, err)
+	}
+	var (
+		opened  []*block.Block
+		corrupt int
+	)
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(t.blocksDir, name)
+		if strings.HasSuffix(name, deletionSuffix) || block.IsTmpDir(name) {
+			if err := os.RemoveAll(path); err != nil {
+				return fmt.Errorf("storage: tenant %s: remove leftover %s: %w", t.id, name, err)
+			}
+			continue
+		}
+		if _, ok := block.ParseDirName(name); !ok || !e.IsDir() {
+			t.logger.Warn("Ignoring an entry of the blocks directory that is not a block", "entry", name)
+			continue
+		}
+		b, err := block.Open(path, t.logger)
+		if err != nil {
+			corrupt++
+			t.logger.Error("Block left out: it cannot be read; the rest is served", "block", name, "err", err)
+			continue
+		}
+		opened = append(opened, b)
+	}
+	t.metrics.corruptBlocks.Set(float64(corrupt))
+	// A compaction writes its block, then deletes its parents: a crash in
+	// between leaves both, and the parents' data twice.
+	parents := map[ulid.ULID]bool{}
+	for _, b := range opened {
+		for _, p := range b.Meta().Compaction.Parents {
+			parents[p.ULID] = true
+		}
+	}
+	var keep, superseded []*block.Block
+	for _, b := range opened {
+		if parents[b.Meta().ULID] {
+			superseded = append(superseded, b)
+		} else {
+			keep = append(keep, b)
+		}
+	}
+	t.setBlocks(keep)
+	return t.retireBlocks(superseded)
+}
+
+func sortBlocks(bs []*block.Block) {
+	slices.SortFunc(bs, func(a, b *block.Block) int {
+		if c := cmp.Compare(a.MinTime(), b.MinTime()); c != 0 {
+			return c
+		}
+		return a.Meta().ULID.Compare(b.Meta().ULID)
+	})
+}
+
+func (t *Tenant) setBlocks(bs []*block.Block) {
+	sortBlocks(bs)
+	t.blocks.Lock()
+	t.blocks.list = bs
+	t.blocks.Unlock()
+}
+
+// blockList returns the open blocks, sorted by MinTime. The slice is never
+// modified: a change replaces it.
+func (t *Tenant) blockList() []*block.Block {
+	t.blocks.RLock()
+	defer t.blocks.RUnlock()
+	return t.blocks.list
+}
+
+func (t *Tenant) blocksBytes() int64 {
+	var n int64
+	for _, b := range t.blockList() {
+		n += b.Size()
+	}
+	return n
+}
+
+// swapBlocks makes add visible and remove invisible to new readers, at once.
+func (t *Tenant) swapBlocks(add []*block.Block, remove []*block.Block) {
+	t.blocks.Lock()
+	defer t.blocks.Unlock()
+	next := make([]*block.Block, 0, len(t.blocks.list)+len(add))
+	for _, b := range t.blocks.list {
+		if !slices.Contains(remove, b) {
+			next = append(next, b)
+		}
+	}
+	next = append(next, add...)
+	sortBlocks(next)
+	t.blocks.list = next
+}
+
+// retireBlocks closes blocks no reader can reach any more (Close waits for
+// the queriers still open on them) and deletes their directories.
+func (t *Tenant) retireBlocks(bs []*block.Block) error {
+	var errs []error
+	for _, b := range bs {
+		if err := b.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := removeBlockDir(b.Dir()); err != nil {
+			errs = append(errs, fmt.Errorf("storage: tenant %s: delete block: %w", t.id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeBlockDir deletes a block directory: renamed first (and the rename
+// synced), so that a crash leaves either the whole block or a leftover that
+// the next open removes.
+func removeBlockDir(dir string) error {
+	tmp := dir + deletionSuffix
+	if err := os.Rename(dir, tmp); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	return os.RemoveAll(tmp)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// maintain is one round of the tenant's background work: cut what the head
+// holds of past ranges into blocks, compact, apply retention. One round runs
+// at a time; appends and queries never wait on it (a cut waits for the
+// appenders and queriers already in flight only).
+func (t *Tenant) maintain(ctx context.Context, now time.Time) error {
+	t.cutMu.Lock()
+	defer t.cutMu.Unlock()
+	if t.isClosed() {
+		return nil
+	}
+	var errs []error
+	if err := t.cutHeadLocked(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := t.compactLocked(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := t.applyBlockRetentionLocked(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := t.head.Truncate(now.Add(-t.opts.RetentionDuration).UnixMilli()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// cutHeadLocked writes every range of the head that is due (Head.Compactable)
+// as a block, oldest first.
+func (t *Tenant) cutHeadLocked(ctx context.Context) error {
+	for {
+		mint, maxt, ok := t.head.Compactable()
+		if !ok {
+			return nil
+		}
+		if err := t.cutRangeLocked(ctx, mint, maxt); err != nil {
+			return err
+		}
+	}
+}
+
+// cutRangeLocked writes the head's data in [mint, maxt) as a level-1 block,
+// then drops it from the head. A failure (disk full) leaves the head as it
+// was: the same range is cut again next round.
+func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
+	start := time.Now()
+	t.metrics.compactionsTrig.Inc()
+	if err := t.head.PrepareCut(ctx, maxt); err != nil {
+		t.head.AbortCut()
+		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
+	}
+	b, err := t.writeHeadBlock(ctx, t.blocksDir, mint, maxt)
+	switch {
+	case errors.Is(err, block.ErrEmpty):
+	case err != nil:
+		t.head.AbortCut()
+		t.metrics.compactionsFailed.Inc()
+		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
+	default:
+		t.swapBlocks([]*block.Block{b}, nil)
+	}
+	// Queriers begun before the block was visible may still read the
+	// head's copy of the range.
+	if err := t.readers.WaitBefore(ctx, t.readers.Mark()); err != nil {
+		t.head.AbortCut()
+		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
+	}
+	if err := t.head.FinishCut(maxt); err != nil {
+		return fmt.Errorf("storage: tenant %s: %w", t.id, err)
+	}
+	t.metrics.headCuts.Inc()
+	t.metrics.compactions.Inc()
+	t.metrics.compactionDuration.Observe(time.Since(start).Seconds())
+	if b != nil {
+		t.logger.Info("Head range written as a block", "block", b.Meta().ULID, "mint", mint, "maxt", maxt,
+			"series", b.Meta().Stats.NumSeries, "samples", b.Meta().Stats.NumSamples, "duration", time.Since(start))
+	}
+	return nil
+}
+
+// writeHeadBlock writes the head's data in [mint, maxt) as a block under
+// dir and opens it.
+func (t *Tenant) writeHeadBlock(ctx context.Context, dir string, mint, maxt int64) (*block.Block, error) {
+	q, err := t.head.ChunkQuerier(mint, maxt-1)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	meta, err := block.Write(ctx, dir, q.Select(ctx, true, nil, allSeries), block.WriteOptions{
+		MinTime: mint, MaxTime: maxt, Logger: t.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return block.Open(filepath.Join(dir, meta.ULID.String()), t.logger)
+}
+
+func describe(bs []*block.Block) []compaction.Block {
+	out := make([]compaction.Block, len(bs))
+	for i, b := range bs {
+		m := b.Meta()
+		out[i] = compaction.Block{
+			ID: m.ULID, MinTime: m.MinTime, MaxTime: m.MaxTime, Level: m.Compaction.Level,
+			Size: b.Size(), NumSeries: m.Stats.NumSeries, NumTombstones: b.NumTombstones(),
+			Failed: m.Compaction.Failed,
+		}
+	}
+	return out
+}
+
+func pick(bs []*block.Block, ids []ulid.ULID) []*block.Block {
+	var out []*block.Block
+	for _, b := range bs {
+		if slices.Contains(ids, b.Meta().ULID) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// compactLocked runs the compactions the planner asks for until none is left.
+func (t *Tenant) compactLocked(ctx context.Context) error {
+	for ctx.Err() == nil {
+		bs := t.blockList()
+		sel := pick(bs, compaction.Plan(describe(bs), t.ranges))
+		if len(sel) == 0 {
+			return nil
+		}
+		if len(sel) == 1 && sel[0].NumTombstones() > 0 {
+			if err := t.rewriteLocked(ctx, sel[0]); err != nil {
+				return err
+			}
+			continue
+		}
+		t.metrics.compactionsTrig.Inc()
+		start := time.Now()
+		meta, err := block.Compact(ctx, t.blocksDir, sel, block.WriteOptions{Logger: t.logger})
+		var nb *block.Block
+		if err == nil {
+			nb, err = block.Open(filepath.Join(t.blocksDir, meta.ULID.String()), t.logger)
+		}
+		switch {
+		case errors.Is(err, block.ErrEmpty): // Everything was deleted.
+		case err != nil:
+			t.metrics.compactionsFailed.Inc()
+			return fmt.Errorf("storage: tenant %s: compact %d blocks: %w", t.id, len(sel), err)
+		}
+		var add []*block.Block
+		if nb != nil {
+			add = append(add, nb)
+		}
+		t.swapBlocks(add, sel)
+		t.metrics.compactions.Inc()
+		t.metrics.compactionDuration.Observe(time.Since(start).Seconds())
+		if nb != nil {
+			t.logger.Info("Blocks compacted", "block", nb.Meta().ULID, "mint", nb.MinTime(), "maxt", nb.MaxTime(),
+				"sources", len(sel), "level", nb.Meta().Compaction.Level, "duration", time.Since(start))
+		}
+		if err := t.retireBlocks(sel); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// rewriteLocked rewrites one block without its tombstones (the deleted
+// samples gone), keeping its range, level and sources.
+func (t *Tenant) rewriteLocked(ctx context.Context, b *block.Block) error {
+	m := b.Meta()
+	meta, err := block.Compact(ctx, t.blocksDir, []*block.Block{b}, block.WriteOptions{
+		MinTime: m.MinTime, MaxTime: m.MaxTime,
+		Compaction: block.Compaction{
+			Level: m.Compaction.Level, Sources: m.Compaction.Sources,
+			Parents: []block.BlockDesc{{ULID: m.ULID, MinTime: m.MinTime, MaxTime: m.MaxTime}},
+		},
+		Logger: t.logger,
+	})
+	var nb *block.Block
+	if err == nil {
+		nb, err = block.Open(filepath.Join(t.blocksDir, meta.ULID.String()), t.logger)
+	}
+	if err != nil && !errors.Is(err, block.ErrEmpty) {
+		return fmt.Errorf("storage: tenant %s: rewrite block %s: %w", t.id, m.ULID, err)
+	}
+	var add []*block.Block
+	if nb != nil {
+		add = append(add, nb)
+	}
+	t.swapBlocks(add, []*block.Block{b})
+	t.metrics.tombstoneCleans.Inc()
+	return t.retireBlocks([]*block.Block{b})
+}
+
+// applyBlockRetentionLocked deletes the blocks time and size retention
+// expire, whole, as Prometheus does.
+func (t *Tenant) applyBlockRetentionLocked() error {
+	bs := t.blockList()
+	var walBytes int64
+	if t.wal != nil {
+		walBytes, _ = dirSize(filepath.Join(t.dir, "wal"))
+	}
+	exp := compaction.Expired(describe(bs), t.opts.RetentionDuration.Milliseconds(), t.opts.RetentionSize, walBytes)
+	if len(exp) == 0 {
+		return nil
+	}
+	ids := make([]ulid.ULID, len(exp))
+	var byTime, bySize bool
+	for i, e := range exp {
+		ids[i] = e.ID
+		switch e.Reason {
+		case compaction.ReasonTime:
+			byTime = true
+		case compaction.ReasonSize:
+			bySize = true
+		}
+	}
+	sel := pick(bs, ids)
+	t.swapBlocks(nil, sel)
+	if byTime {
+		t.metrics.timeRetentions.Inc()
+	}
+	if bySize {
+		t.metrics.sizeRetentions.Inc()
+	}
+	for _, e := range exp {
+		t.logger.Info("Deleting block by retention", "block", e.ID, "reason", e.Reason)
+	}
+	return t.retireBlocks(sel)
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n, err
+}

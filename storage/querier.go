@@ -1,0 +1,146 @@
+package storage
+
+import (
+	promstorage "github.com/prometheus/prometheus/storage"
+
+	"mytsdb/storage/block"
+	"mytsdb/storage/inflight"
+)
+
+// Querier implements storage.Queryable: the head and every block that
+// overlaps [mint, maxt], merged by the upstream merge querier (the chained
+// merge drops a sample that two of them hold, as around a cut).
+func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
+	ticket := t.readers.Begin()
+	// Block queriers are opened under the read lock, so that a block
+	// swapped out by a compaction is closed (which waits for its
+	// queriers) only after they hold it.
+	t.blocks.RLock()
+	defer t.blocks.RUnlock()
+	bs, withHead := t.sourcesRLocked(mint, maxt)
+	qs := make([]promstorage.Querier, 0, len(bs)+1)
+	fail := func(err error) (promstorage.Querier, error) {
+		for _, q := range qs {
+			_ = q.Close()
+		}
+		t.readers.End(ticket)
+		return nil, err
+	}
+	for _, b := range bs {
+		q, err := b.Querier(mint, maxt)
+		if err != nil {
+			return fail(err)
+		}
+		qs = append(qs, q)
+	}
+	if withHead {
+		q, err := t.head.Querier(mint, maxt)
+		if err != nil {
+			return fail(err)
+		}
+		qs = append(qs, q)
+	}
+	var q promstorage.Querier
+	if len(qs) == 1 {
+		q = qs[0]
+	} else {
+		q = promstorage.NewMergeQuerier(qs, nil, promstorage.ChainedSeriesMerge)
+	}
+	return &trackedQuerier{Querier: q, t: t, ticket: ticket}, nil
+}
+
+// ChunkQuerier implements storage.ChunkQueryable, merged like Querier;
+// chunks that two sources hold for the same series are merged into new ones.
+func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error) {
+	ticket := t.readers.Begin()
+	t.blocks.RLock() // See Querier.
+	defer t.blocks.RUnlock()
+	bs, withHead := t.sourcesRLocked(mint, maxt)
+	qs := make([]promstorage.ChunkQuerier, 0, len(bs)+1)
+	fail := func(err error) (promstorage.ChunkQuerier, error) {
+		for _, q := range qs {
+			_ = q.Close()
+		}
+		t.readers.End(ticket)
+		return nil, err
+	}
+	for _, b := range bs {
+		q, err := b.ChunkQuerier(mint, maxt)
+		if err != nil {
+			return fail(err)
+		}
+		qs = append(qs, q)
+	}
+	if withHead {
+		q, err := t.head.ChunkQuerier(mint, maxt)
+		if err != nil {
+			return fail(err)
+		}
+		qs = append(qs, q)
+	}
+	var q promstorage.ChunkQuerier
+	if len(qs) == 1 {
+		q = qs[0]
+	} else {
+		q = promstorage.NewMergeChunkQuerier(qs, nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
+	}
+	return &trackedChunkQuerier{ChunkQuerier: q, t: t, ticket: ticket}, nil
+}
+
+// sourcesRLocked returns the blocks overlapping [mint, maxt] and whether the head
+// may hold data in it. The head may be appended to before the querier's
+// Select, so it is left out only when nothing at or before maxt can enter
+// it any more: its data is newer, in-order appends are out of bounds that
+// far back (a cut has passed), and so are out-of-order ones.
+func (t *Tenant) sourcesRLocked(mint, maxt int64) ([]*block.Block, bool) {
+	var out []*block.Block
+	for _, b := range t.blocks.list {
+		// A block's MaxTime is exclusive.
+		if b.MinTime() <= maxt && b.MaxTime() > mint {
+			out = append(out, b)
+		}
+	}
+	hmin, hmax := t.head.MinTime(), t.head.MaxTime()
+	if hmin > hmax { // Empty.
+		return out, true
+	}
+	floor := min(hmin, t.head.MinValidTime())
+	if w := t.opts.OutOfOrderTimeWindow; w > 0 {
+		floor = min(floor, hmax-w)
+	}
+	return out, maxt >= floor
+}
+
+type trackedQuerier struct {
+	promstorage.Querier
+	t      *Tenant
+	ticket inflight.Ticket
+	closed bool
+}
+
+func (q *trackedQuerier) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	err := q.Querier.Close()
+	q.t.readers.End(q.ticket)
+	return err
+}
+
+type trackedChunkQuerier struct {
+	promstorage.ChunkQuerier
+	t      *Tenant
+	ticket inflight.Ticket
+	closed bool
+}
+
+func (q *trackedChunkQuerier) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	err := q.ChunkQuerier.Close()
+	q.t.readers.End(q.ticket)
+	return err
+}
