@@ -71,9 +71,6 @@ func newBlockMetrics(t *Tenant, r prometheus.Registerer, logger *slog.Logger) *b
 			Name: "prometheus_tsdb_lowest_timestamp", Help: "Lowest timestamp value stored in the database. The unit is decided by the library consumer."},
 			func() float64 { st, _ := t.StartTime(); return float64(st) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "prometheus_tsdb_lowest_timestamp_seconds", Help: "Lowest timestamp value stored in the database."},
-			func() float64 { st, _ := t.StartTime(); return float64(st / 1000) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_retention_limit_seconds", Help: "How long to retain samples in storage."},
 			func() float64 { return t.opts.RetentionDuration.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

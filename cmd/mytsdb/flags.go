@@ -214,7 +214,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		PlaceHolder("<path>").StringVar(&cfg.userAssets)
 	fs.honoured("web.enable-lifecycle", "Enable shutdown and reload via HTTP request.").
 		Default("false").BoolVar(&cfg.enableLifecycle)
-	fs.accepted("web.enable-admin-api", "Enable API endpoints for admin control actions.").
+	fs.honoured("web.enable-admin-api", "Enable API endpoints for admin control actions.").
 		Default("false").BoolVar(&cfg.enableAdminAPI)
 	fs.honoured("web.enable-remote-write-receiver", "Enable API endpoint accepting remote write requests.").
 		Default("false").BoolVar(&cfg.enableRemoteWrite)
@@ -237,7 +237,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 	fs.serverOnly("storage.tsdb.min-block-duration", "Minimum duration of a data block before being persisted. For use in testing.", true).
 		Hidden().Default("2h").SetValue(&cfg.minBlockDuration)
 	fs.serverOnly("storage.tsdb.max-block-duration",
-		"Maximum duration compacted blocks may span. For use in testing. (Defaults to 10% of the retention period.)", false).
+		"Maximum duration compacted blocks may span. For use in testing. (Defaults to 10% of the retention period.)", true).
 		Hidden().PlaceHolder("<duration>").SetValue(&cfg.maxBlockDuration)
 	fs.serverOnly("storage.tsdb.max-block-chunk-segment-size",
 		"The maximum size for a single chunk segment in a block. Example: 512MB", false).
@@ -247,9 +247,9 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Hidden().PlaceHolder("<bytes>").BytesVar(&cfg.walSegmentSize)
 	fs.serverOnly("storage.tsdb.retention.time", "[DEPRECATED] How long to retain samples in storage. If neither this flag nor \"storage.tsdb.retention.size\" is set, the retention time defaults to "+defaultRetentionString+". Units Supported: y, w, d, h, m, s, ms. This flag has been deprecated, use the storage.tsdb.retention.time field in the config file instead.", true).
 		SetValue(&cfg.retentionTime)
-	fs.serverOnly("storage.tsdb.retention.size", "[DEPRECATED] Maximum number of bytes that can be stored for blocks. A unit is required, supported units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B. This flag has been deprecated, use the storage.tsdb.retention.size field in the config file instead.", false).
+	fs.serverOnly("storage.tsdb.retention.size", "[DEPRECATED] Maximum number of bytes that can be stored for blocks. A unit is required, supported units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B. This flag has been deprecated, use the storage.tsdb.retention.size field in the config file instead.", true).
 		BytesVar(&cfg.retentionSize)
-	fs.serverOnly("storage.tsdb.no-lockfile", "Do not create lockfile in data directory.", false).
+	fs.serverOnly("storage.tsdb.no-lockfile", "Do not create lockfile in data directory.", true).
 		Default("false").BoolVar(&cfg.noLockfile)
 	fs.serverOnly("storage.tsdb.allow-overlapping-compaction", "Allow compaction of overlapping blocks. If set to false, TSDB stops vertical compaction and leaves overlapping blocks there. The use case is to let another component handle the compaction of overlapping blocks.", false).
 		Default("true").Hidden().BoolVar(&cfg.allowOverlapping)

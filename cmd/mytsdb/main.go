@@ -171,9 +171,7 @@ func run(args []string) int {
 		}
 		cfg.maxBlockDuration = maxBlock
 	}
-	if cfgFile.StorageConfig.TSDBConfig.Retention.Size > 0 {
-		logger.Warn("Size-based retention is not honoured yet by mytsdb", "size", cfgFile.StorageConfig.TSDBConfig.Retention.Size)
-	}
+	retentionSize := int64(cfgFile.StorageConfig.TSDBConfig.Retention.Size)
 	if sz := int64(cfg.walSegmentSize); sz != 0 && (sz < 10*1024*1024 || sz > 256*1024*1024) {
 		logger.Error("Fatal error", "err", errors.New("flag 'storage.tsdb.wal-segment-size' must be set between 10MB and 256MB"))
 		return 1
@@ -209,6 +207,8 @@ func run(args []string) int {
 		oooWindow:    cfgFile.StorageConfig.TSDBConfig.OutOfOrderTimeWindow,
 		maxExemplars: maxExemplars(feats.exemplarStorage, cfgFile),
 		chunkRange:   chunkRange,
+		maxBlock:     time.Duration(cfg.maxBlockDuration).Milliseconds(),
+		retentionSz:  retentionSize,
 		parser:       parser.NewParser(feats.parser),
 		cors:         cors.Regexp,
 		configSrc:    src,
@@ -230,6 +230,8 @@ type server struct {
 	// --enable-feature=exemplar-storage, as in Prometheus.
 	maxExemplars int
 	chunkRange   int64 // ms; 0 = storage default (2h)
+	maxBlock     int64 // --storage.tsdb.max-block-duration (effective), ms
+	retentionSz  int64 // size retention in bytes, 0 = off
 	parser       parser.Parser
 	cors         *regexp.Regexp // --web.cors.origin, anchored
 	configSrc    configSource

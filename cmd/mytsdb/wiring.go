@@ -39,9 +39,16 @@ type localStorage struct {
 }
 
 func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
+	retention := s.retention
+	if retention == 0 { // Only size retention: no time limit (Prometheus's 0).
+		retention = 100 * 365 * 24 * time.Hour
+	}
 	db, err := storage.Open(storage.Options{
 		Dir:                  s.cfg.storagePath,
-		RetentionDuration:    s.retention,
+		RetentionDuration:    retention,
+		RetentionSize:        s.retentionSz,
+		MaxBlockDuration:     s.maxBlock,
+		NoLockfile:           s.cfg.noLockfile,
 		WALSync:              wal.SyncPolicy(s.cfg.walSync),
 		WALSyncInterval:      s.cfg.walSyncInterval,
 		WALSegmentSize:       int64(s.cfg.walSegmentSize),
@@ -234,6 +241,8 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		RemoteReadSampleLimit:      s.cfg.remoteReadSampleLimit,
 		RemoteReadConcurrencyLimit: s.cfg.remoteReadConcurrency,
 		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
+		EnableAdmin:                s.cfg.enableAdminAPI,
+		Snapshot:                   st.db.Snapshot,
 	})
 	wh.SetAPI(api.Handler())
 	if rw != nil {
