@@ -39,6 +39,7 @@ func Open(opts Options) (*DB, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	opts.compactable = make(chan struct{}, 1)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -232,18 +233,38 @@ func (db *DB) maintenanceLoop() {
 	}()
 	tk := time.NewTicker(db.opts.MaintenanceInterval)
 	defer tk.Stop()
+	// After a failed round (a full disk, say), heads asking for a cut wait
+	// for the ticker, not to hammer the disk on every commit.
+	var failedAt time.Time
 	for {
 		select {
 		case <-db.stop:
 			return
+		case <-db.opts.compactable:
+			if time.Since(failedAt) < db.opts.MaintenanceInterval {
+				continue
+			}
+			if !db.maintainAll(ctx, time.Now()) {
+				failedAt = time.Now()
+			}
 		case now := <-tk.C:
-			for _, t := range db.openTenants() {
-				if err := t.maintain(ctx, now); err != nil && ctx.Err() == nil {
-					db.opts.Logger.Error("Block maintenance failed; it is retried next round", "tenant", t.id, "err", err)
-				}
+			if !db.maintainAll(ctx, now) {
+				failedAt = time.Now()
 			}
 		}
 	}
+}
+
+// maintainAll runs a round on every tenant and reports whether all went well.
+func (db *DB) maintainAll(ctx context.Context, now time.Time) bool {
+	ok := true
+	for _, t := range db.openTenants() {
+		if err := t.maintain(ctx, now); err != nil && ctx.Err() == nil {
+			ok = false
+			db.opts.Logger.Error("Block maintenance failed; it is retried next round", "tenant", t.id, "err", err)
+		}
+	}
+	return ok
 }
 
 // Close stops the maintenance loop, closes every tenant and releases the

@@ -49,6 +49,9 @@ type Options struct {
 	// MaintenanceInterval is how often blocks are cut, compacted and
 	// expired (0 = DefaultMaintenanceInterval).
 	MaintenanceInterval time.Duration
+
+	// compactable is the DB's channel on which heads ask for a round.
+	compactable chan struct{}
 }
 
 func (o Options) chunkRange() int64 {

@@ -113,6 +113,7 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		Registerer:           reg,
 		MaxExemplars:         opts.MaxExemplars,
 		ChunkRange:           opts.ChunkRange,
+		Compactable:          opts.compactable,
 	})
 	if err == nil {
 		// What the blocks hold is not replayed again, nor accepted again.

@@ -33,6 +33,11 @@ type Options struct {
 	// ms: chunks are cut at its boundaries and in-order appends may not be
 	// older than half of it behind the head's max time. 0 = 2h.
 	ChunkRange int64
+	// Compactable, if set, receives (without blocking) after a commit that
+	// leaves the head due for a block cut (see Head.Compactable), so that
+	// its owner cuts at once rather than at its next tick, as Prometheus's
+	// appender signals its compactor.
+	Compactable chan<- struct{}
 }
 
 // Validate reports every problem of o at once.

@@ -200,6 +200,14 @@ func (a *appender) apply() {
 	}
 	if mint <= maxt {
 		h.updateMinMax(mint, maxt)
+		if c := h.opts.Compactable; c != nil {
+			if lo := h.minTime.Load(); maxt-lo > h.opts.ChunkRange/2*3 {
+				select {
+				case c <- struct{}{}:
+				default:
+				}
+			}
+		}
 	}
 	if floats+oooFloats > 0 {
 		h.metrics.samplesAppended.WithLabelValues("float").Add(float64(floats + oooFloats))

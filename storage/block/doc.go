@@ -1,0 +1,55 @@
+// Package block is mytsdb's immutable on-disk blocks: a directory
+// <ULID>/ holding the samples of a time range [MinTime, MaxTime) of many
+// series, written once and then only read (and marked with tombstones).
+// The layout of every file is in FORMAT.md.
+//
+// It owns: the block files (meta.json, the index, the chunk segment files,
+// tombstones) and their checksums; Write (a sorted ChunkSeriesSet to a new
+// block, atomically); Open (verifying meta.json, every index section and
+// the tombstones, mapping the chunk files); queriers with Prometheus's
+// block-querier semantics (storage.Querier and storage.ChunkQuerier of the
+// upstream module); Delete (tombstones); and Compact (merging blocks with
+// the upstream compacting chunk-series merger). It knows nothing of the
+// head, the WAL, tenants, retention, compaction planning or HTTP: the
+// caller decides which blocks to write, compact, keep and remove.
+//
+// Chunks are stored in the upstream chunkenc encodings, each with one
+// encoding byte, so a future codec is a new byte value and not a format
+// break. Chunks that lie wholly in the block's range are copied as they
+// come; a chunk that sticks out of it, or that a query or a compaction cuts
+// with a deleted interval, is re-encoded.
+//
+// Write streams chunks to the segment files as the series arrive, and keeps
+// every series' labels and chunk metas in memory until it writes the index.
+//
+// Caveats:
+//   - Series, iterators and chunks obtained from a querier are valid only
+//     until the querier's Close (as in Prometheus): chunks point into the
+//     block's memory-mapped files, which Block.Close unmaps once the last
+//     querier is closed. Labels are copies and stay valid.
+//   - A querier, its series sets and iterators are not safe for concurrent
+//     use; use one querier per goroutine (the Block itself is safe).
+//   - Block.Close waits for every querier opened from the block: a leaked
+//     querier makes Close hang. Queriers and Delete fail after Close began.
+//   - Write needs the series sorted by labels, each once, with its chunks
+//     sorted by time and disjoint; it returns an error otherwise.
+//   - Like Prometheus's block querier, LabelNames and LabelValues read the
+//     index only: a series whose samples are all deleted or outside the
+//     querier's range still contributes its labels until the block is
+//     compacted. Select, by contrast, returns only series with a sample in
+//     range after tombstones.
+//   - A query's time range is closed, [mint, maxt]; the block's is
+//     half-open, [MinTime, MaxTime), as in Prometheus's meta.json.
+//   - Select returns series sorted by labels whether or not sortSeries is
+//     set (series refs are in label order); hints.ShardCount/ShardIndex
+//     are honoured with labels.StableHash.
+//   - Chunk CRCs are checked when a chunk is read, not at Open (Open checks
+//     every segment file's size, so truncation is found there); a damaged
+//     chunk makes the query's iterator or series set fail with ErrCorrupt.
+//   - Start timestamps (AtST) are kept when the input chunks store them
+//     (the ST encodings); the meta's Stats count them as float or histogram
+//     samples by encoding.
+//   - The upstream chunkenc.Iterator interface has a Seek(int64) method,
+//     which go vet's stdmethods check flags: vet this package with
+//     -stdmethods=false.
+package block
