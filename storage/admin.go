@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"mytsdb/storage/block"
+	"mytsdb/storage/crashpoint"
 )
 
 // snapshotsDirName is where snapshots go, as in Prometheus's data directory.
@@ -35,6 +36,7 @@ func (t *Tenant) DeleteSeries(ctx context.Context, mint, maxt int64, ms ...*labe
 			return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
 		}
 	}
+	crashpoint.Reach(crashpoint.DeleteBlocksDone)
 	if err := t.head.Delete(ctx, mint, maxt, ms...); err != nil {
 		return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
 	}
@@ -70,12 +72,15 @@ func (t *Tenant) snapshot(ctx context.Context, dir string, withHead bool) error 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, b := range t.blockList() {
+	for i, b := range t.blockList() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := linkTree(b.Dir(), filepath.Join(dir, filepath.Base(b.Dir()))); err != nil {
 			return fmt.Errorf("storage: tenant %s: snapshot block %s: %w", t.id, filepath.Base(b.Dir()), err)
+		}
+		if i == 0 {
+			crashpoint.Reach(crashpoint.SnapshotPartial)
 		}
 	}
 	if withHead {

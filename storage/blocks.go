@@ -16,6 +16,7 @@ import (
 
 	"mytsdb/storage/block"
 	"mytsdb/storage/compaction"
+	"mytsdb/storage/crashpoint"
 )
 
 // blocksDirName is the directory of a tenant's blocks: <tenant>/blocks/<ULID>/.
@@ -137,12 +138,15 @@ func (t *Tenant) swapBlocks(add []*block.Block, remove []*block.Block) {
 // the queriers still open on them) and deletes their directories.
 func (t *Tenant) retireBlocks(bs []*block.Block) error {
 	var errs []error
-	for _, b := range bs {
+	for i, b := range bs {
 		if err := b.Close(); err != nil {
 			errs = append(errs, err)
 		}
 		if err := removeBlockDir(b.Dir()); err != nil {
 			errs = append(errs, fmt.Errorf("storage: tenant %s: delete block: %w", t.id, err))
+		}
+		if i == 0 && len(bs) > 1 {
+			crashpoint.Reach(crashpoint.CompactParentGone)
 		}
 	}
 	return errors.Join(errs...)
@@ -159,6 +163,7 @@ func removeBlockDir(dir string) error {
 	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return err
 	}
+	crashpoint.Reach(crashpoint.RetentionRenamed)
 	return os.RemoveAll(tmp)
 }
 
@@ -232,6 +237,7 @@ func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 		t.metrics.compactionsFailed.Inc()
 		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
 	default:
+		crashpoint.Reach(crashpoint.CutWritten)
 		t.swapBlocks([]*block.Block{b}, nil)
 	}
 	// Queriers begun before the block was visible may still read the
@@ -322,6 +328,7 @@ func (t *Tenant) compactLocked(ctx context.Context) error {
 		}
 		var add []*block.Block
 		if nb != nil {
+			crashpoint.Reach(crashpoint.CompactWritten)
 			add = append(add, nb)
 		}
 		t.swapBlocks(add, sel)
@@ -359,6 +366,7 @@ func (t *Tenant) rewriteLocked(ctx context.Context, b *block.Block) error {
 	}
 	var add []*block.Block
 	if nb != nil {
+		crashpoint.Reach(crashpoint.TombstonesRewritten)
 		add = append(add, nb)
 	}
 	t.swapBlocks(add, []*block.Block{b})
