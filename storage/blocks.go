@@ -219,9 +219,10 @@ func (t *Tenant) cutHeadLocked(ctx context.Context) error {
 	}
 }
 
-// cutRangeLocked writes the head's data in [mint, maxt) as a level-1 block,
-// then drops it from the head. A failure (disk full) leaves the head as it
-// was: the same range is cut again next round.
+// cutRangeLocked writes the head's data before maxt as level-1 blocks (the
+// range [mint, maxt), and one block per older range that out-of-order
+// samples reached meanwhile), then drops it from the head. A failure (disk
+// full) leaves the head as it was: the same range is cut again next round.
 func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 	start := time.Now()
 	t.metrics.compactionsTrig.Inc()
@@ -229,18 +230,41 @@ func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 		t.head.AbortCut()
 		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
 	}
-	b, err := t.writeHeadBlock(ctx, t.blocksDir, mint, maxt)
-	switch {
-	case errors.Is(err, block.ErrEmpty):
-	case err != nil:
+	// Out-of-order samples older than mint may have come in after the
+	// range was chosen; FinishCut drops everything before maxt, so they
+	// must be in a block too. None can come in now.
+	r := t.head.ChunkRange()
+	if lo := t.head.MinTime(); lo < mint {
+		mint = lo - lo%r
+		if lo < 0 && lo%r != 0 {
+			mint -= r
+		}
+	}
+	var written []*block.Block
+	abort := func(err error) error {
 		t.head.AbortCut()
 		t.metrics.compactionsFailed.Inc()
+		for _, b := range written {
+			_ = b.Close()
+			_ = removeBlockDir(b.Dir())
+		}
 		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
-	default:
-		crashpoint.Reach(crashpoint.CutWritten)
-		t.swapBlocks([]*block.Block{b}, nil)
 	}
-	// Queriers begun before the block was visible may still read the
+	for lo := mint; lo < maxt; lo += r {
+		b, err := t.writeHeadBlock(ctx, t.blocksDir, lo, lo+r)
+		switch {
+		case errors.Is(err, block.ErrEmpty):
+		case err != nil:
+			return abort(err)
+		default:
+			written = append(written, b)
+		}
+	}
+	if len(written) > 0 {
+		crashpoint.Reach(crashpoint.CutWritten)
+		t.swapBlocks(written, nil)
+	}
+	// Queriers begun before the blocks were visible may still read the
 	// head's copy of the range.
 	if err := t.readers.WaitBefore(ctx, t.readers.Mark()); err != nil {
 		t.head.AbortCut()
@@ -252,8 +276,8 @@ func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 	t.metrics.headCuts.Inc()
 	t.metrics.compactions.Inc()
 	t.metrics.compactionDuration.Observe(time.Since(start).Seconds())
-	if b != nil {
-		t.logger.Info("Head range written as a block", "block", b.Meta().ULID, "mint", mint, "maxt", maxt,
+	for _, b := range written {
+		t.logger.Info("Head range written as a block", "block", b.Meta().ULID, "mint", b.MinTime(), "maxt", b.MaxTime(),
 			"series", b.Meta().Stats.NumSeries, "samples", b.Meta().Stats.NumSamples, "duration", time.Since(start))
 	}
 	return nil

@@ -68,12 +68,17 @@ type Head struct {
 	minTime      atomic.Int64 // math.MaxInt64 while empty
 	maxTime      atomic.Int64 // math.MinInt64 while empty
 	minValidTime atomic.Int64 // set by Truncate: older samples are out of bounds
-	// oooFloor is raised by PrepareCut to the end of the range being cut and
-	// lowered again by FinishCut: out-of-order samples older than it would
-	// land in data already snapshotted for the block, then be truncated.
-	oooFloor atomic.Int64
-	lastRef  atomic.Uint64
-	txSeq    atomic.Uint64 // appender transaction ids
+	// cutMaxt is the end of the range a cut is writing (PrepareCut to
+	// FinishCut or AbortCut), math.MinInt64 otherwise. Out-of-order samples
+	// older than it that commit meanwhile may miss the block being written:
+	// they are kept in late, and put back after FinishCut's truncation.
+	cutMaxt atomic.Int64
+	late    struct {
+		sync.Mutex
+		samples []lateSample
+	}
+	lastRef atomic.Uint64
+	txSeq   atomic.Uint64 // appender transaction ids
 
 	// appenders are the open appender transactions (see WaitForAppenders).
 	appenders inflight.Tracker
@@ -126,7 +131,7 @@ func New(opts Options) (*Head, error) {
 	h.minTime.Store(math.MaxInt64)
 	h.maxTime.Store(math.MinInt64)
 	h.minValidTime.Store(math.MinInt64)
-	h.oooFloor.Store(math.MinInt64)
+	h.cutMaxt.Store(math.MinInt64)
 	h.appPool.New = func() any { return newAppender() }
 	h.metrics = newHeadMetrics(h, opts.Registerer)
 	return h, nil

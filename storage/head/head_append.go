@@ -60,7 +60,6 @@ type appender struct {
 	head         *Head
 	ctxInit      bool // minValidTime/headMaxt snapshot taken
 	minValidTime int64
-	oooFloor     int64 // out-of-order samples older than this are refused (a cut is under way)
 	headMaxt     int64
 	oooWindow    int64
 	rejectOOO    bool // V1 SetOptions(DiscardOutOfOrder)
@@ -102,7 +101,6 @@ func (h *Head) newAppender() *appender {
 	a.ctxInit = false
 	a.rejectOOO = false
 	a.oooWindow = h.opts.OutOfOrderTimeWindow
-	a.oooFloor = h.oooFloor.Load()
 	if h.maxTime.Load() != math.MinInt64 {
 		a.snapshot()
 	}
@@ -113,7 +111,6 @@ func (h *Head) newAppender() *appender {
 
 func (a *appender) snapshot() {
 	a.minValidTime = a.head.appendableMinValidTime()
-	a.oooFloor = a.head.oooFloor.Load()
 	a.headMaxt = a.head.maxTime.Load()
 	a.ctxInit = true
 }
@@ -283,7 +280,7 @@ func (a *appender) validateLocked(p *pendingSample, batch bool) (ooo, dup bool, 
 			return false, true, nil
 		}
 	}
-	if a.oooWindow > 0 && t >= a.headMaxt-a.oooWindow && t >= a.oooFloor {
+	if a.oooWindow > 0 && t >= a.headMaxt-a.oooWindow {
 		return true, false, nil
 	}
 	if a.oooWindow > 0 {

@@ -160,6 +160,9 @@ func (a *appender) apply() {
 				o.fh = p.fh.Copy()
 			}
 			if s.insertOOOLocked(o) {
+				if p.t < h.cutMaxt.Load() {
+					h.keepLate(s, o)
+				}
 				if p.h != nil || p.fh != nil {
 					oooHists++
 				} else {

@@ -45,11 +45,52 @@ func (h *Head) Compactable() (mint, maxt int64, ok bool) {
 	return mint, mint + r, true
 }
 
-// PrepareCut makes samples older than maxt out of bounds and waits until
-// every appender that began before the call has committed or rolled back, so
-// that no sample older than maxt can reach the head afterwards: a block of
-// the head's data before maxt, written after PrepareCut returns, is complete.
+// PrepareCut makes in-order samples older than maxt out of bounds and waits
+// until every appender that began before the call has committed or rolled
+// back, so that a block of the head's data before maxt, written after
+// PrepareCut returns, holds every in-order sample of the range. Out-of-order
+// samples older than maxt may still come in (within the window, as in
+// Prometheus): FinishCut keeps those.
 func (h *Head) PrepareCut(ctx context.Context, maxt int64) error {
 	h.SetMinValidTime(maxt)
+	h.cutMaxt.Store(maxt)
 	return h.appenders.WaitBefore(ctx, h.appenders.Mark())
+}
+
+// lateSample is an out-of-order sample committed during a cut into the
+// range being cut.
+type lateSample struct {
+	s *memSeries
+	o oooSample
+}
+
+// keepLate records a sample that may miss the block being cut. The series
+// is pinned, so that the truncation does not collect it.
+func (h *Head) keepLate(s *memSeries, o oooSample) {
+	s.pending.Add(1)
+	h.late.Lock()
+	h.late.samples = append(h.late.samples, lateSample{s: s, o: o})
+	h.late.Unlock()
+}
+
+// takeLate ends the cut and returns the late samples by series; their pins
+// pass to the caller (truncateMemory drops them as it puts the samples
+// back). Commits must be held off (commitMu).
+func (h *Head) takeLate() map[*memSeries][]oooSample {
+	h.late.Lock()
+	defer h.late.Unlock()
+	h.cutMaxt.Store(math.MinInt64)
+	if len(h.late.samples) == 0 {
+		return nil
+	}
+	out := map[*memSeries][]oooSample{}
+	for _, l := range h.late.samples {
+		if _, ok := out[l.s]; ok {
+			l.s.pending.Add(-1) // One pin per series is enough.
+		}
+		out[l.s] = append(out[l.s], l.o)
+	}
+	clear(h.late.samples)
+	h.late.samples = h.late.samples[:0]
+	return out
 }

@@ -15,7 +15,7 @@ const minCheckpointBytes = 16 << 20
 // samples out of bounds, and checkpoints the WAL when data was dropped and the
 // WAL has grown past the size of the last checkpoint.
 func (h *Head) Truncate(mint int64) error {
-	h.truncateMemory(mint)
+	h.truncateMemory(mint, nil)
 	if h.wal == nil {
 		return nil
 	}
@@ -32,18 +32,16 @@ func (h *Head) Truncate(mint int64) error {
 	return nil
 }
 
-// FinishCut ends a cut begun with PrepareCut(maxt), once the block holding
-// the head's data before maxt is in place: it drops that data from memory,
-// lets out-of-order samples in again, and checkpoints the WAL, so that the
-// log no longer holds what the block holds and a restart replays only the
-// rest.
+// FinishCut ends a cut begun with PrepareCut(maxt), once the blocks
+// holding the head's data before maxt are in place: it drops that data from
+// memory, except out-of-order samples that came in during the cut (they may
+// have missed the blocks; a query merges away those that did not, and the
+// next cut writes them again), and checkpoints the WAL, so that the log no
+// longer holds what the blocks hold and a restart replays only the rest.
 func (h *Head) FinishCut(maxt int64) error {
-	h.truncateMemory(maxt)
-	// The floor stays up until the checkpoint is written, so that no
-	// out-of-order sample older than maxt is in memory while the
-	// checkpoint is taken (FinishCut's caller holds the only copy of the
-	// range in the block).
-	defer h.oooFloor.Store(math.MinInt64)
+	h.commitMu.Lock()
+	h.truncateMemory(maxt, h.takeLate())
+	h.commitMu.Unlock()
 	if h.wal == nil {
 		return nil
 	}
@@ -54,14 +52,29 @@ func (h *Head) FinishCut(maxt int64) error {
 	return nil
 }
 
-// AbortCut lets out-of-order samples in again after a cut that failed (the
-// head keeps its data; the cut is retried later).
-func (h *Head) AbortCut() { h.oooFloor.Store(math.MinInt64) }
+// AbortCut ends a cut that failed: the head keeps its data (the late
+// samples are in memory already) and the cut is retried later.
+func (h *Head) AbortCut() {
+	h.late.Lock()
+	defer h.late.Unlock()
+	h.cutMaxt.Store(math.MinInt64)
+	for _, l := range h.late.samples {
+		l.s.pending.Add(-1)
+	}
+	clear(h.late.samples)
+	h.late.samples = h.late.samples[:0]
+}
 
 // truncateMemory drops data older than mint from memory (see Truncate).
-func (h *Head) truncateMemory(mint int64) {
+// keep are samples to put back into their series in the same step as the
+// truncation, so that no reader sees the series without them.
+func (h *Head) truncateMemory(mint int64, keep map[*memSeries][]oooSample) {
 	h.metrics.truncations.Inc()
 	start := time.Now()
+	// A commit that lowers minTime while the series are walked must not be
+	// overwritten: only a minTime nobody changed is replaced (cuts choose
+	// their range from it; one too low is merely conservative).
+	minBefore := h.minTime.Load()
 	for {
 		cur := h.minValidTime.Load()
 		if mint <= cur || h.minValidTime.CompareAndSwap(cur, mint) {
@@ -83,6 +96,12 @@ func (h *Head) truncateMemory(mint int64) {
 			removedChunks += s.truncateLocked(mint)
 			if len(s.mu.ooo) != before {
 				droppedAny = true
+			}
+			if k, ok := keep[s]; ok {
+				for _, o := range k {
+					s.insertOOOLocked(o)
+				}
+				s.pending.Add(-1)
 			}
 			if s.emptyLocked() && s.pending.Load() == 0 {
 				s.mu.deleted = true
@@ -116,7 +135,7 @@ func (h *Head) truncateMemory(mint int64) {
 	h.metrics.seriesRemoved.Add(float64(len(dead)))
 	h.metrics.chunksRemoved.Add(float64(removedChunks))
 	h.metrics.chunks.Sub(float64(removedChunks))
-	h.minTime.Store(newMin)
+	h.minTime.CompareAndSwap(minBefore, newMin)
 	h.metrics.gcDuration.Observe(time.Since(start).Seconds())
 	if removedChunks > 0 || len(dead) > 0 || droppedAny {
 		h.mu.Lock()
