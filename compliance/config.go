@@ -9,16 +9,24 @@ import (
 // ExpectedTargets is the number of active targets Config yields.
 const ExpectedTargets = 5
 
+// GlobalConfig is the global section of Config alone: a config that scrapes
+// nothing. The short-block mode starts both servers with it, so that no
+// scrape at "now" makes the older remote-written data out of bounds, and
+// reloads Config once the data is in.
+func GlobalConfig() string {
+	return `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+`
+}
+
 // Config renders the prometheus.yml both servers run with: every fixture
 // target scraped each second, with honor_labels, target and metric
 // relabelling, a dropped target, and the flaky target.
 func Config(t *targets.Set) string {
 	s, c, f := targets.Host(t.Static), targets.Host(t.Second), targets.Host(t.Flaky)
-	return fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-scrape_configs:
+	return GlobalConfig() + fmt.Sprintf(`scrape_configs:
   - job_name: fixture
     static_configs:
       - targets: [%[1]q, %[2]q]

@@ -5,6 +5,16 @@
 // targets (targets), then sends every case of the corpus (corpus,
 // testdata/queries.txt) to both and compares the answers exactly (compare).
 //
+// The short-block mode (Options.Blocks, `compliance -blocks`, also run by
+// `make compliance` after the normal run) starts both servers with 5-minute
+// blocks (--storage.tsdb.min-block-duration, --storage.tsdb.max-block-duration
+// 15m), writes the same data in time order (datagen.TimeOrderedWrites) to
+// servers that scrape nothing yet, with a base time (BlocksBase) that leaves
+// the data's last minute in the head and everything before in blocks, then
+// reloads the scrape config and waits (WaitBlocks) until both have cut and
+// compacted it, before the same cases run against head, blocks and
+// compactions.
+//
 // Subpackages: server (process lifetime, reused by the benchmark drivers),
 // datagen, targets, corpus, compare; cmd/compliance is the command behind
 // `make compliance`. compliance/bench, compliance/loadgen and

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"mytsdb/compliance/datagen"
 	"mytsdb/compliance/server"
 	"mytsdb/compliance/targets"
@@ -17,8 +19,35 @@ import (
 type Options struct {
 	// Candidate is "mytsdb" (default) or "prometheus".
 	Candidate string
+	// Blocks is the short-block mode: both servers run with
+	// --storage.tsdb.min-block-duration=BlockRange and
+	// --storage.tsdb.max-block-duration=MaxBlockRange, Load writes the data
+	// in time order (datagen.TimeOrderedWrites) so that it is cut into
+	// blocks and compacted while it arrives, and waits for that layout
+	// (WaitBlocks) before the queries.
+	Blocks bool
+	// BlocksQuiet is how long, from Start, the short-block run needs without
+	// a head cut (default DefaultBlocksQuiet); Start waits up to that long
+	// for one to pass first (see BlocksBase).
+	BlocksQuiet time.Duration
 	// Logf receives progress lines; nil discards them.
 	Logf func(format string, args ...any)
+}
+
+// The block ranges of the short-block mode. The data set spans 45 minutes
+// (datagen.Span), nine ranges of BlockRange; compaction merges up to three of
+// them into one block of MaxBlockRange.
+const (
+	BlockRange    = 5 * time.Minute
+	MaxBlockRange = 3 * BlockRange
+)
+
+// BlockFlags are the flags both servers get in the short-block mode.
+func BlockFlags() []string {
+	return []string{
+		"--storage.tsdb.min-block-duration=" + model.Duration(BlockRange).String(),
+		"--storage.tsdb.max-block-duration=" + model.Duration(MaxBlockRange).String(),
+	}
 }
 
 // Env is a running side-by-side setup: fixture targets, the reference and the
@@ -26,8 +55,10 @@ type Options struct {
 type Env struct {
 	Ref, Cand *server.Server
 	Targets   *targets.Set
-	Base      int64 // Unix ms; see datagen.Base
+	Base      int64 // Unix ms; see datagen.Base (BlocksBase in the short-block mode)
+	Blocks    bool  // the short-block mode (Options.Blocks)
 	dir       string
+	cfg       string // the config file both servers read
 	logf      func(string, ...any)
 }
 
@@ -40,7 +71,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	e := &Env{logf: o.Logf}
+	e := &Env{logf: o.Logf, Blocks: o.Blocks}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -67,20 +98,42 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	e.Targets = targets.Start()
 	cfg := filepath.Join(e.dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(Config(e.Targets)), 0o644); err != nil {
+	e.cfg = cfg
+	initial := Config(e.Targets)
+	var extra []string
+	if o.Blocks {
+		initial = GlobalConfig() // Load reloads Config once the data is in
+		extra = BlockFlags()
+	}
+	if err := os.WriteFile(cfg, []byte(initial), 0o644); err != nil {
 		return nil, fmt.Errorf("compliance: write config: %w", err)
 	}
 	e.Base = datagen.Base(time.Now())
+	if o.Blocks {
+		if o.BlocksQuiet == 0 {
+			o.BlocksQuiet = DefaultBlocksQuiet
+		}
+		var wait time.Duration
+		e.Base, wait = BlocksBase(time.Now(), o.BlocksQuiet)
+		if wait > 0 {
+			e.logf("short-block mode: waiting %s for a head cut to pass before starting", wait.Round(time.Second))
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	var refErr, candErr error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		e.Ref, refErr = server.Start(ctx, server.Options{Name: "reference", Binary: refBin, ConfigFile: cfg})
+		e.Ref, refErr = server.Start(ctx, server.Options{Name: "reference", Binary: refBin, ConfigFile: cfg, ExtraFlags: extra})
 	}()
 	go func() {
 		defer wg.Done()
-		e.Cand, candErr = server.Start(ctx, server.Options{Name: "candidate", Binary: candBin, ConfigFile: cfg})
+		e.Cand, candErr = server.Start(ctx, server.Options{Name: "candidate", Binary: candBin, ConfigFile: cfg, ExtraFlags: extra})
 	}()
 	wg.Wait()
 	if refErr != nil {

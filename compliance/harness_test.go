@@ -74,6 +74,15 @@ func TestHarnessPrometheusVsPrometheus(t *testing.T) {
 	}
 }
 
+// TestHarnessPrometheusVsPrometheusBlocks runs the quick subset in the
+// short-block mode with the real prometheus on both sides: every case must
+// pass, which proves that mode's layout, waits and exemptions deterministic.
+func TestHarnessPrometheusVsPrometheusBlocks(t *testing.T) {
+	t.Parallel()
+	env := startBlocksEnv(t, "prometheus")
+	requireAllPass(t, RunCasesMode(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t), true))
+}
+
 // breakingProxy serves the candidate through a reverse proxy that passes
 // /api/v1/query and /api/v1/query_range answers through brk.
 func breakingProxy(t *testing.T, target string, brk func(int, []byte) (int, []byte)) string {

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"mytsdb/compliance/compare"
 	"mytsdb/compliance/corpus"
 	"mytsdb/compliance/datagen"
+	"mytsdb/compliance/server"
 )
 
 // Load writes the data set to both servers (each remote write is itself a
@@ -19,8 +21,16 @@ import (
 // times, then makes the flaky target disappear and waits until both see it
 // down. It returns the outcomes of the remote writes. refURL and candURL are
 // usually e.Ref.URL and e.Cand.URL.
+//
+// In the short-block mode (e.Blocks) the data goes in time order
+// (datagen.TimeOrderedWrites) to servers that scrape nothing yet, then both
+// reload the full config and scrape as usual, and finally Load waits for the
+// block layout (WaitBlocks), whose outcome it returns with the writes'.
 func (e *Env) Load(ctx context.Context, refURL, candURL string) ([]Outcome, error) {
 	writes, err := datagen.Writes(e.Base)
+	if e.Blocks {
+		writes, err = datagen.TimeOrderedWrites(e.Base)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -32,6 +42,11 @@ func (e *Env) Load(ctx context.Context, refURL, candURL string) ([]Outcome, erro
 		outs = append(outs, Outcome{Name: "remote write: " + w.Name, Result: compare.Compare("/api/v1/write", compare.Mode{}, ref, cand)})
 	}
 	e.logf("sent %d remote-write requests", len(writes))
+	if e.Blocks {
+		if err := e.startScraping(); err != nil {
+			return nil, err
+		}
+	}
 
 	// Every target scraped at least 3 times on both sides.
 	ready := fmt.Sprintf(`count(count_over_time(up[1m]) >= 3) == %d`, ExpectedTargets)
@@ -44,7 +59,25 @@ func (e *Env) Load(ctx context.Context, refURL, candURL string) ([]Outcome, erro
 		e.logf("warning: %v", err)
 	}
 	e.logf("scrape phase done")
+	if e.Blocks {
+		outs = append(outs, e.WaitBlocks(ctx, refURL, candURL, BlocksTimeout))
+	}
 	return outs, nil
+}
+
+// startScraping writes the full config over the scrape-less one the
+// short-block mode starts with and has both servers reload it.
+func (e *Env) startScraping() error {
+	if err := os.WriteFile(e.cfg, []byte(Config(e.Targets)), 0o644); err != nil {
+		return fmt.Errorf("compliance: write config: %w", err)
+	}
+	for _, s := range []*server.Server{e.Ref, e.Cand} {
+		if err := s.Reload(); err != nil {
+			return fmt.Errorf("compliance: %w", err)
+		}
+	}
+	e.logf("both servers reloaded the config with the scrape jobs")
+	return nil
 }
 
 func postWrite(ctx context.Context, serverURL string, w datagen.Write) compare.Response {

@@ -13,3 +13,15 @@ func TestMytsdbQuick(t *testing.T) {
 	outs := RunCases(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t))
 	requireAllPass(t, append(outs, CheckVersion(context.Background(), env.Cand.URL)))
 }
+
+// TestMytsdbBlocksQuick is TestMytsdbQuick in the short-block mode
+// (Options.Blocks): the data spread over the head, several blocks and a
+// compaction on both servers. It runs beside
+// TestHarnessPrometheusVsPrometheusBlocks, so that both share one wait for a
+// head cut to pass.
+func TestMytsdbBlocksQuick(t *testing.T) {
+	t.Parallel()
+	env := startBlocksEnv(t, "mytsdb")
+	outs := RunCasesMode(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t), true)
+	requireAllPass(t, outs)
+}

@@ -77,13 +77,19 @@ func send(hr *http.Request) compare.Response {
 // RunCases sends every case to both servers (the reference first) and
 // compares the answers.
 func RunCases(ctx context.Context, refURL, candURL string, base int64, cases []corpus.Case) []Outcome {
+	return RunCasesMode(ctx, refURL, candURL, base, cases, false)
+}
+
+// RunCasesMode is RunCases; blocks says the servers run in the short-block
+// mode (Options.Blocks), where the exemptions marked BlocksOnly apply too.
+func RunCasesMode(ctx context.Context, refURL, candURL string, base int64, cases []corpus.Case, blocks bool) []Outcome {
 	out := make([]Outcome, 0, len(cases))
 	var g guard
 	for _, c := range cases {
 		req := c.Resolve(base)
 		ref := do(ctx, refURL, req)
 		cand := g.do(func() compare.Response { return do(ctx, candURL, req) })
-		out = append(out, Outcome{Name: c.Name(), Result: compare.Compare(req.Path, compare.Mode{Structural: c.Structural(), Unordered: c.Unordered}, ref, cand)})
+		out = append(out, Outcome{Name: c.Name(), Result: compare.Compare(req.Path, compare.Mode{Structural: c.Structural(), Unordered: c.Unordered, Blocks: blocks}, ref, cand)})
 	}
 	return out
 }

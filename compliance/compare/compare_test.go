@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -102,4 +103,35 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		_ = n.Indent()
 	})
+}
+
+func TestBlockIDs(t *testing.T) {
+	blocks := func(bs ...string) Response {
+		return resp(200, `{"status":"success","data":{"blocks":[`+strings.Join(bs, ",")+`]}}`)
+	}
+	l1 := func(id string, mint int) string {
+		return fmt.Sprintf(`{"ulid":%q,"minTime":%d,"maxTime":%d,"stats":{"numSamples":7},"compaction":{"level":1,"sources":[%[1]q]},"version":1}`, id, mint, mint+300000)
+	}
+	l2 := func(id string, mint int, a, b string) string {
+		return fmt.Sprintf(`{"ulid":%q,"minTime":%d,"maxTime":%d,"stats":{"numSamples":9},"compaction":{"level":2,"sources":[%q,%q],"parents":[{"ulid":%[4]q,"minTime":%[2]d,"maxTime":1},{"ulid":%[5]q,"minTime":1,"maxTime":%[3]d}]},"version":1}`, id, mint, mint+900000, a, b)
+	}
+	m := Mode{Blocks: true}
+	for _, c := range []struct {
+		name      string
+		ref, cand Response
+		mode      Mode
+		ok        bool
+	}{
+		{"other ids", blocks(l2("X", 0, "A", "B"), l1("Y", 900000)), blocks(l2("P", 0, "C", "D"), l1("Q", 900000)), m, true},
+		{"outside the short-block mode: exact", blocks(l1("Y", 0)), blocks(l1("Q", 0)), Mode{}, false},
+		{"other time range", blocks(l1("Y", 0)), blocks(l1("Y", 60000)), m, false},
+		{"a block missing", blocks(l2("X", 0, "A", "B"), l1("Y", 900000)), blocks(l2("X", 0, "A", "B")), m, false},
+		{"not compacted", blocks(l2("X", 0, "A", "B")), blocks(l1("A", 0), l1("B", 300000)), m, false},
+		{"other stats", blocks(l1("Y", 0)), blocks(strings.Replace(l1("Y", 0), `"numSamples":7`, `"numSamples":8`, 1)), m, false},
+	} {
+		r := Compare("/api/v1/status/tsdb/blocks", c.mode, c.ref, c.cand)
+		if r.OK != c.ok {
+			t.Errorf("%s: OK = %v, want %v (%s)\n%s", c.name, r.OK, c.ok, r.Reason, r.SideBySide(60))
+		}
+	}
 }

@@ -18,6 +18,10 @@ type Exemption struct {
 	// UnorderedOnly limits it to cases marked "unordered" in the corpus:
 	// queries whose result order Prometheus itself leaves to map iteration.
 	UnorderedOnly bool
+	// BlocksOnly limits it to the short-block mode (compliance.Options.Blocks),
+	// where the data is spread over the head and blocks that each server
+	// cuts and compacts on its own schedule.
+	BlocksOnly bool
 	// Field is a dotted path into the JSON body; "*" matches every element
 	// of an array or every value of an object.
 	Field string
@@ -78,6 +82,10 @@ var Exemptions = []Exemption{
 	{Path: "/api/v1/status/tsdb", StructuralOnly: true, Field: "data.headStats.maxTime", Action: "drop", Reason: "the last scrape happened at different instants"},
 	{Path: "/api/v1/status/tsdb", StructuralOnly: true, Field: "data.memoryInBytesByLabelName", Action: "drop", Reason: "memory accounting is storage-specific"},
 
+	{Path: "/api/v1/status/tsdb/blocks", BlocksOnly: true, Field: "data.blocks.*.ulid", Action: "null", Reason: ulidReason},
+	{Path: "/api/v1/status/tsdb/blocks", BlocksOnly: true, Field: "data.blocks.*.compaction.sources.*", Action: "null", Reason: ulidReason},
+	{Path: "/api/v1/status/tsdb/blocks", BlocksOnly: true, Field: "data.blocks.*.compaction.parents.*.ulid", Action: "null", Reason: ulidReason},
+
 	{Path: "/api/v1/targets", StructuralOnly: true, Field: "data.activeTargets.*.lastScrape", Action: "drop", Reason: "scrapes happen at different instants"},
 	{Path: "/api/v1/targets", StructuralOnly: true, Field: "data.activeTargets.*.lastScrapeDuration", Action: "drop", Reason: "scrape durations differ"},
 
@@ -85,6 +93,8 @@ var Exemptions = []Exemption{
 }
 
 const ownFlags = "mytsdb's own flags, which Prometheus does not have (the WAL's sync policy, sync interval and writer)"
+
+const ulidReason = "in the short-block mode both servers hold blocks, and each names its blocks with ULIDs made of its own clock and randomness. The rest of each block's entry (time range, stats, level, how many sources and parents, their ranges) is compared exactly: the mode waits until both layouts are settled and no head cut is due (compliance.WaitBlocks, BlocksBase), so they are a function of the data. Outside that mode both lists are empty"
 
 const tieReason = "Prometheus sorts these top lists by count only (tsdb/index.maxHeap.get); entries with equal counts come in map order. The order of the counts is still compared"
 
@@ -102,6 +112,7 @@ var ComparedHeaders = []string{
 type Mode struct {
 	Structural bool // scraped data: StructuralOnly exemptions apply
 	Unordered  bool // result order undefined in Prometheus: UnorderedOnly exemptions apply
+	Blocks     bool // the short-block mode: BlocksOnly exemptions apply
 }
 
 // normalize applies the exemptions for path to a parsed body; candidate says
@@ -111,7 +122,7 @@ func normalize(root *node, path string, m Mode, candidate bool) {
 	// never decide an order.
 	for _, sorting := range []bool{false, true} {
 		for _, e := range Exemptions {
-			if (e.Path != "" && e.Path != path) || (e.StructuralOnly && !m.Structural) || (e.UnorderedOnly && !m.Unordered) || (e.CandidateOnly && !candidate) {
+			if (e.Path != "" && e.Path != path) || (e.StructuralOnly && !m.Structural) || (e.UnorderedOnly && !m.Unordered) || (e.BlocksOnly && !m.Blocks) || (e.CandidateOnly && !candidate) {
 				continue
 			}
 			if isSort := e.Action == "sort" || e.Action == "tiesort"; isSort == sorting {

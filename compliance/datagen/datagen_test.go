@@ -58,3 +58,38 @@ func TestSeriesInOrderAndInSpan(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeOrderedWrites(t *testing.T) {
+	base := Base(time.Date(2026, 11, 26, 16, 0, 30, 0, time.UTC))
+	a, err := TimeOrderedWrites(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := TimeOrderedWrites(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) < int(Span/Window) {
+		t.Fatalf("got %d and %d writes", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !bytes.Equal(a[i].Body, b[i].Body) {
+			t.Fatalf("write %d (%s) differs between two calls", i, a[i].Name)
+		}
+	}
+	// The rounds together hold every sample exactly once, none empty.
+	all := append(append(floatSeries(base), histogramSeries(base)...), v2Series(base)...)
+	for _, s := range all {
+		n := 0
+		for lo := base; lo <= base+ms(Span); lo += ms(Window) {
+			if w, ok := s.within(lo, lo+ms(Window)); ok {
+				n += len(w.Floats) + len(w.Hists)
+			} else if len(w.Floats)+len(w.Hists) != 0 {
+				t.Fatalf("%s: within reported an empty window with samples", s.Labels)
+			}
+		}
+		if n != len(s.Floats)+len(s.Hists) {
+			t.Fatalf("%s: rounds hold %d samples, the series %d", s.Labels, n, len(s.Floats)+len(s.Hists))
+		}
+	}
+}

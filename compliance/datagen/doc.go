@@ -10,6 +10,9 @@
 // Every timestamp is relative to a base time (Base) so queries can be written
 // relative to it too. All samples lie in [base, base+Span], less than an hour,
 // so that a fresh Prometheus head accepts every one of them in order.
+// TimeOrderedWrites sends the same samples in time order instead, every
+// series in step, for servers that cut their head into short blocks while the
+// data arrives.
 //
 // The package only builds request bodies; it does no HTTP and touches no
 // files. Everything is a pure function of the base time.

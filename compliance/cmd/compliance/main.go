@@ -3,8 +3,18 @@
 // every corpus case sent to both and compared exactly. It ends with exactly
 // one line "N passed, M failed" and exits 1 if M > 0.
 //
-//	go run ./compliance/cmd/compliance -full                   # everything (make compliance)
+//	go run ./compliance/cmd/compliance -full                   # everything, both runs (make compliance)
+//	go run ./compliance/cmd/compliance -full -blocks           # the short-block run only
+//	go run ./compliance/cmd/compliance -full -blocks=false     # the normal run only
 //	go run ./compliance/cmd/compliance -candidate=prometheus   # prove the harness deterministic
+//
+// The normal run keeps all data in the head. The short-block run
+// (compliance.Options.Blocks) starts both servers with 5-minute blocks, writes
+// the data in time order so that both cut it into blocks and compact them,
+// waits for that layout, then runs the same cases (named "[blocks] ..."). With
+// -full both runs are made, one after the other, unless -blocks says which;
+// without -full only the normal run is made unless -blocks is given. The
+// per-run counts go to stderr, the total is the last line on stdout.
 //
 // Binaries come from PROMETHEUS_BINARY and MYTSDB_BINARY (see package
 // compliance/server).
@@ -17,7 +27,9 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,17 +37,45 @@ import (
 	"mytsdb/compliance/corpus"
 )
 
+// optBool is a boolean flag that knows whether it was given.
+type optBool struct{ set, val bool }
+
+func (b *optBool) IsBoolFlag() bool { return true }
+func (b *optBool) String() string {
+	if b == nil || !b.set {
+		return "unset"
+	}
+	return strconv.FormatBool(b.val)
+}
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.val = true, v
+	return nil
+}
+
 func main() {
 	full := flag.Bool("full", false, "run the whole corpus (default: the quick subset go test runs)")
+	var blocks optBool
+	flag.Var(&blocks, "blocks", "-blocks: only the short-block run; -blocks=false: only the normal run (default: both with -full, the normal run without)")
 	candidate := flag.String("candidate", "mytsdb", "the server compared with the reference: mytsdb or prometheus")
 	run := flag.String("run", "", "only cases whose line matches this regexp")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	dump := flag.String("dump", "", "also write every case with the reference's response to this file (for reviewing the corpus)")
 	flag.Parse()
-	os.Exit(mainErr(*full, *candidate, *run, *verbose, *dump))
+	modes := []bool{false}
+	switch {
+	case blocks.set && blocks.val:
+		modes = []bool{true}
+	case !blocks.set && *full:
+		modes = []bool{false, true}
+	}
+	os.Exit(mainErr(*full, modes, *candidate, *run, *verbose, *dump))
 }
 
-func mainErr(full bool, candidate, run string, verbose bool, dump string) int {
+func mainErr(full bool, modes []bool, candidate, run string, verbose bool, dump string) int {
 	start := time.Now()
 	logf := func(format string, args ...any) {
 		if verbose {
@@ -62,30 +102,49 @@ func mainErr(full bool, candidate, run string, verbose bool, dump string) int {
 		}
 		cases = sel
 	}
-	ctx := context.Background()
-	env, err := compliance.Start(ctx, compliance.Options{Candidate: candidate, Logf: logf})
-	if err != nil {
-		return fatal(err)
-	}
-	defer env.Close()
 	// The servers run in their own process groups: stop them on Ctrl-C too.
+	var mu sync.Mutex
+	var current *compliance.Env
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
-		env.Close()
+		mu.Lock()
+		if current != nil {
+			current.Close()
+		}
 		fmt.Println("0 passed, 1 failed")
 		os.Exit(1)
 	}()
-	outs, err := env.Load(ctx, env.Ref.URL, env.Cand.URL)
-	if err != nil {
-		return fatal(err)
+	var outs []compliance.Outcome
+	for _, blocks := range modes {
+		env, err := compliance.Start(context.Background(), compliance.Options{Candidate: candidate, Blocks: blocks, Logf: logf})
+		if err != nil {
+			return fatal(err)
+		}
+		mu.Lock()
+		current = env
+		mu.Unlock()
+		o, err := runMode(env, cases, candidate, logf)
+		mu.Lock()
+		env.Close()
+		current = nil
+		mu.Unlock()
+		if err != nil {
+			return fatal(err)
+		}
+		label := "normal run"
+		if blocks {
+			label = "short-block run"
+			for i := range o {
+				o[i].Name = "[blocks] " + o[i].Name
+			}
+		}
+		if len(modes) > 1 {
+			fmt.Fprintf(os.Stderr, "%s: %d cases, %d failed\n", label, len(o), len(compliance.Failures(o)))
+		}
+		outs = append(outs, o...)
 	}
-	outs = append(outs, compliance.RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases)...)
-	if candidate == "mytsdb" {
-		outs = append(outs, compliance.CheckVersion(ctx, env.Cand.URL))
-	}
-	logf("compared %d cases", len(outs))
 	if dump != "" {
 		var b strings.Builder
 		for _, o := range outs {
@@ -99,6 +158,21 @@ func mainErr(full bool, candidate, run string, verbose bool, dump string) int {
 		return 1
 	}
 	return 0
+}
+
+// runMode loads the data into a started Env and runs the cases.
+func runMode(env *compliance.Env, cases []corpus.Case, candidate string, logf func(string, ...any)) ([]compliance.Outcome, error) {
+	ctx := context.Background()
+	outs, err := env.Load(ctx, env.Ref.URL, env.Cand.URL)
+	if err != nil {
+		return nil, err
+	}
+	outs = append(outs, compliance.RunCasesMode(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases, env.Blocks)...)
+	if candidate == "mytsdb" {
+		outs = append(outs, compliance.CheckVersion(ctx, env.Cand.URL))
+	}
+	logf("compared %d cases", len(outs))
+	return outs, nil
 }
 
 func fatal(err error) int {
