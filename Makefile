@@ -45,7 +45,10 @@ test: ref build
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -timeout 15m ./storage/...
 
-# The full side-by-side corpus against the real Prometheus; ends with "N passed, M failed".
+# The full side-by-side corpus against the real Prometheus, twice: all data in the head,
+# then with 5-minute blocks (the data spread over blocks, a compaction and the head;
+# `-blocks` runs that one alone, `-blocks=false` the first). Per-run counts go to stderr;
+# ends with one total "N passed, M failed".
 compliance: ref build
 	$(GO) run ./compliance/cmd/compliance -full
 
