@@ -158,9 +158,21 @@ func (a *API) statusTSDB(r *http.Request) result {
 	return result{data: s}
 }
 
-// scanTSDBStatus computes /status/tsdb from the labels of every series.
+// HeadQueryableProvider may be implemented by a TenantStorage whose data
+// spans a head and persisted blocks: /status/tsdb then scans the head only,
+// since Prometheus's figures there are its head's.
+type HeadQueryableProvider interface {
+	HeadQueryable() storage.Queryable
+}
+
+// scanTSDBStatus computes /status/tsdb from the labels of every series (of
+// the head, with HeadQueryableProvider).
 func (a *API) scanTSDBStatus(r *http.Request, st TenantStorage, limit int) (TSDBStatus, error) {
-	q, err := st.Querier(math.MinInt64, math.MaxInt64)
+	var src storage.Queryable = st
+	if h, ok := st.(HeadQueryableProvider); ok {
+		src = h.HeadQueryable()
+	}
+	q, err := src.Querier(math.MinInt64, math.MaxInt64)
 	if err != nil {
 		return TSDBStatus{}, err
 	}

@@ -179,6 +179,10 @@ func (l *localStorage) close(logger *slog.Logger) {
 type apiTenant struct{ *storage.Tenant }
 
 func (t apiTenant) MinTime() int64 { return t.Head().MinTime() }
+
+// HeadQueryable makes /status/tsdb count the head's series only, as
+// Prometheus does, not those only blocks still hold.
+func (t apiTenant) HeadQueryable() promstorage.Queryable { return t.Head() }
 func (t apiTenant) MaxTime() int64 { return t.Head().MaxTime() }
 
 // activeQueryDir is where promql's active query tracker keeps queries.active,
