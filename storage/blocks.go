@@ -240,6 +240,10 @@ func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 			mint -= r
 		}
 	}
+	// Like Prometheus, a block starts at the head's start when that is
+	// inside its range (the first block of a new head starts at its first
+	// sample), at the range's start otherwise.
+	hmin := t.head.MinTime()
 	var written []*block.Block
 	abort := func(err error) error {
 		t.head.AbortCut()
@@ -251,7 +255,7 @@ func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
 	}
 	for lo := mint; lo < maxt; lo += r {
-		b, err := t.writeHeadBlock(ctx, t.blocksDir, lo, lo+r)
+		b, err := t.writeHeadBlock(ctx, t.blocksDir, max(lo, hmin), lo+r)
 		switch {
 		case errors.Is(err, block.ErrEmpty):
 		case err != nil:

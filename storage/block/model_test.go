@@ -266,6 +266,28 @@ func (m *model) labelValues(name string, ms []*labels.Matcher) []string {
 	return out
 }
 
+// labelValuesLimit is labelValues with a limit, by Prometheus's rule
+// (tsdb's labelValuesWithMatchers): with matchers on other labels only, the
+// values of the first series in index order (sorted by labels) that hold
+// them, then sorted; otherwise the smallest values.
+func (m *model) labelValuesLimit(name string, ms []*labels.Matcher, limit int) []string {
+	if !slices.ContainsFunc(ms, func(x *labels.Matcher) bool { return x.Name != name }) {
+		all := m.labelValues(name, ms)
+		return all[:min(limit, len(all))]
+	}
+	var out []string
+	for _, s := range m.series { // Sorted by labels, as the index.
+		if v := s.lset.Get(name); v != "" && matchesAll(s.lset, ms) && !slices.Contains(out, v) {
+			out = append(out, v)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (m *model) labelNames(ms []*labels.Matcher) []string {
 	set := map[string]bool{}
 	for _, s := range m.series {

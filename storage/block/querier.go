@@ -68,6 +68,23 @@ func (q *querierBase) LabelValues(ctx context.Context, name string, hints *stora
 		values, _ = hints.ApplyLimit(values)
 		return values, nil, nil
 	}
+	// As Prometheus's labelValuesWithMatchers: matchers on the label
+	// itself only filter its values (a limit keeps the smallest); with
+	// matchers on other labels, values come in the order of the first
+	// series holding them, and a limit stops there before the sort.
+	if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return m.Name != name }) {
+		ir.forEachValue(name, func(v string, _ int64) bool {
+			for _, m := range ms {
+				if !m.Matches(v) {
+					return true
+				}
+			}
+			values = append(values, v)
+			return true
+		})
+		values, _ = hints.ApplyLimit(values)
+		return values, nil, nil
+	}
 	refs, err := ir.postingsForMatchers(ctx, ms...)
 	if err != nil {
 		return nil, nil, err
@@ -86,11 +103,14 @@ func (q *querierBase) LabelValues(ctx context.Context, name string, hints *stora
 			if _, ok := seen[v]; !ok {
 				seen[v] = struct{}{}
 				values = append(values, v)
+				if hints.AllowsEarlyStop() && len(values) >= hints.Limit {
+					break
+				}
 			}
 		}
 	}
-	slices.Sort(values)
 	values, _ = hints.ApplyLimit(values)
+	slices.Sort(values)
 	return values, nil, nil
 }
 

@@ -126,9 +126,11 @@ func checkQueries(t *testing.T, r *rand.Rand, b *Block, m *model, n int) {
 			t.Fatalf("LabelNames(%v) = %q, %v; want %q", lms, names, err, m.labelNames(lms))
 		}
 		if len(vals) > 1 {
-			lim, _, _ := q.LabelValues(ctx, name, &storage.LabelHints{Limit: 1}, lms...)
-			if !slices.Equal(lim, vals[:1]) {
-				t.Fatalf("LabelValues limit 1 = %q, want %q", lim, vals[:1])
+			for _, n := range []int{1, 2} {
+				lim, _, _ := q.LabelValues(ctx, name, &storage.LabelHints{Limit: n}, lms...)
+				if want := m.labelValuesLimit(name, lms, n); !slices.Equal(lim, want) {
+					t.Fatalf("LabelValues(%s, %v) limit %d = %q, want %q", name, lms, n, lim, want)
+				}
 			}
 		}
 		if len(names) > 1 {

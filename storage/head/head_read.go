@@ -118,19 +118,33 @@ func (r *headReader) LabelValues(_ context.Context, name string, hints *storage.
 		return []string{}, nil, nil
 	}
 	var vals []string
-	if len(ms) == 0 {
+	switch {
+	case len(ms) == 0:
 		vals = r.h.postings.labelValues(name)
-	} else {
+	case !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return m.Name != name }):
+		// Matchers on the label itself only filter its values.
+		for _, v := range r.h.postings.labelValues(name) {
+			if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches(v) }) {
+				vals = append(vals, v)
+			}
+		}
+	default:
+		// As Prometheus's labelValuesWithMatchers: values in the order of
+		// the first series (by ref) holding them; a limit stops there,
+		// before the sort.
 		set := map[string]struct{}{}
 		for _, s := range r.series(false, ms) {
 			if v := s.lset.Get(name); v != "" {
-				set[v] = struct{}{}
+				if _, ok := set[v]; !ok {
+					set[v] = struct{}{}
+					vals = append(vals, v)
+					if hints.AllowsEarlyStop() && len(vals) >= hints.Limit {
+						break
+					}
+				}
 			}
 		}
-		vals = make([]string, 0, len(set))
-		for v := range set {
-			vals = append(vals, v)
-		}
+		vals, _ = hints.ApplyLimit(vals)
 		slices.Sort(vals)
 	}
 	if vals == nil {

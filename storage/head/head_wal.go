@@ -135,6 +135,12 @@ func (h *Head) truncateMemory(mint int64, keep map[*memSeries][]oooSample) {
 	h.metrics.seriesRemoved.Add(float64(len(dead)))
 	h.metrics.chunksRemoved.Add(float64(removedChunks))
 	h.metrics.chunks.Sub(float64(removedChunks))
+	// Like Prometheus, a head that keeps data starts at the truncation
+	// point (or at older data kept), not at its oldest sample, and never
+	// later than it started before: the next block cut from it starts there.
+	if newMin != math.MaxInt64 {
+		newMin = max(min(newMin, mint), minBefore)
+	}
 	h.minTime.CompareAndSwap(minBefore, newMin)
 	h.metrics.gcDuration.Observe(time.Since(start).Seconds())
 	if removedChunks > 0 || len(dead) > 0 || droppedAny {
