@@ -1,24 +1,74 @@
 // Package storage is mytsdb's per-tenant database: it opens, for every tenant,
-// the directory <Dir>/<tenant>/ holding its write-ahead log (wal/) and a lock
-// file, replays the WAL into an in-memory head (storage/head), runs retention,
+// the directory <Dir>/<tenant>/ holding its write-ahead log (wal/), its blocks
+// (blocks/<ULID>/) and a lock file, replays the WAL into an in-memory head
+// (storage/head), cuts the head into blocks, compacts them, applies retention,
 // and serves each tenant through the upstream Prometheus storage interfaces
-// (storage.Storage and storage.ExemplarQueryable).
+// (storage.Storage, storage.ChunkQueryable and storage.ExemplarQueryable).
 //
-// It owns the data directory layout, tenant ID validation, the per-tenant
-// lock and the retention loop. It must not parse configuration files or speak
-// HTTP; the WAL format belongs to storage/wal and the in-memory layout to
-// storage/head.
+// It owns the data directory layout, the data directory's lock (Prometheus's
+// own <Dir>/lock), tenant ID validation, the per-tenant lock, the block
+// lifecycle of each tenant (cut, compaction, retention, delete_series,
+// tombstone cleaning, snapshots) and the merged querier. It must not parse
+// configuration files or speak HTTP; the WAL format belongs to storage/wal,
+// the in-memory layout to storage/head, the block format to storage/block,
+// and the decisions of what to compact or expire to storage/compaction.
+//
+// # The block lifecycle
+//
+// A maintenance round runs every Options.MaintenanceInterval, and at once
+// when a commit leaves a head spanning more than one and a half block ranges
+// (Prometheus's rule). A round, one at a time per tenant (cutMu):
+//
+//  1. Cut: Head.PrepareCut(maxt) makes in-order samples before maxt out of
+//     bounds and waits for the appenders begun before; the head's data
+//     before maxt is written as level-1 blocks (one per range; out-of-order
+//     samples can reach older ranges); the blocks become visible; the round
+//     waits for the queriers begun before that (they may still read the
+//     head's copy); Head.FinishCut drops the range from memory and
+//     checkpoints the WAL. Out-of-order samples that commit during a cut are
+//     kept in the head. A crash between the block's rename and the
+//     checkpoint replays samples a block holds: without an out-of-order
+//     window they are skipped (SetMinValidTime), with one they are merged
+//     away by queries and by the compaction of the overlapping block the
+//     next cut writes.
+//  2. Compaction: storage/compaction plans (Prometheus's planner: overlapping
+//     blocks first, then 3× ranges up to the max block duration, then a
+//     rewrite of a block with many tombstones); storage/block merges; the
+//     new block replaces its parents in one step; the parents are closed
+//     (Close waits for their queriers) and deleted.
+//  3. Retention: whole blocks, by time (relative to the newest block's end)
+//     and by size (blocks plus WAL), as Prometheus decides.
+//
+// A block directory is removed by renaming it to <ULID>.tmp-for-deletion
+// first; Open removes such leftovers, unfinished <ULID>.tmp-for-creation
+// directories, and blocks a finished compaction lists as its parents. A
+// block that cannot be read is left out with a log line and
+// mytsdb_tsdb_corrupt_blocks; the rest is served.
+//
+// Queriers merge the head and the blocks overlapping the range with the
+// upstream merge queriers (chained merge: a sample two sources hold is
+// returned once). Block queriers are opened under the blocks' read lock, so a
+// block swapped out by a compaction is closed only after they hold it.
 //
 // Caveats:
-//   - A tenant directory is locked with flock(2) while open: a second process
-//     cannot open the same tenant, and a killed process leaves no stale lock
-//     (the kernel releases it).
+//   - <Dir>/lock is taken with Prometheus's DirLocker: a Prometheus or
+//     another mytsdb running on the directory makes Open fail with ErrLocked
+//     (Options.NoLockfile skips it, as --storage.tsdb.no-lockfile).
+//   - A tenant directory is also locked with flock(2) while open, and a
+//     killed process leaves no stale lock (the kernel releases it).
 //   - The data directory may be the one a replaced Prometheus used: Open
-//     skips Prometheus's entries (wal, chunks_head, wbl, snapshots, lock,
+//     skips Prometheus's entries (wal, chunks_head, wbl, snapshots,
 //     queries.active, ULID block directories) with one warning and never
 //     touches them, and ValidateTenantID reserves those names, so that no
 //     tenant can be opened on top of Prometheus's files. Their data is not
 //     read (yet).
+//   - Series and iterators from a tenant's querier are valid until its
+//     Close (block data is memory-mapped), as with Prometheus's queriers.
+//   - delete_series applies to the head at once (the samples are removed and
+//     a tombstones record logged) and to blocks as tombstones, which every
+//     read path honours until CleanTombstones or a compaction rewrites them.
+//   - Snapshots go to <Dir>/snapshots/<name>/<tenant>/blocks/: the layout of
+//     a data directory, so mytsdb started on it serves the snapshot.
 //   - Tenant.Close closes only that tenant; DB.Tenant reopens it on next use.
 //   - Metrics of the default tenant carry Prometheus's plain names; other
 //     tenants' carry the same names with a constant label tenant="<id>" (they

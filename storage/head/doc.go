@@ -59,7 +59,19 @@
 //     chunk with newer ones stay visible until the whole chunk is older. Like
 //     Prometheus, Select returns a series whose chunk overlaps the range even
 //     when none of its samples falls inside it (its iterator is then empty).
-//   - ReplayWAL must be called once, on a new head, before any append.
+//   - ReplayWAL must be called once, on a new head, before any append; call
+//     SetMinValidTime before it with the end of the newest block, so that
+//     logged samples a block holds are not replayed (without an out-of-order
+//     window; with one, everything is replayed and duplicates of block data
+//     are merged away above the head).
+//   - A cut: PrepareCut(maxt), write the head's data before maxt (a
+//     ChunkQuerier), then FinishCut(maxt), or AbortCut on failure. Between
+//     them in-order appends before maxt are out of bounds; out-of-order ones
+//     are accepted and kept through FinishCut. Delete and cuts must not run
+//     at the same time (the owner serialises them).
+//   - Delete clamps each series' interval to the samples it holds. Replay
+//     applies tombstones records after every sample, so an out-of-order
+//     sample logged after a delete inside its interval is deleted too.
 //   - The upstream chunkenc.Iterator interface has a Seek(int64) method, which
 //     go vet's stdmethods check flags (upstream's own package fails it too):
 //     vet this package with -stdmethods=false.
