@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -21,10 +20,6 @@ import (
 
 // blocksDirName is the directory of a tenant's blocks: <tenant>/blocks/<ULID>/.
 const blocksDirName = "blocks"
-
-// deletionSuffix marks a block directory being deleted: it is renamed first,
-// so that a crash mid-deletion never leaves a half block under a block name.
-const deletionSuffix = ".tmp-for-deletion"
 
 // allSeries selects every series (the postings fast path for ".*").
 var allSeries = labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".*")
@@ -48,7 +43,7 @@ func (t *Tenant) openBlocks() error {
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(t.blocksDir, name)
-		if strings.HasSuffix(name, deletionSuffix) || block.IsTmpDir(name) {
+		if block.IsTmpDir(name) {
 			if err := os.RemoveAll(path); err != nil {
 				return fmt.Errorf("storage: tenant %s: remove leftover %s: %w", t.id, name, err)
 			}
@@ -142,41 +137,14 @@ func (t *Tenant) retireBlocks(bs []*block.Block) error {
 		if err := b.Close(); err != nil {
 			errs = append(errs, err)
 		}
-		if err := removeBlockDir(b.Dir()); err != nil {
-			errs = append(errs, fmt.Errorf("storage: tenant %s: delete block: %w", t.id, err))
+		if err := block.Remove(b.Dir()); err != nil {
+			errs = append(errs, fmt.Errorf("storage: tenant %s: %w", t.id, err))
 		}
 		if i == 0 && len(bs) > 1 {
 			crashpoint.Reach(crashpoint.CompactParentGone)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// removeBlockDir deletes a block directory: renamed first (and the rename
-// synced), so that a crash leaves either the whole block or a leftover that
-// the next open removes.
-func removeBlockDir(dir string) error {
-	tmp := dir + deletionSuffix
-	if err := os.Rename(dir, tmp); err != nil {
-		return err
-	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
-		return err
-	}
-	crashpoint.Reach(crashpoint.RetentionRenamed)
-	return os.RemoveAll(tmp)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // maintain is one round of the tenant's background work: cut what the head
@@ -250,7 +218,7 @@ func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 		t.metrics.compactionsFailed.Inc()
 		for _, b := range written {
 			_ = b.Close()
-			_ = removeBlockDir(b.Dir())
+			_ = block.Remove(b.Dir())
 		}
 		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
 	}

@@ -20,7 +20,7 @@ func TestDirNames(t *testing.T) {
 	}{
 		{u.String(), false, true},
 		{u.String() + ".tmp-for-creation", true, false},
-		{u.String() + ".tmp-for-deletion", false, false},
+		{u.String() + ".tmp-for-deletion", true, false}, // Remove leaves it only if it crashed
 		{"wal", false, false},
 		{"chunks_head", false, false},
 		{"01ARZ3NDEKTSV4RRFFQ69G5FA", false, false},  // 25 characters
@@ -166,5 +166,28 @@ func TestCloseWaitsForQueriers(t *testing.T) {
 	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRemove: Remove leaves nothing, and a leftover of a crash in the middle
+// of it is recognised as temporary (a caller removes it at startup).
+func TestRemove(t *testing.T) {
+	dir := t.TempDir()
+	u := ulid.Make()
+	b := filepath.Join(dir, u.String())
+	if err := os.MkdirAll(filepath.Join(b, "chunks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "chunks", "000001"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("after Remove: %v", entries)
+	}
+	if err := Remove(b); err == nil {
+		t.Fatal("Remove of a missing block succeeded")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/oklog/ulid/v2"
+
+	"mytsdb/storage/crashpoint"
 )
 
 // MetaVersion is the version written in meta.json (Prometheus's meta
@@ -19,6 +21,7 @@ const MetaVersion = 1
 const (
 	metaFilename = "meta.json"
 	tmpSuffix    = ".tmp-for-creation"
+	delSuffix    = ".tmp-for-deletion"
 )
 
 // Meta is a block's meta.json. Its JSON has the shape of Prometheus's
@@ -59,15 +62,37 @@ type Compaction struct {
 }
 
 // IsTmpDir reports whether name (a directory's base name) is a block being
-// written, <ULID>.tmp-for-creation: it is never a block, and a caller may
-// remove it at startup.
+// written, <ULID>.tmp-for-creation, or being removed,
+// <ULID>.tmp-for-deletion: it is never a block, and a caller may remove it
+// at startup.
 func IsTmpDir(name string) bool {
 	u, ok := strings.CutSuffix(name, tmpSuffix)
 	if !ok {
-		return false
+		if u, ok = strings.CutSuffix(name, delSuffix); !ok {
+			return false
+		}
 	}
 	_, err := ulid.ParseStrict(u)
 	return err == nil
+}
+
+// Remove deletes the block directory dir (closed first): it is renamed to
+// <ULID>.tmp-for-deletion and the rename synced before anything is removed,
+// so that a crash leaves either the whole block or a leftover IsTmpDir
+// reports.
+func Remove(dir string) error {
+	tmp := dir + delSuffix
+	if err := os.Rename(dir, tmp); err != nil {
+		return fmt.Errorf("block: remove %s: %w", dir, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("block: remove %s: %w", dir, err)
+	}
+	crashpoint.Reach(crashpoint.RetentionRenamed)
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("block: remove %s: %w", dir, err)
+	}
+	return nil
 }
 
 // ParseDirName returns the ULID of a block directory's base name; ok is

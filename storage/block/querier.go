@@ -85,29 +85,18 @@ func (q *querierBase) LabelValues(ctx context.Context, name string, hints *stora
 		values, _ = hints.ApplyLimit(values)
 		return values, nil, nil
 	}
-	refs, err := ir.postingsForMatchers(ctx, ms...)
-	if err != nil {
-		return nil, nil, err
-	}
-	var lb labels.ScratchBuilder
-	var chks []chunkMeta
 	seen := map[string]struct{}{}
-	for i, ref := range refs {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return nil, nil, ctx.Err()
-		}
-		if chks, err = ir.series(ref, &lb, chks); err != nil {
-			return nil, nil, err
-		}
-		if v := lb.Labels().Get(name); v != "" {
+	err := q.forEachSeries(ctx, ms, func(lset labels.Labels) bool {
+		if v := lset.Get(name); v != "" {
 			if _, ok := seen[v]; !ok {
 				seen[v] = struct{}{}
 				values = append(values, v)
-				if hints.AllowsEarlyStop() && len(values) >= hints.Limit {
-					break
-				}
 			}
 		}
+		return !hints.AllowsEarlyStop() || len(values) < hints.Limit
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	values, _ = hints.ApplyLimit(values)
 	slices.Sort(values)
@@ -125,31 +114,47 @@ func (q *querierBase) LabelNames(ctx context.Context, hints *storage.LabelHints,
 			names = append(names, n.name)
 		}
 	} else {
-		refs, err := ir.postingsForMatchers(ctx, ms...)
-		if err != nil {
-			return nil, nil, err
-		}
-		var lb labels.ScratchBuilder
-		var chks []chunkMeta
 		seen := map[string]struct{}{}
-		for i, ref := range refs {
-			if i%1024 == 0 && ctx.Err() != nil {
-				return nil, nil, ctx.Err()
-			}
-			if chks, err = ir.series(ref, &lb, chks); err != nil {
-				return nil, nil, err
-			}
-			lb.Labels().Range(func(l labels.Label) {
+		err := q.forEachSeries(ctx, ms, func(lset labels.Labels) bool {
+			lset.Range(func(l labels.Label) {
 				if _, ok := seen[l.Name]; !ok {
 					seen[l.Name] = struct{}{}
 					names = append(names, l.Name)
 				}
 			})
+			return true
+		})
+		if err != nil {
+			return nil, nil, err
 		}
 		slices.Sort(names)
 	}
 	names, _ = hints.ApplyLimit(names)
 	return names, nil, nil
+}
+
+// forEachSeries calls fn with the labels of every series the matchers
+// select, in index order, until fn returns false.
+func (q *querierBase) forEachSeries(ctx context.Context, ms []*labels.Matcher, fn func(labels.Labels) bool) error {
+	ir := q.b.index
+	refs, err := ir.postingsForMatchers(ctx, ms...)
+	if err != nil {
+		return err
+	}
+	var lb labels.ScratchBuilder
+	var chks []chunkMeta
+	for i, ref := range refs {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if chks, err = ir.series(ref, &lb, chks); err != nil {
+			return err
+		}
+		if !fn(lb.Labels()) {
+			return nil
+		}
+	}
+	return nil
 }
 
 type blockQuerier struct{ *querierBase }
