@@ -264,7 +264,7 @@ func (t *Tenant) writeHeadBlock(ctx context.Context, dir string, mint, maxt int6
 	}
 	defer q.Close()
 	meta, err := block.Write(ctx, dir, q.Select(ctx, true, nil, allSeries), block.WriteOptions{
-		MinTime: mint, MaxTime: maxt, Logger: t.logger,
+		MinTime: mint, MaxTime: maxt, Logger: t.logger, SegmentSize: t.opts.BlockSegmentSize,
 	})
 	if err != nil {
 		return nil, err
@@ -311,7 +311,7 @@ func (t *Tenant) compactLocked(ctx context.Context) error {
 		}
 		t.metrics.compactionsTrig.Inc()
 		start := time.Now()
-		meta, err := block.Compact(ctx, t.blocksDir, sel, block.WriteOptions{Logger: t.logger})
+		meta, err := block.Compact(ctx, t.blocksDir, sel, block.WriteOptions{Logger: t.logger, SegmentSize: t.opts.BlockSegmentSize})
 		var nb *block.Block
 		if err == nil {
 			nb, err = block.Open(filepath.Join(t.blocksDir, meta.ULID.String()), t.logger)
@@ -351,7 +351,7 @@ func (t *Tenant) rewriteLocked(ctx context.Context, b *block.Block) error {
 			Level: m.Compaction.Level, Sources: m.Compaction.Sources,
 			Parents: []block.BlockDesc{{ULID: m.ULID, MinTime: m.MinTime, MaxTime: m.MaxTime}},
 		},
-		Logger: t.logger,
+		Logger: t.logger, SegmentSize: t.opts.BlockSegmentSize,
 	})
 	var nb *block.Block
 	if err == nil {

@@ -44,6 +44,9 @@ type Options struct {
 	// RetentionSize is --storage.tsdb.retention.size in bytes (0 = off):
 	// the oldest blocks are deleted while blocks and WAL exceed it.
 	RetentionSize int64
+	// BlockSegmentSize is --storage.tsdb.max-block-chunk-segment-size: the
+	// largest chunk segment file of a block (0 = 512 MiB).
+	BlockSegmentSize int64
 	// NoLockfile is --storage.tsdb.no-lockfile: do not take <Dir>/lock.
 	NoLockfile bool
 	// MaintenanceInterval is how often blocks are cut, compacted and

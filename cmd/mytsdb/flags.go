@@ -240,7 +240,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		"Maximum duration compacted blocks may span. For use in testing. (Defaults to 10% of the retention period.)", true).
 		Hidden().PlaceHolder("<duration>").SetValue(&cfg.maxBlockDuration)
 	fs.serverOnly("storage.tsdb.max-block-chunk-segment-size",
-		"The maximum size for a single chunk segment in a block. Example: 512MB", false).
+		"The maximum size for a single chunk segment in a block. Example: 512MB", true).
 		Hidden().PlaceHolder("<bytes>").BytesVar(&cfg.maxBlockChunkSegment)
 	fs.serverOnly("storage.tsdb.wal-segment-size",
 		"Size at which to split the tsdb WAL segment files. Example: 100MB", true).

@@ -49,6 +49,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		RetentionSize:        s.retentionSz,
 		MaxBlockDuration:     s.maxBlock,
 		NoLockfile:           s.cfg.noLockfile,
+		BlockSegmentSize:     int64(s.cfg.maxBlockChunkSegment),
 		WALSync:              wal.SyncPolicy(s.cfg.walSync),
 		WALSyncInterval:      s.cfg.walSyncInterval,
 		WALSegmentSize:       int64(s.cfg.walSegmentSize),
@@ -183,7 +184,7 @@ func (t apiTenant) MinTime() int64 { return t.Head().MinTime() }
 // HeadQueryable makes /status/tsdb count the head's series only, as
 // Prometheus does, not those only blocks still hold.
 func (t apiTenant) HeadQueryable() promstorage.Queryable { return t.Head() }
-func (t apiTenant) MaxTime() int64 { return t.Head().MaxTime() }
+func (t apiTenant) MaxTime() int64                       { return t.Head().MaxTime() }
 
 // activeQueryDir is where promql's active query tracker keeps queries.active,
 // the log of queries running at a crash: next to the tenant directories.

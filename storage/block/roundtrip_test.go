@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -228,4 +230,34 @@ func checkSeek(t *testing.T, r *rand.Rand, q storage.Querier, want []*refSeries,
 			t.Fatal(it.Err())
 		}
 	}
+}
+
+// TestSegmentSize: a small SegmentSize splits the chunks over many segment
+// files, and the block reads back the same.
+func TestSegmentSize(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	m := genModel(r, 40, testSpan)
+	dir := t.TempDir()
+	meta, err := Write(context.Background(), dir, m.set(), WriteOptions{MinTime: 0, MaxTime: testSpan, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := os.ReadDir(filepath.Join(dir, meta.ULID.String(), "chunks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) < 3 {
+		t.Fatalf("%d segment files with a 4 KiB segment size", len(segs))
+	}
+	for _, s := range segs {
+		if fi, _ := s.Info(); fi.Size() > 4096+64<<10 { // One chunk may exceed the target.
+			t.Fatalf("segment %s is %d bytes", s.Name(), fi.Size())
+		}
+	}
+	b, err := Open(filepath.Join(dir, meta.ULID.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	checkQueries(t, r, b, m.trimmed(0, testSpan), 40)
 }

@@ -28,8 +28,10 @@ type WriteOptions struct {
 	ULID   ulid.ULID
 	Logger *slog.Logger
 
-	// maxSegmentSize overrides MaxSegmentSize (tests).
-	maxSegmentSize int64
+	// SegmentSize is the largest a chunk segment file grows to
+	// (--storage.tsdb.max-block-chunk-segment-size); 0 or more than
+	// MaxSegmentSize means MaxSegmentSize.
+	SegmentSize int64
 }
 
 // Write writes every series of set into a new block directory
@@ -56,8 +58,8 @@ func Write(ctx context.Context, parentDir string, set storage.ChunkSeriesSet, op
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.maxSegmentSize == 0 {
-		opts.maxSegmentSize = MaxSegmentSize
+	if opts.SegmentSize <= 0 || opts.SegmentSize > MaxSegmentSize {
+		opts.SegmentSize = MaxSegmentSize
 	}
 	start := time.Now()
 	final := filepath.Join(parentDir, opts.ULID.String())
@@ -71,7 +73,7 @@ func Write(ctx context.Context, parentDir string, set storage.ChunkSeriesSet, op
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return Meta{}, err
 	}
-	cw, err := newChunkWriter(tmp, opts.maxSegmentSize)
+	cw, err := newChunkWriter(tmp, opts.SegmentSize)
 	defer func() {
 		if err != nil {
 			if cw != nil {
