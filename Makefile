@@ -57,8 +57,12 @@ bench: ref build
 	$(GO) run ./compliance/cmd/bench
 
 # The crash-loop soak: TestCrashLoopRemoteWrite with SOAK_KILLS SIGKILLs instead
-# of `make test`'s 20; ends with a "soak summary:" line (kills, samples acknowledged
-# and verified, duplicates). SOAK_SERIES sets the series per batch.
+# of `make test`'s 20, on 10s blocks (--storage.tsdb.min-block-duration), so that
+# the kills land before, during and after head cuts and compactions; ends with a
+# "soak summary:" line (kills, samples acknowledged and verified, duplicates, and
+# the head cuts, compactions and loaded blocks read from /metrics before the kills,
+# and the kills that left a block half written or half deleted). SOAK_SERIES sets
+# the series per batch. TestCrashPointBlocks kills at each named step instead.
 SOAK_KILLS  ?= 200
 SOAK_SERIES ?= 8
 soak: build

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // The crash loop's size: `make test` runs 20 kills of 8 series; `make soak`
@@ -26,11 +28,24 @@ const (
 // under its own metric name, so the head only ever sees in-order samples.
 const ledgerSpan = time.Hour
 
+// soakStartAgo is how far before now the crash loop's sample time starts.
+// The writer advances it some 40 times faster than the clock (100 ms a
+// batch, hundreds of batches a second): started near now, it would pass
+// remote write's limit of 10 minutes ahead within two minutes of a soak and
+// every later batch would be refused.
+const soakStartAgo = 24 * time.Hour
+
 // TestCrashLoopRemoteWrite SIGKILLs mytsdb at random moments — during
 // startup and WAL replay as well as under write load — 20 times (or
 // $MYTSDB_SOAK_KILLS) while a writer pushes remote-write batches without
-// pause. After every restart all acknowledged samples must be present with
-// their exact values, and nothing may be duplicated or invented.
+// pause. The block range is crashBlockRange, so the head is cut several
+// times a second of writing and the blocks compacted: the kills land before,
+// during and after cuts and compactions. After every restart all
+// acknowledged samples must be present with their exact values, nothing may
+// be duplicated or invented, and the blocks must not overlap nor hold more
+// samples than were sent (checkBlocks). Before each kill of a ready server
+// it reads the head cuts, compactions and loaded blocks from /metrics for
+// the summary.
 func TestCrashLoopRemoteWrite(t *testing.T) {
 	kills := envPositive(t, soakKillsEnv, 20)
 	series := envPositive(t, soakSeriesEnv, 8)
@@ -43,11 +58,12 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 		"--web.listen-address=" + addr,
 		"--web.enable-remote-write-receiver",
+		"--storage.tsdb.min-block-duration=" + model.Duration(crashBlockRange).String(),
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d, %d kills, %d series", seed, kills, series)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	ledgerStart := time.Now().Add(-50 * time.Minute)
+	ledgerStart := time.Now().Add(-soakStartAgo)
 	ledgers := []*ledger{newLedger("crash_rw", series, ledgerStart)}
 	began := time.Now()
 
@@ -55,7 +71,10 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 	go ledgers[0].writer(addr, stop, done)
 	defer func() { close(stop); <-done }()
 
-	var last tally
+	var (
+		last tally
+		m    soakMaintenance
+	)
 	for i := 0; i < kills; i++ {
 		p := start(t, mytsdbBinary, dir, addr, args...)
 		if i%4 == 3 {
@@ -64,11 +83,19 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 		} else {
 			p.waitReady(30 * time.Second)
 			time.Sleep(time.Duration(50+rng.IntN(900)) * time.Millisecond)
+			m.read(p)
 		}
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		<-p.done
+		leftovers, err := tmpBlockDirs(filepath.Join(dir, "data"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(leftovers) > 0 {
+			m.midWrite++
+		}
 
 		// Restart and check everything acknowledged so far, in every
 		// ledger. The writer keeps pushing meanwhile; verify holds the
@@ -76,10 +103,16 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 		// acknowledgements.
 		p = start(t, mytsdbBinary, dir, addr, args...)
 		p.waitReady(30 * time.Second)
+		if err := leftoversGone(leftovers); err != nil {
+			t.Fatalf("kill %d: %v", i+1, err)
+		}
 		for _, l := range ledgers {
 			if err := l.verify(p); err != nil {
 				t.Fatalf("kill %d, %s: %v", i+1, l.metric, err)
 			}
+		}
+		if _, err := checkBlocks(p, ledgers, nil); err != nil {
+			t.Fatalf("kill %d: %v", i+1, err)
 		}
 		if i == kills-1 {
 			// Independent count for the summary: what was acknowledged,
@@ -92,6 +125,7 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 				last.add(c)
 			}
 		}
+		m.read(p)
 		p.kill()
 
 		cur := ledgers[len(ledgers)-1]
@@ -110,14 +144,50 @@ func TestCrashLoopRemoteWrite(t *testing.T) {
 		batches += l.acks()
 		failed += l.failures()
 	}
-	t.Logf("soak summary: kills=%d series=%d ledgers=%d batches_acked=%d batches_failed=%d samples_acked=%d samples_verified=%d samples_returned=%d duplicates=%d elapsed=%s",
-		kills, series, len(ledgers), batches, failed, last.acked, last.verified, last.returned, last.duplicates, time.Since(began).Round(time.Millisecond))
+	t.Logf("soak summary: kills=%d series=%d ledgers=%d batches_acked=%d batches_failed=%d samples_acked=%d samples_verified=%d samples_returned=%d duplicates=%d head_cuts=%d compactions=%d blocks_loaded_last=%d blocks_loaded_max=%d metrics_reads=%d kills_mid_block_write=%d elapsed=%s",
+		kills, series, len(ledgers), batches, failed, last.acked, last.verified, last.returned, last.duplicates,
+		m.cuts, m.compactions, m.blocksLast, m.blocksMax, m.reads, m.midWrite, time.Since(began).Round(time.Millisecond))
 	if batches < kills {
 		t.Fatalf("only %d batches acknowledged over %d runs", batches, kills)
+	}
+	if m.cuts == 0 || m.compactions == 0 {
+		t.Fatalf("%d head cuts and %d compactions seen: the kills did not span the blocks' maintenance", m.cuts, m.compactions)
 	}
 	if last.duplicates != 0 || last.verified != last.acked {
 		t.Fatalf("final count: %d of %d acknowledged samples returned, %d duplicates", last.verified, last.acked, last.duplicates)
 	}
+}
+
+// soakMaintenance adds up what the crash loop's servers report of their
+// blocks on /metrics just before they are killed (the counters start at zero
+// in every process): head cuts (mytsdb_tsdb_head_cuts_total), compactions of
+// blocks (prometheus_tsdb_compactions_total, which counts the cuts too, less
+// those) and blocks loaded (prometheus_tsdb_blocks_loaded); and the kills
+// that left a block being written or deleted (a temporary directory, which
+// the restart must remove).
+type soakMaintenance struct {
+	cuts, compactions     int
+	blocksLast, blocksMax int
+	reads                 int
+	midWrite              int
+}
+
+func (m *soakMaintenance) read(p *proc) {
+	const (
+		cutsName   = "mytsdb_tsdb_head_cuts_total"
+		compName   = "prometheus_tsdb_compactions_total"
+		loadedName = "prometheus_tsdb_blocks_loaded"
+	)
+	v, err := p.metrics(cutsName, compName, loadedName)
+	if err != nil {
+		p.t.Logf("reading /metrics before a kill: %v", err)
+		return
+	}
+	m.reads++
+	m.cuts += int(v[cutsName])
+	m.compactions += int(v[compName] - v[cutsName])
+	m.blocksLast = int(v[loadedName])
+	m.blocksMax = max(m.blocksMax, m.blocksLast)
 }
 
 // envPositive reads a positive integer from the environment, or returns def.

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	buildserver "mytsdb/compliance/server"
+	"mytsdb/storage/crashpoint"
 )
 
 // mytsdbBinary is the binary under test: $MYTSDB_BINARY, or built by TestMain.
@@ -92,6 +93,14 @@ type proc struct {
 // that is printed if the test fails.
 func start(t *testing.T, bin, dir, addr string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, bin, dir, addr, args...)
+}
+
+// startEnv is start with env (NAME=value entries) added to the test's
+// environment, from which the crash points' variable is always removed: a
+// process arms them only when env asks.
+func startEnv(t *testing.T, env []string, bin, dir, addr string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "server.log")
 	lf, err := os.Create(logPath)
 	if err != nil {
@@ -99,6 +108,12 @@ func start(t *testing.T, bin, dir, addr string, args ...string) *proc {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, crashpoint.EnvVar+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
