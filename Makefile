@@ -53,8 +53,11 @@ compliance: ref build
 	$(GO) run ./compliance/cmd/compliance -full
 
 # Benchmarks: ours beside the real Prometheus in one run, with ratios.
+# BENCH_ARGS passes flags, e.g. BENCH_ARGS="-only=cuts,disk,history" (the block
+# scenarios only) or BENCH_ARGS=-quick (a smoke test of every scenario).
+BENCH_ARGS ?=
 bench: ref build
-	$(GO) run ./compliance/cmd/bench
+	$(GO) run ./compliance/cmd/bench $(BENCH_ARGS)
 
 # The crash-loop soak: TestCrashLoopRemoteWrite with SOAK_KILLS SIGKILLs instead
 # of `make test`'s 20, on 10s blocks (--storage.tsdb.min-block-duration), so that

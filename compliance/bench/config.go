@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"mytsdb/compliance/loadgen"
@@ -31,9 +32,15 @@ func (s Scenario) TotalSamples() int64 { return int64(s.Series) * int64(s.Rounds
 type Config struct {
 	Mode      string // "full", "quick" or a test's name; shown in the report
 	Scenarios []Scenario
-	Repeats   int // A B rounds: each scenario runs Repeats times per server, alternating
-	Senders   int
-	BatchSize int
+	// Blocks are the block scenarios (blocks.go), run after Scenarios,
+	// BlockRepeats times each per server, alternating.
+	Blocks       []BlockScenario
+	BlockRepeats int
+	// BlockMaxIngest caps the load of one block scenario.
+	BlockMaxIngest time.Duration
+	Repeats        int // A B rounds: each scenario runs Repeats times per server, alternating
+	Senders        int
+	BatchSize      int
 	// IntervalMs is the time between rounds (a scrape interval).
 	IntervalMs int64
 	// MaxIngest caps a scenario's timed phase; the rate is then computed from
@@ -51,12 +58,15 @@ type Config struct {
 	// MytsdbArgs are extra flags for mytsdb only (e.g. --storage.wal.sync=interval);
 	// by default both servers run with their own defaults.
 	MytsdbArgs []string
-	WorkDir    string    // parent of the temporary directories ("" = os.TempDir)
-	Log        io.Writer // progress lines; nil = discard
+	WorkDir    string // parent of the temporary directories ("" = os.TempDir)
+	// Commit, if set, is the commit the report names instead of the work
+	// tree's (for a mytsdb binary built from a clean checkout of it).
+	Commit string
+	Log    io.Writer // progress lines; nil = discard
 }
 
 // Full is `make bench`: 200k and 1M active series with both protocols, two A B
-// rounds, and a restart after 10M samples.
+// rounds, and a restart after 10M samples; then the block scenarios once.
 func Full() Config {
 	return Config{
 		Mode: "full",
@@ -66,6 +76,18 @@ func Full() Config {
 			{Series: 1_000_000, Protocol: loadgen.V1, Rounds: 8},
 			{Series: 1_000_000, Protocol: loadgen.V2, Rounds: 8},
 		},
+		Blocks: []BlockScenario{
+			// 7 head cuts of 5-minute blocks at 15 s per sample: 33M samples
+			// (the head holds 10 to 30 samples per series).
+			{Kind: CutsKind, Series: 200_000, Protocol: loadgen.V1, IntervalMs: 15_000, BlockRange: 5 * time.Minute, Cuts: 7},
+			// FACTS.md's snapshot figure: 20k series × 240 samples 60 s apart, default 2h blocks.
+			{Kind: DiskKind, Series: 20_000, Protocol: loadgen.V1, IntervalMs: 60_000, Span: 4 * time.Hour},
+			// 24 hosts (9,000 series, 96 of them classic histograms) × 24.5h at 30 s:
+			// 26.5M samples into 1h blocks compacted up to 3h.
+			{Kind: HistoryKind, Series: 24 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
+				BlockRange: time.Hour, MaxBlock: 3 * time.Hour, Span: 24*time.Hour + 30*time.Minute, QueryIters: 15, Restart: true},
+		},
+		BlockRepeats: 1, BlockMaxIngest: 20 * time.Minute,
 		Repeats: 2, Senders: 4, BatchSize: 2000, IntervalMs: 15_000,
 		MaxIngest: 100 * time.Second, ReadyTimeout: 2 * time.Minute,
 		RestartTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
@@ -80,6 +102,13 @@ func Quick() Config {
 			{Series: 20_000, Protocol: loadgen.V1, Rounds: 25, Restart: true},
 			{Series: 20_000, Protocol: loadgen.V2, Rounds: 25},
 		},
+		Blocks: []BlockScenario{
+			{Kind: CutsKind, Series: 20_000, Protocol: loadgen.V1, IntervalMs: 15_000, BlockRange: 10 * time.Minute, Cuts: 6},
+			{Kind: DiskKind, Series: 2_000, Protocol: loadgen.V1, IntervalMs: 60_000, Span: 4 * time.Hour},
+			{Kind: HistoryKind, Series: 2 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 60_000,
+				BlockRange: time.Hour, MaxBlock: 3 * time.Hour, Span: 24*time.Hour + 30*time.Minute, QueryIters: 5, Restart: true},
+		},
+		BlockRepeats: 1, BlockMaxIngest: 3 * time.Minute,
 		Repeats: 1, Senders: 4, BatchSize: 2000, IntervalMs: 15_000,
 		MaxIngest: 60 * time.Second, ReadyTimeout: time.Minute,
 		RestartTimeout: 2 * time.Minute, RequestTimeout: 30 * time.Second,
@@ -89,8 +118,16 @@ func Quick() Config {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []string
-	if len(c.Scenarios) == 0 {
+	if len(c.Scenarios) == 0 && len(c.Blocks) == 0 {
 		errs = append(errs, "no scenarios")
+	}
+	for i, b := range c.Blocks {
+		if err := b.validate(); err != nil {
+			errs = append(errs, fmt.Sprintf("block scenario %d (%s): %v", i, b.Kind, err))
+		}
+	}
+	if len(c.Blocks) > 0 && (c.BlockRepeats <= 0 || c.BlockMaxIngest <= 0) {
+		errs = append(errs, "BlockRepeats and BlockMaxIngest must be > 0 with block scenarios")
 	}
 	for i, s := range c.Scenarios {
 		if s.Series <= 0 || s.Rounds <= 0 {
@@ -106,5 +143,25 @@ func (c Config) Validate() error {
 	if len(errs) > 0 {
 		return fmt.Errorf("bench: invalid config: %v", errs)
 	}
+	return nil
+}
+
+// ScenarioGroups are the names Only accepts: "ingest" (Scenarios) and the
+// block scenarios' kinds.
+var ScenarioGroups = []string{"ingest", CutsKind.String(), DiskKind.String(), HistoryKind.String()}
+
+// Only keeps the scenarios of the named groups (see ScenarioGroups).
+func (c *Config) Only(groups []string) error {
+	keep := map[string]bool{}
+	for _, g := range groups {
+		if !slices.Contains(ScenarioGroups, g) {
+			return fmt.Errorf("bench: unknown scenario group %q (have %v)", g, ScenarioGroups)
+		}
+		keep[g] = true
+	}
+	if !keep["ingest"] {
+		c.Scenarios = nil
+	}
+	c.Blocks = slices.DeleteFunc(c.Blocks, func(b BlockScenario) bool { return !keep[b.Kind.String()] })
 	return nil
 }

@@ -6,6 +6,23 @@
 // restart-to-ready time (SIGKILL, restart, /-/ready and a query that sees the
 // last sample) and server CPU seconds per million samples.
 //
+// Then the block scenarios (blocks.go), with both servers given the same
+// --storage.tsdb.min/max-block-duration and synthetic timestamps in the past,
+// every sender in lockstep (one round at a time, for Prometheus's
+// out-of-bounds rule): CutsKind races a steady load through several short
+// blocks while a sampler (blockscan.go) reads VmRSS, the acknowledged samples
+// and the block directories every 50 ms, for peak RSS per series, the RSS
+// growth from head cut to head cut and the ingest rate while a block is being
+// written (a <ULID>.tmp-for-creation directory exists) against the steady
+// rate; DiskKind writes FACTS.md's storage mix and sizes an admin snapshot
+// with the head; HistoryKind writes 24h of dashboard series with classic
+// histograms into short blocks (head, level-1 and compacted blocks), times
+// dashboard range queries over 1h, 6h and 24h, compares the two servers'
+// answers, and times a SIGKILL restart to ready. Their rows carry their own
+// keys; a target on mytsdb's own figure (e.g. "mytsdb ≥ 0.9") is marked as
+// such, and every target's cell says "met" or by how much it is missed.
+// `-only` picks scenario groups (ingest, cuts, disk, history).
+//
 // It owns measurement and reporting only. It must not import mytsdb's
 // production packages: both servers are black boxes started from their
 // binaries, so the figures compare what a user would run.

@@ -37,6 +37,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rep := &Report{Config: cfg, Machine: machineInfo(), Rows: buildRows(cfg)}
+	if cfg.Commit != "" {
+		rep.Machine.Commit = cfg.Commit
+	}
 	logf("resolving binaries (mytsdb may need a go build)")
 	bins := resolveBinaries(&cfg, work)
 	rep.Machine.Prometheus = describeBinary(bins.prometheus, bins.promErr)
@@ -87,6 +90,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		// The larger loads are kept for the next repeat; drop them after the last.
 	}
+	loads = nil
+	if err := runBlocks(ctx, &cfg, rep, bins, configFile, logf); err != nil {
+		return nil, err
+	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		rep.LoadEnd = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
@@ -126,7 +133,11 @@ func summarize(o *outcome) string {
 }
 
 func shortName(m Metric) string {
-	return [...]string{"ingest/s", "cpu-s/M", "rss-B/series", "wal-B/sample", "restart-s", "loadgen-µs/sample", "rss-growth-B/series"}[m]
+	names := [...]string{"ingest/s", "cpu-s/M", "rss-B/series", "wal-B/sample", "restart-s", "loadgen-µs/sample", "rss-growth-B/series"}
+	if int(m) < len(names) {
+		return names[m]
+	}
+	return fmt.Sprintf("metric%d", int(m))
 }
 
 // AppendMarkdown appends the report to path (e.g. BENCHMARKS.md), creating it
@@ -146,4 +157,93 @@ func AppendMarkdown(path string, r *Report) error {
 		return fmt.Errorf("bench: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// runBlocks runs the block scenarios, BlockRepeats times, Prometheus then
+// mytsdb, and notes where their query answers differ.
+func runBlocks(ctx context.Context, cfg *Config, rep *Report, bins binaries, configFile string, logf func(string, ...any)) error {
+	now := time.Now()
+	for _, b := range cfg.Blocks {
+		l, err := loadgen.New(loadgen.Config{Series: b.Series, Senders: cfg.Senders, BatchSize: cfg.BatchSize,
+			Protocol: b.Protocol, StartMs: b.startMs(now), IntervalMs: b.IntervalMs, Mix: b.mix(), Lockstep: true})
+		if err != nil {
+			return err
+		}
+		logf("encoded %s (%s series, %d rounds of %s from %s): %d bytes per round", b.Kind, human(float64(b.Series)), b.rounds(),
+			time.Duration(b.IntervalMs)*time.Millisecond, time.UnixMilli(l.Timestamp(0)).UTC().Format(time.RFC3339), l.CompressedBytesPerRound())
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %s", b.Kind, b.describe()))
+		for repeat := range cfg.BlockRepeats {
+			var prints [2]map[string]fingerprint
+			for k, side := range []struct {
+				name   string
+				mytsdb bool
+				bin    string
+				err    error
+				extra  []string
+			}{{"prometheus", false, bins.prometheus, bins.promErr, nil}, {"mytsdb", true, bins.mytsdb, bins.mytsdbErr, cfg.MytsdbArgs}} {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				var o *blockOutcome
+				if side.err != nil {
+					o = newBlockOutcome()
+					o.fail(b, side.err)
+				} else {
+					logf("block repeat %d/%d: %s on %s", repeat+1, cfg.BlockRepeats, b.Kind, side.name)
+					o = runBlock(ctx, cfg, side.name, side.bin, configFile, side.extra, b, l, logf)
+				}
+				prints[k] = o.prints
+				rep.addBlock(b, side.mytsdb, o)
+				logf("  %s", summarizeBlock(b, o))
+			}
+			for _, n := range comparePrints(b, prints[0], prints[1]) {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %s", b.Kind, n))
+			}
+		}
+	}
+	return nil
+}
+
+// comparePrints lists the queries whose answers differ between the servers.
+func comparePrints(b BlockScenario, prom, ours map[string]fingerprint) []string {
+	var out []string
+	same := 0
+	for _, q := range dashboardQueries {
+		for _, rg := range historyRanges {
+			key := fmt.Sprintf("%s/%s/%s", b.id(), q.name, rg.name)
+			p, ok1 := prom[key]
+			m, ok2 := ours[key]
+			switch {
+			case !ok1 || !ok2:
+			case p.same(m):
+				same++
+			default:
+				out = append(out, fmt.Sprintf("RESULTS DIFFER for %s over %s: prometheus %s; mytsdb %s", q.expr, rg.name, p, m))
+			}
+		}
+	}
+	if same > 0 {
+		out = append(out, fmt.Sprintf("%d query answers compared: %d identical (series, points, sum of values within 1e-6)", same+len(out), same))
+	}
+	return out
+}
+
+// summarizeBlock is the progress line of one block scenario run.
+func summarizeBlock(b BlockScenario, o *blockOutcome) string {
+	var parts, errs []string
+	seen := map[string]bool{}
+	for _, r := range b.rows() {
+		if v, ok := o.values[r.key]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%s", strings.TrimPrefix(r.key, b.id()+"/"), formatValue(r.metric, v)))
+		} else if err, ok := o.errs[r.key]; ok {
+			if msg := err.Error(); !seen[msg] {
+				seen[msg] = true
+				errs = append(errs, "    error: "+strings.TrimPrefix(r.key, b.id()+"/")+": "+msg)
+			}
+		}
+	}
+	for _, n := range o.notes {
+		errs = append(errs, "    note: "+n)
+	}
+	return strings.Join(append([]string{strings.Join(parts, " ")}, errs...), "\n")
 }

@@ -13,20 +13,23 @@ func TestProcStatOfSelf(t *testing.T) {
 	if err != nil || rss < 1<<20 {
 		t.Fatalf("peakRSS(self) = %d, %v", rss, err)
 	}
-	// Burn some CPU and see it counted (tick granularity is 10 ms).
+	// Burn about 150 ms of CPU (by getrusage, so that a loaded machine only
+	// makes it take longer) and see /proc/<pid>/stat count it (10 ms ticks).
 	before, err := cpuTime(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	x := 0
-	for start := time.Now(); time.Since(start) < 150*time.Millisecond; {
-		x++
+	for self0, start := selfCPU(), time.Now(); selfCPU()-self0 < 150*time.Millisecond && time.Since(start) < 10*time.Second; {
+		for range 10_000 {
+			x++
+		}
 	}
 	after, err := cpuTime(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after - before; d < 50*time.Millisecond || d > 5*time.Second {
+	if d := after - before; d < 100*time.Millisecond || d > 5*time.Second {
 		t.Fatalf("150 ms of spinning counted as %s (x=%d)", d, x)
 	}
 }

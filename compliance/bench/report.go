@@ -33,11 +33,57 @@ func (c Cell) Median() float64 {
 type Row struct {
 	Metric     Metric
 	Scenario   Scenario
+	Key        string // block scenarios' rows: their identity (Scenario is then zero)
 	Label      string
-	Target     string // e.g. "≥ 3×"; "" if none
+	Target     Target
 	Prometheus Cell
 	Mytsdb     Cell
 	Partial    bool // some run hit the ingest time cap
+}
+
+// Target is a row's goal: Op X on the ratio mytsdb/Prometheus or, with
+// OnMytsdb, on mytsdb's own figure. The zero Target is none.
+type Target struct {
+	Op       string // "≤" or "≥"; "" for none
+	X        float64
+	OnMytsdb bool
+}
+
+func atMost(x float64) Target  { return Target{Op: "≤", X: x} }
+func atLeast(x float64) Target { return Target{Op: "≥", X: x} }
+
+func (t Target) String() string {
+	switch {
+	case t.Op == "":
+		return ""
+	case t.OnMytsdb:
+		return fmt.Sprintf("mytsdb %s %g", t.Op, t.X)
+	}
+	return fmt.Sprintf("%s %g×", t.Op, t.X)
+}
+
+// Verdict is "met" or "missed by N%" (how far the figure is beyond the
+// bound, relative to it); "" if there is no target or no figure.
+func (r Row) Verdict() string {
+	t := r.Target
+	v := r.Ratio()
+	if t.OnMytsdb {
+		v = r.Mytsdb.Median()
+	}
+	if t.Op == "" || math.IsNaN(v) {
+		return ""
+	}
+	var miss float64
+	switch t.Op {
+	case "≤":
+		miss = v/t.X - 1
+	case "≥":
+		miss = 1 - v/t.X
+	}
+	if miss <= 0 {
+		return "met"
+	}
+	return fmt.Sprintf("missed by %.0f%%", math.Max(1, math.Round(miss*100)))
 }
 
 // Ratio is mytsdb's median over Prometheus's (NaN if either is missing).
@@ -55,36 +101,39 @@ type Report struct {
 	Machine Machine
 	Rows    []*Row
 	LoadEnd string // /proc/loadavg at the end
+	// Notes are lines under the table: block layouts, result mismatches,
+	// caveats of the block scenarios.
+	Notes []string
 }
 
 // Row returns the row of metric m for scenario index i, nil if none.
 func (r *Report) Row(m Metric, sc Scenario) *Row {
 	for _, row := range r.Rows {
-		if row.Metric == m && row.Scenario == sc {
+		if row.Key == "" && row.Metric == m && row.Scenario == sc {
 			return row
 		}
 	}
 	return nil
 }
 
-func metricLabel(m Metric, sc Scenario) (label, target string) {
+func metricLabel(m Metric, sc Scenario) (label string, target Target) {
 	switch m {
 	case Ingest:
-		return "ingest samples/s, " + sc.Name(), "≥ 3×"
+		return "ingest samples/s, " + sc.Name(), atLeast(3)
 	case CPUPerMillion:
-		return "server CPU s per 1M samples, " + sc.Name(), "≤ 0.33×"
+		return "server CPU s per 1M samples, " + sc.Name(), atMost(0.33)
 	case RSSPerSeries:
-		return "peak RSS (VmHWM) bytes per active series, " + sc.Name(), "≤ 0.4×"
+		return "peak RSS (VmHWM) bytes per active series, " + sc.Name(), atMost(0.4)
 	case WALPerSample:
-		return "WAL bytes per sample, " + sc.Name(), ""
+		return "WAL bytes per sample, " + sc.Name(), Target{}
 	case RestartTime:
-		return fmt.Sprintf("restart-to-ready s after %s samples (SIGKILL), %s", human(float64(sc.TotalSamples())), sc.Name()), "≤ 0.3×"
+		return fmt.Sprintf("restart-to-ready s after %s samples (SIGKILL), %s", human(float64(sc.TotalSamples())), sc.Name()), atMost(0.3)
 	case LoadgenCPU:
-		return "load generator CPU µs per sample, " + sc.Name(), ""
+		return "load generator CPU µs per sample, " + sc.Name(), Target{}
 	case RSSGrowth:
-		return "peak RSS growth over the idle server, bytes per active series, " + sc.Name(), ""
+		return "peak RSS growth over the idle server, bytes per active series, " + sc.Name(), Target{}
 	}
-	return "?", ""
+	return "?", Target{}
 }
 
 // buildRows lays out the rows grouped by metric, then scenario.
@@ -99,7 +148,48 @@ func buildRows(cfg Config) []*Row {
 			rows = append(rows, &Row{Metric: m, Scenario: sc, Label: label, Target: target})
 		}
 	}
+	for _, b := range cfg.Blocks {
+		for _, spec := range b.rows() {
+			rows = append(rows, &Row{Metric: spec.metric, Key: spec.key, Label: spec.label, Target: spec.target})
+		}
+	}
 	return rows
+}
+
+// rowByKey returns the block scenario row of key, nil if none.
+func (r *Report) rowByKey(key string) *Row {
+	for _, row := range r.Rows {
+		if row.Key == key {
+			return row
+		}
+	}
+	return nil
+}
+
+// addBlock records one block scenario run of one server.
+func (r *Report) addBlock(b BlockScenario, mytsdb bool, o *blockOutcome) {
+	for _, spec := range b.rows() {
+		row := r.rowByKey(spec.key)
+		if row == nil {
+			continue
+		}
+		c := &row.Prometheus
+		if mytsdb {
+			c = &row.Mytsdb
+		}
+		if v, ok := o.values[spec.key]; ok {
+			c.Values = append(c.Values, v)
+		} else if err := o.errs[spec.key]; err != nil {
+			c.Errors = append(c.Errors, err.Error())
+		}
+	}
+	who := "prometheus"
+	if mytsdb {
+		who = "mytsdb"
+	}
+	for _, n := range o.notes {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s, %s: %s", b.Kind, who, n))
+	}
 }
 
 func (r *Report) add(sc Scenario, mytsdb bool, o *outcome) {
@@ -134,10 +224,24 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.GoVersion, m.LoadAvg, r.LoadEnd)
 	fmt.Fprintf(w, "- prometheus: %s; mytsdb: %s\n", m.Prometheus, m.Mytsdb)
 	c := r.Config
-	fmt.Fprintf(w, "- load: node_exporter-like series, %d senders, %d samples per request, one sample per series per round "+
-		"(round 0 creates the series, untimed), %d A/B repeat(s) alternating prometheus, mytsdb; figures are medians "+
-		"(± half the spread); both servers on 127.0.0.1 with the load generator on the same cores\n\n",
-		c.Senders, c.BatchSize, c.Repeats)
+	if len(c.Scenarios) > 0 {
+		fmt.Fprintf(w, "- load: node_exporter-like series, %d senders, %d samples per request, one sample per series per round "+
+			"(round 0 creates the series, untimed), %d A/B repeat(s) alternating prometheus, mytsdb; figures are medians "+
+			"(± half the spread); both servers on 127.0.0.1 with the load generator on the same cores\n",
+			c.Senders, c.BatchSize, c.Repeats)
+	} else {
+		fmt.Fprintln(w, "- ingest scenarios: not run (-only)")
+	}
+	if len(c.Blocks) > 0 {
+		fmt.Fprintf(w, "- block scenarios (%d run(s) per server, alternating): synthetic timestamps in the past, all senders in lockstep "+
+			"(one round at a time: the out-of-bounds rule of short blocks), both servers given the same "+
+			"--storage.tsdb.min/max-block-duration; a sampler reads VmRSS, the acknowledged samples and the block directories every %s "+
+			"(a block is being written while a <ULID>.tmp-for-creation directory exists: head cut or compaction); "+
+			"histograms are classic (_bucket/_sum/_count), not native; latencies are request to body read, after one untimed warm-up; "+
+			"restart is SIGKILL, start, /-/ready and a query that sees the last sample\n",
+			c.BlockRepeats, sampleEvery)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| metric | prometheus | mytsdb | mytsdb/prometheus | target |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, row := range r.Rows {
@@ -149,10 +253,20 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		if x := row.Ratio(); !math.IsNaN(x) {
 			ratio = fmt.Sprintf("%.2f×", x)
 		}
+		target := row.Target.String()
+		if v := row.Verdict(); v != "" {
+			target += ": " + v
+		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", label, formatCell(row.Metric, row.Prometheus),
-			formatCell(row.Metric, row.Mytsdb), ratio, row.Target)
+			formatCell(row.Metric, row.Mytsdb), ratio, target)
 	}
 	fmt.Fprintln(w)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w)
+	}
 }
 
 func formatCell(m Metric, c Cell) string {
@@ -179,10 +293,15 @@ func formatCell(m Metric, c Cell) string {
 
 func formatValue(m Metric, v float64) string {
 	switch m {
-	case Ingest, RSSPerSeries, RSSGrowth:
+	case Ingest, RSSPerSeries, RSSGrowth, Count:
 		return thousands(v)
-	case RestartTime, CPUPerMillion:
+	case RestartTime, CPUPerMillion, Ratio, BytesPerSample:
 		return fmt.Sprintf("%.2f", v)
+	case Millis:
+		if v >= 100 {
+			return fmt.Sprintf("%.0f", v)
+		}
+		return fmt.Sprintf("%.3g", v)
 	default:
 		return fmt.Sprintf("%.3g", v)
 	}

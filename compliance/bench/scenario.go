@@ -26,6 +26,12 @@ const (
 	// fixed part (binary pages, runtime), which weighs differently on the
 	// two servers and depends on the page cache. Context for RSSPerSeries.
 	RSSGrowth
+
+	// Formats of the block scenarios' rows (blocks.go).
+	Ratio          // a dimensionless ratio, 2 decimals
+	BytesPerSample // 2 decimals
+	Millis         // a latency in ms
+	Count          // an integer count
 )
 
 // outcome is what one scenario run produced for one server: a value or an
@@ -176,6 +182,11 @@ func runScenario(ctx context.Context, cfg *Config, name, binary, configFile stri
 // of the last series. It returns the restarted process (nil if none started),
 // which the caller must stop.
 func restart(ctx context.Context, cfg *Config, old *proc, l *loadgen.Load, sc Scenario) (*proc, time.Duration, error) {
+	return restartAt(ctx, cfg, old, l, sc.Series-1, sc.Rounds)
+}
+
+// restartAt is restart waiting for round r of series i.
+func restartAt(ctx context.Context, cfg *Config, old *proc, l *loadgen.Load, i, r int) (*proc, time.Duration, error) {
 	old.kill()
 	start := time.Now()
 	p, err := startProc(old.name, old.binary, old.configFile, old.dataDir, old.logPath, old.extra)
@@ -186,19 +197,8 @@ func restart(ctx context.Context, cfg *Config, old *proc, l *loadgen.Load, sc Sc
 	if err := p.waitReady(ctx, timeout); err != nil {
 		return p, 0, fmt.Errorf("restart: %w", err)
 	}
-	last, round := sc.Series-1, sc.Rounds
-	deadline := time.Now().Add(timeout)
-	for {
-		qctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
-		err := seesSample(qctx, p.url, l, last, round)
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return p, 0, fmt.Errorf("restart: ready but %w", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitSees(ctx, cfg, p, l, i, r); err != nil {
+		return p, 0, err
 	}
 	d := time.Since(start)
 	qctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
@@ -207,4 +207,22 @@ func restart(ctx context.Context, cfg *Config, old *proc, l *loadgen.Load, sc Sc
 		return p, 0, fmt.Errorf("after restart: %w", err)
 	}
 	return p, d, nil
+}
+
+// waitSees polls until p returns round r of series i, for up to
+// cfg.RestartTimeout.
+func waitSees(ctx context.Context, cfg *Config, p *proc, l *loadgen.Load, i, r int) error {
+	deadline := time.Now().Add(cfg.RestartTimeout)
+	for {
+		qctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
+		err := seesSample(qctx, p.url, l, i, r)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("restart: ready but %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

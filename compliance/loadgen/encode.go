@@ -72,7 +72,7 @@ func putSample(dst []byte, v float64, ts *[tsLen]byte) {
 }
 
 // encodeV1 returns a prometheus.WriteRequest holding one sample per series.
-func encodeV1(series []int32) ([]byte, []region) {
+func encodeV1(m Mix, series []int32) ([]byte, []region) {
 	var (
 		body    []byte
 		ts      []byte
@@ -80,7 +80,7 @@ func encodeV1(series []int32) ([]byte, []region) {
 	)
 	for _, i := range series {
 		ts = ts[:0]
-		for _, l := range SeriesLabels(int(i)) {
+		for _, l := range m.Labels(int(i)) {
 			ts = appendTag(ts, tagBytes1, 2+uvarintLen(len(l.Name))+len(l.Name)+uvarintLen(len(l.Value))+len(l.Value))
 			ts = appendString(ts, tagBytes1, l.Name)
 			ts = appendString(ts, tagBytes2, l.Value)
@@ -96,7 +96,7 @@ func encodeV1(series []int32) ([]byte, []region) {
 
 // encodeV2 returns an io.prometheus.write.v2.Request holding one sample per
 // series, with the request's own symbol table (symbol 0 is "").
-func encodeV2(series []int32) ([]byte, []region) {
+func encodeV2(m Mix, series []int32) ([]byte, []region) {
 	syms := map[string]uint32{"": 0}
 	var (
 		symbols = []string{""}
@@ -112,7 +112,7 @@ func encodeV2(series []int32) ([]byte, []region) {
 		return r
 	}
 	for k, i := range series {
-		for _, l := range SeriesLabels(int(i)) {
+		for _, l := range m.Labels(int(i)) {
 			refs[k] = append(refs[k], ref(l.Name), ref(l.Value))
 		}
 	}
@@ -130,7 +130,7 @@ func encodeV2(series []int32) ([]byte, []region) {
 		ts = appendTag(ts[:0], tagBytes1, len(packed))
 		ts = append(ts, packed...)
 		mtype := byte(metricTypeGauge)
-		if k := SeriesKind(int(i)); k == Counter || k == SecondsCounter {
+		if m.isCounter(int(i)) {
 			mtype = metricTypeCounter
 		}
 		metadata := []byte{tagBytes5, 2, tagVarint1, mtype}

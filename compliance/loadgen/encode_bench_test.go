@@ -42,7 +42,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 		b.Run(p.String(), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := newBatch(p, series); err != nil {
+				if _, err := newBatch(p, MixNode, series); err != nil {
 					b.Fatal(err)
 				}
 			}

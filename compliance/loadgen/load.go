@@ -36,6 +36,13 @@ type Config struct {
 	IntervalMs int64
 	// Tenant, if set, is sent as X-Scope-OrgID.
 	Tenant string
+	// Mix chooses the series' labels and values (default MixNode).
+	Mix Mix
+	// Lockstep makes Run's senders wait for each other at the start of every
+	// round, so that no series runs ahead of another by more than one round:
+	// what a server with short blocks needs, since it refuses samples older
+	// than half a block below its newest ("out of bounds").
+	Lockstep bool
 }
 
 // Validate reports every problem of c at once.
@@ -56,6 +63,9 @@ func (c Config) Validate() error {
 	if c.IntervalMs <= 0 {
 		errs = append(errs, "IntervalMs must be > 0")
 	}
+	if !c.Mix.valid() {
+		errs = append(errs, fmt.Sprintf("unknown mix %d", c.Mix))
+	}
 	if c.StartMs < minTimestamp || c.StartMs >= maxTimestamp {
 		errs = append(errs, "StartMs must lie in [2^35, 2^42)")
 	}
@@ -68,6 +78,7 @@ func (c Config) Validate() error {
 // batch is one request shape: a fixed list of series, pre-encoded and
 // compressed, with the offsets where each sample's value and timestamp live.
 type batch struct {
+	mix    Mix
 	series []int32
 	body   []byte  // snappy block; patched in place each round
 	patch  []int32 // per series, offset in body of the value (timestamp at +9)
@@ -97,7 +108,7 @@ func New(cfg Config) (*Load, error) {
 		}
 		for len(mine) > 0 {
 			n := min(cfg.BatchSize, len(mine))
-			b, err := newBatch(cfg.Protocol, mine[:n:n])
+			b, err := newBatch(cfg.Protocol, cfg.Mix, mine[:n:n])
 			if err != nil {
 				return nil, err
 			}
@@ -110,27 +121,27 @@ func New(cfg Config) (*Load, error) {
 	return l, nil
 }
 
-func newBatch(p Protocol, series []int32) (*batch, error) {
+func newBatch(p Protocol, m Mix, series []int32) (*batch, error) {
 	var (
 		raw     []byte
 		regions []region
 	)
 	if p == V1 {
-		raw, regions = encodeV1(series)
+		raw, regions = encodeV1(m, series)
 	} else {
-		raw, regions = encodeV2(series)
+		raw, regions = encodeV2(m, series)
 	}
 	body, offs, err := encodePatchable(nil, raw, regions)
 	if err != nil {
 		return nil, err
 	}
-	return &batch{series: series, body: body, patch: offs, round: -1}, nil
+	return &batch{mix: m, series: series, body: body, patch: offs, round: -1}, nil
 }
 
 // setRound patches every sample of b to hold round r's values and timestamp.
 func (b *batch) setRound(r int, ts *[tsLen]byte) {
 	for k, i := range b.series {
-		putSample(b.body[b.patch[k]:], Value(int(i), r), ts)
+		putSample(b.body[b.patch[k]:], b.mix.Value(int(i), r), ts)
 	}
 	b.round = r
 }

@@ -51,6 +51,13 @@ func NewClient(n int) *http.Client {
 // names the status and the server's message) or when ctx ends, in which case
 // the returned Stats hold what was delivered before and the error is ctx's.
 func (l *Load) Run(ctx context.Context, client *http.Client, url string, from, to int) (Stats, error) {
+	return l.RunProgress(ctx, client, url, from, to, nil)
+}
+
+// RunProgress is Run that also adds every acknowledged request's samples to
+// progress (if not nil) as they are acknowledged, for a caller that samples
+// the ingest rate while the load runs.
+func (l *Load) RunProgress(ctx context.Context, client *http.Client, url string, from, to int, progress *atomic.Int64) (Stats, error) {
 	for _, r := range []int{from, to - 1} {
 		var ts [tsLen]byte
 		if err := putTimestamp(ts[:], l.Timestamp(r)); err != nil {
@@ -63,6 +70,12 @@ func (l *Load) Run(ctx context.Context, client *http.Client, url string, from, t
 		samples, requests, nbytes atomic.Int64
 		wg                        sync.WaitGroup
 	)
+	var bar *barrier
+	if l.cfg.Lockstep && len(l.senders) > 1 {
+		bar = newBarrier(len(l.senders))
+		stop := context.AfterFunc(ctx, bar.abort)
+		defer stop()
+	}
 	start := time.Now()
 	for s := range l.senders {
 		wg.Add(1)
@@ -71,6 +84,9 @@ func (l *Load) Run(ctx context.Context, client *http.Client, url string, from, t
 			hdr := l.headers()
 			var ts [tsLen]byte
 			for r := from; r < to; r++ {
+				if bar != nil && !bar.wait() {
+					return
+				}
 				_ = putTimestamp(ts[:], l.Timestamp(r)) // checked above for the range ends
 				for _, b := range l.senders[s] {
 					if ctx.Err() != nil {
@@ -81,9 +97,15 @@ func (l *Load) Run(ctx context.Context, client *http.Client, url string, from, t
 						if ctx.Err() == nil {
 							cancel(fmt.Errorf("loadgen: sender %d round %d: %w", s, r, err))
 						}
+						if bar != nil {
+							bar.abort()
+						}
 						return
 					}
 					samples.Add(int64(len(b.series)))
+					if progress != nil {
+						progress.Add(int64(len(b.series)))
+					}
 					requests.Add(1)
 					nbytes.Add(int64(len(b.body)))
 				}
@@ -147,4 +169,50 @@ func post(ctx context.Context, client *http.Client, endpoint string, hdr http.He
 		}
 	}
 	return nil
+}
+
+// barrier is a reusable rendezvous of n goroutines; abort releases every
+// waiter for good (wait then returns false).
+type barrier struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	n       int
+	waiting int
+	gen     int
+	aborted bool
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{n: n}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// wait blocks until all n goroutines called it (true) or abort was called
+// (false).
+func (b *barrier) wait() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.aborted {
+		return false
+	}
+	gen := b.gen
+	b.waiting++
+	if b.waiting == b.n {
+		b.waiting = 0
+		b.gen++
+		b.cond.Broadcast()
+		return true
+	}
+	for gen == b.gen && !b.aborted {
+		b.cond.Wait()
+	}
+	return gen != b.gen
+}
+
+func (b *barrier) abort() {
+	b.mu.Lock()
+	b.aborted = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
 }

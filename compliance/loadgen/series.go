@@ -23,6 +23,12 @@ const (
 	GaugeFull
 	// Constant never changes (info metrics, sizes, flags).
 	Constant
+	// HistBucket, HistSum and HistCount are the series of a classic
+	// histogram (MixDashboard): cumulative bucket counts, the sum and the
+	// count of the observations, all monotonic, buckets non-decreasing in le.
+	HistBucket
+	HistSum
+	HistCount
 )
 
 // family is one node_exporter metric family and the label dimensions it has on
@@ -38,6 +44,11 @@ type hostSeries struct {
 	labels []Label // sorted, including placeholders for instance and job
 	kind   Kind
 	inst   int // index of the instance label in labels
+	// Histogram series only (HistBucket, HistSum, HistCount): the histogram
+	// of the host they belong to and, for a bucket, the fraction of the
+	// observations at or below its le.
+	group int
+	frac  float64
 }
 
 var (

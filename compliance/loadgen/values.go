@@ -13,9 +13,13 @@ func mix(x uint64) uint64 {
 
 // Value returns the value series i has in round r. Counters never decrease
 // from one round to the next (the jitter of a round is below the step).
-func Value(i, r int) float64 {
+func Value(i, r int) float64 { return kindValue(SeriesKind(i), i, r) }
+
+// kindValue is the value of series i in round r when it evolves as k
+// (k is not a histogram kind).
+func kindValue(k Kind, i, r int) float64 {
 	s := mix(uint64(i))
-	switch SeriesKind(i) {
+	switch k {
 	case Counter:
 		step := s&1023 + 1                           // per-series rate
 		jit := mix(s^uint64(r)) % step               // uneven increments, still monotonic

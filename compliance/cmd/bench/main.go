@@ -3,7 +3,8 @@
 // figures and their ratio per metric, and appends it to BENCHMARKS.md.
 //
 //	go run ./compliance/cmd/bench          # full: 200k and 1M series, 2 A/B rounds (~15-30 min)
-//	go run ./compliance/cmd/bench -quick   # smoke test, a minute or two
+//	go run ./compliance/cmd/bench -quick   # smoke test, a few minutes
+//	go run ./compliance/cmd/bench -only=cuts,disk,history   # the block scenarios only
 //
 // Binaries: $PROMETHEUS_BINARY (default .cache/ref/<version>/prometheus, `make ref`)
 // and $MYTSDB_BINARY (default: go build ./cmd/mytsdb). It owns flag parsing only.
@@ -30,6 +31,9 @@ func main() {
 	senders := flag.Int("senders", 0, "concurrent remote-write senders (default 4)")
 	batch := flag.Int("batch", 0, "samples per request (default 2000)")
 	mytsdbArgs := flag.String("mytsdb-args", "", "extra flags for mytsdb only, space-separated (e.g. --storage.wal.sync=interval)")
+	only := flag.String("only", "", "comma-separated scenario groups to run, of "+strings.Join(bench.ScenarioGroups, ",")+" (default all)")
+	blockRepeats := flag.Int("block-repeats", 0, "runs of each block scenario per server (default 1)")
+	commit := flag.String("commit", "", "the commit to name in the report (default the work tree's HEAD, +dirty if changed): for a $MYTSDB_BINARY built from a clean checkout")
 	flag.Parse()
 
 	cfg := bench.Full()
@@ -45,6 +49,17 @@ func main() {
 	if *batch > 0 {
 		cfg.BatchSize = *batch
 	}
+	if *blockRepeats > 0 {
+		cfg.BlockRepeats = *blockRepeats
+	}
+	if *only != "" {
+		if err := cfg.Only(strings.Split(*only, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		cfg.Mode += " -only=" + *only
+	}
+	cfg.Commit = *commit
 	cfg.MytsdbArgs = strings.Fields(*mytsdbArgs)
 	cfg.Log = os.Stderr
 
