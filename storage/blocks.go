@@ -151,7 +151,7 @@ func (t *Tenant) retireBlocks(bs []*block.Block) error {
 // holds of past ranges into blocks, compact, apply retention. One round runs
 // at a time; appends and queries never wait on it (a cut waits for the
 // appenders and queriers already in flight only).
-func (t *Tenant) maintain(ctx context.Context, now time.Time) error {
+func (t *Tenant) maintain(ctx context.Context) error {
 	t.cutMu.Lock()
 	defer t.cutMu.Unlock()
 	if t.isClosed() {
@@ -164,10 +164,9 @@ func (t *Tenant) maintain(ctx context.Context, now time.Time) error {
 	if err := t.compactLocked(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	// Retention deletes blocks only, as Prometheus's: the head keeps
+	// everything until it is cut, so nothing skips the blocks.
 	if err := t.applyBlockRetentionLocked(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := t.head.Truncate(now.Add(-t.opts.RetentionDuration).UnixMilli()); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -376,7 +375,7 @@ func (t *Tenant) applyBlockRetentionLocked() error {
 	bs := t.blockList()
 	var walBytes int64
 	if t.wal != nil {
-		walBytes, _ = dirSize(filepath.Join(t.dir, "wal"))
+		walBytes, _ = t.wal.Size()
 	}
 	exp := compaction.Expired(describe(bs), t.opts.RetentionDuration.Milliseconds(), t.opts.RetentionSize, walBytes)
 	if len(exp) == 0 {
@@ -405,20 +404,4 @@ func (t *Tenant) applyBlockRetentionLocked() error {
 		t.logger.Info("Deleting block by retention", "block", e.ID, "reason", e.Reason)
 	}
 	return t.retireBlocks(sel)
-}
-
-func dirSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n, err
 }

@@ -198,25 +198,7 @@ func (db *DB) openTenants() []*Tenant {
 func (db *DB) Maintain(ctx context.Context) error {
 	var errs []error
 	for _, t := range db.openTenants() {
-		if err := t.maintain(ctx, time.Now()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// ApplyRetention truncates every tenant's head to now - RetentionDuration
-// and deletes the blocks retention expires.
-func (db *DB) ApplyRetention(now time.Time) error {
-	mint := now.Add(-db.opts.RetentionDuration).UnixMilli()
-	var errs []error
-	for _, t := range db.openTenants() {
-		t.cutMu.Lock()
-		if err := t.applyBlockRetentionLocked(); err != nil {
-			errs = append(errs, err)
-		}
-		t.cutMu.Unlock()
-		if err := t.Truncate(mint); err != nil {
+		if err := t.maintain(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -244,11 +226,11 @@ func (db *DB) maintenanceLoop() {
 			if time.Since(failedAt) < db.opts.MaintenanceInterval {
 				continue
 			}
-			if !db.maintainAll(ctx, time.Now()) {
+			if !db.maintainAll(ctx) {
 				failedAt = time.Now()
 			}
-		case now := <-tk.C:
-			if !db.maintainAll(ctx, now) {
+		case <-tk.C:
+			if !db.maintainAll(ctx) {
 				failedAt = time.Now()
 			}
 		}
@@ -256,10 +238,10 @@ func (db *DB) maintenanceLoop() {
 }
 
 // maintainAll runs a round on every tenant and reports whether all went well.
-func (db *DB) maintainAll(ctx context.Context, now time.Time) bool {
+func (db *DB) maintainAll(ctx context.Context) bool {
 	ok := true
 	for _, t := range db.openTenants() {
-		if err := t.maintain(ctx, now); err != nil && ctx.Err() == nil {
+		if err := t.maintain(ctx); err != nil && ctx.Err() == nil {
 			ok = false
 			db.opts.Logger.Error("Block maintenance failed; it is retried next round", "tenant", t.id, "err", err)
 		}

@@ -214,48 +214,42 @@ func TestStaleLockAfterKill(t *testing.T) {
 	}
 }
 
+// TestRetention: as in Prometheus, retention deletes whole blocks, by time
+// relative to the newest block's end; the head keeps what it holds until it
+// is cut (nothing older than retention skips the blocks), and StartTime
+// follows the oldest block kept.
 func TestRetention(t *testing.T) {
-	db, err := Open(Options{Dir: t.TempDir(), RetentionDuration: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openBlocksDB(t, t.TempDir(), nil, func(o *Options) { o.RetentionDuration = time.Hour })
 	defer db.Close()
-	now := time.Unix(1e6, 0)
+	tn := db.Default()
 	l := labels.FromStrings("__name__", "m")
-	var pts []point
-	for ts := now.Add(-5 * time.Hour).UnixMilli(); ts <= now.UnixMilli(); ts += 15000 {
-		pts = append(pts, point{ts, float64(ts)})
+	base := time.Now().Add(-5 * time.Hour).UnixMilli()
+	base -= base % testRange
+	m := blockModel{}
+	for ts := base; ts <= base+5*3600*1000; ts += 15000 {
+		appendPoints(t, tn, l, []point{{ts, float64(ts)}})
+		m.add(l, point{ts, float64(ts)})
 	}
-	old := labels.FromStrings("__name__", "old")
-	app := db.Default().Appender(context.Background())
-	if _, err := app.Append(0, old, now.Add(-5*time.Hour).UnixMilli(), 1); err != nil {
+	if err := tn.Maintain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range pts {
-		if _, err := app.Append(0, l, p.t, p.v); err != nil {
-			t.Fatal(err)
+	metas := tn.Blocks()
+	if len(metas) < 2 {
+		t.Fatalf("%d blocks", len(metas))
+	}
+	newest := metas[len(metas)-1].MaxTime
+	for _, bm := range metas {
+		if newest-bm.MaxTime >= time.Hour.Milliseconds() {
+			t.Fatalf("block [%d, %d) outlived retention (newest block ends at %d)", bm.MinTime, bm.MaxTime, newest)
 		}
 	}
-	if err := app.Commit(); err != nil {
-		t.Fatal(err)
+	if first := metas[0].MinTime; first > newest-time.Hour.Milliseconds() {
+		t.Fatalf("retention deleted a block ending within the hour: the oldest kept starts at %d, newest ends at %d", first, newest)
 	}
-	if err := db.ApplyRetention(now); err != nil {
-		t.Fatal(err)
+	if st, _ := tn.StartTime(); st != metas[0].MinTime {
+		t.Fatalf("StartTime %d, want the oldest block's start %d", st, metas[0].MinTime)
 	}
-	got := readAll(t, db.Default())
-	if _, ok := got[old.String()]; ok || db.Default().Head().NumSeries() != 1 {
-		t.Fatalf("series entirely older than retention not collected: %d series", db.Default().Head().NumSeries())
-	}
-	mint := now.Add(-time.Hour).UnixMilli()
-	ps := got[l.String()]
-	if len(ps) == 0 || ps[len(ps)-1].t != now.UnixMilli() {
-		t.Fatal("recent samples lost")
-	}
-	// Whole chunks older than mint are gone; the chunk straddling mint stays.
-	if first := ps[0].t; first < mint-2*3600*1000 || first > mint {
-		t.Fatalf("first sample %d, retention bound %d", first, mint)
-	}
-	if st, _ := db.Default().StartTime(); st != ps[0].t {
-		t.Fatalf("StartTime %d, want %d", st, ps[0].t)
+	if d := diffModels(m.in(metas[0].MinTime, math.MaxInt64), readRange(t, tn, math.MinInt64, math.MaxInt64)); d != "" {
+		t.Fatalf("after retention:\n%s", d)
 	}
 }

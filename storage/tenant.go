@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promstorage "github.com/prometheus/prometheus/storage"
@@ -174,7 +173,7 @@ func (t *Tenant) Truncate(mint int64) error { return t.head.Truncate(mint) }
 // Maintain runs one round of the background work now: cut the head's past
 // ranges into blocks, compact, and apply retention (DB runs it every
 // Options.MaintenanceInterval).
-func (t *Tenant) Maintain(ctx context.Context) error { return t.maintain(ctx, time.Now()) }
+func (t *Tenant) Maintain(ctx context.Context) error { return t.maintain(ctx) }
 
 // Blocks returns the metas of the tenant's blocks, sorted by MinTime.
 func (t *Tenant) Blocks() []block.Meta {

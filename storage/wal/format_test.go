@@ -76,11 +76,10 @@ func TestFormatDump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(data) != MinSegmentSize {
-		t.Fatalf("segment is %d bytes, want preallocated %d", len(data), MinSegmentSize)
-	}
-	if !isZero(data[20:]) {
-		t.Fatal("bytes after the end frame are not zero")
+	// A closed segment is cut just after its end frame (its preallocation
+	// given back).
+	if len(data) != 20 {
+		t.Fatalf("closed segment is %d bytes, want 20 (the record and the end frame)", len(data))
 	}
 	dump := hex.Dump(data[:20])
 	doc, err := os.ReadFile("FORMAT.md")
@@ -134,8 +133,8 @@ func TestFormatDump(t *testing.T) {
 		if !closed || bad {
 			t.Fatalf("%s: closed=%v bad=%v at %d", name, closed, bad, stop)
 		}
-		if len(data) < segSize {
-			t.Fatalf("%s: %d bytes, not preallocated", name, len(data))
+		if int64(len(data)) != stop+9 {
+			t.Fatalf("%s: %d bytes, want %d (cut after its end frame)", name, len(data), stop+9)
 		}
 		if stop+9 > segSize && len(frames) != 1 {
 			t.Fatalf("%s: frames overflow the segment size", name)
@@ -148,4 +147,46 @@ func TestFormatDump(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d segments; first record:\n%s", len(names), hex.Dump(got[0][:min(len(got[0]), 32)]))
+}
+
+// TestSizeCountsData: Size is the data on disk — closed segments up to
+// their end frame, the open one up to what was written — not the
+// preallocated size.
+func TestSizeCountsData(t *testing.T) {
+	dir := t.TempDir()
+	const segSize = 4096
+	w, err := Open(Options{Dir: dir, SegmentSize: segSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i := range 40 {
+		if err := w.Log(testRecord(i, 100+i*7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := w.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := OSFS{}.List(dir)
+	var want int64
+	for i, name := range names {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, closed, stop, _ := refParse(data)
+		if i < len(names)-1 {
+			if !closed || int64(len(data)) != stop+9 {
+				t.Fatalf("closed segment %s: %d bytes, end at %d", name, len(data), stop)
+			}
+			want += int64(len(data))
+		} else {
+			want += stop // The open one: frames written so far.
+		}
+	}
+	if len(names) < 3 || got != want {
+		t.Fatalf("Size() = %d over %d segments, want %d", got, len(names), want)
+	}
 }

@@ -103,6 +103,37 @@ func Open(opts Options) (*WAL, error) {
 	return w, nil
 }
 
+// Size returns the bytes of data the WAL holds on disk: every file of its
+// directory, except that the segment being written counts what has been
+// written into it, not its preallocated size (Prometheus's WAL size, for
+// size retention).
+func (w *WAL) Size() (int64, error) {
+	w.segMu.Lock()
+	cur, curOff, open := w.seg.num, w.seg.off, w.seg.open
+	w.segMu.Unlock()
+	names, err := w.fs.List(w.dir)
+	if err != nil {
+		return 0, fmt.Errorf("wal: size: %w", err)
+	}
+	var n int64
+	for _, name := range names {
+		if num, ok := parseSegmentName(name); ok && open && num == cur {
+			n += curOff
+			continue
+		}
+		f, err := w.fs.Open(joinPath(w.dir, name))
+		if err != nil {
+			continue // Deleted by a checkpoint meanwhile.
+		}
+		sz, err := f.Size()
+		f.Close()
+		if err == nil {
+			n += sz
+		}
+	}
+	return n, nil
+}
+
 // WriterName returns the writer in use: "io_uring" or "pwrite".
 func (w *WAL) WriterName() string { return w.writer.name() }
 
@@ -248,6 +279,13 @@ func (w *WAL) closeSegmentLocked() error {
 	f := w.seg.f
 	w.seg.f = nil
 	err := w.writeLocked(f, endFrame, w.seg.off, true)
+	if err == nil {
+		// Give back the preallocated tail: a closed segment takes the
+		// disk it holds data for (size retention counts it). Not synced:
+		// after a crash the tail may come back, all zeros, which a
+		// preallocated segment may have anyway.
+		_ = f.Truncate(w.seg.off + int64(len(endFrame)))
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("wal: close segment %d: %w", w.seg.num, cerr)
 	}
