@@ -38,10 +38,11 @@ $(PROMETHEUS) $(PROMTOOL):
 		github.com/prometheus/prometheus/cmd/prometheus@$(PROM_VERSION) \
 		github.com/prometheus/prometheus/cmd/promtool@$(PROM_VERSION)
 
-# The race run leaves out Prometheus's PromQL suites: they evaluate on one
-# goroutine (nothing for the detector) and take minutes under -race; they run
-# in the plain run above. vet's stdmethods check wants every Seek to be io.Seeker's; upstream chunkenc.Iterator's
-# Seek(int64) ValueType, which our iterators must implement, is not.
+# vet's stdmethods check wants every Seek to be io.Seeker's; upstream
+# chunkenc.Iterator's Seek(int64) ValueType, which our iterators must
+# implement, is not. The race run leaves out Prometheus's PromQL suites: they
+# evaluate on one goroutine (nothing for the detector) and take minutes under
+# -race; they run in the plain run.
 test: ref build
 	$(GO) vet -stdmethods=false ./...
 	$(GO) test -count=1 -timeout 25m ./...
