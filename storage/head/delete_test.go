@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -178,3 +179,79 @@ func matchesAll(l labels.Labels, ms []*labels.Matcher) bool {
 }
 
 var _ storage.Appendable = (*Head)(nil)
+
+// TestCheckpointDuringCommits: commits from several goroutines go on while
+// checkpoints are written (they wait only for the segment to close); after a
+// crash and replay every acknowledged sample is there exactly once.
+func TestCheckpointDuringCommits(t *testing.T) {
+	fs := wal.NewMemFS()
+	h, w := openTestHead(t, fs, 0)
+	const writers, perWriter, steps = 4, 25, 300
+	want := make([]map[string][]string, writers)
+	errs := make(chan error, writers+1)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				errs <- nil
+				return
+			default:
+			}
+			if err := h.Checkpoint(); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range writers {
+		want[g] = map[string][]string{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var series []labels.Labels
+			for i := range perWriter {
+				series = append(series, labels.FromStrings("__name__", "c", "g", fmt.Sprint(g), "i", fmt.Sprint(i)))
+			}
+			for step := range steps {
+				app := h.Appender(context.Background())
+				ts := int64(step) * 1000
+				for i, l := range series {
+					if _, err := app.Append(0, l, ts, float64(step*100+i)); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if err := app.Commit(); err != nil {
+					errs <- err
+					return
+				}
+				for i, l := range series {
+					want[g][l.String()] = append(want[g][l.String()], fmt.Sprintf("%d:%x", ts, math.Float64bits(float64(step*100+i))))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := fs.CrashClone()
+	_ = h.Close()
+	_ = w.Close()
+	h, w = openTestHead(t, crashed, 0)
+	defer w.Close()
+	got := headSamples(t, h)
+	for _, wg := range want {
+		for k, ws := range wg {
+			if fmt.Sprint(got[k]) != fmt.Sprint(ws) {
+				t.Fatalf("series %s after replay: %d samples, want %d", k, len(got[k]), len(ws))
+			}
+		}
+	}
+}

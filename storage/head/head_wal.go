@@ -151,16 +151,28 @@ func (h *Head) truncateMemory(mint int64, keep map[*memSeries][]oooSample) {
 }
 
 // Checkpoint writes the head's live state (every series, all their samples
-// in memory, metadata, exemplars) as a WAL checkpoint,
-// which deletes the older segments. Commits wait while it runs.
+// in memory, metadata, exemplars) as a WAL checkpoint, which deletes the
+// older segments. Commits wait only until the WAL has closed its current
+// segment: every record of the segments the checkpoint replaces is then in
+// memory. The state is written while commits go on; what they add lands in
+// later segments too, and a sample that is in both is dropped as a
+// duplicate by replay.
 func (h *Head) Checkpoint() error {
 	if h.wal == nil {
 		return errors.New("head: checkpoint without a WAL")
 	}
 	h.commitMu.Lock()
-	defer h.commitMu.Unlock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			h.commitMu.Unlock()
+		}
+	}
+	defer unlock()
 	var written int64
 	err := h.wal.Checkpoint(func(emit func(rec []byte) error) error {
+		unlock() // wal.Checkpoint closed the segment before calling write.
 		cw := &checkpointWriter{emit: func(rec []byte) error { written += int64(len(rec)); return emit(rec) }}
 		// Everything in memory is live: out-of-order samples may be older
 		// than minValidTime and be held nowhere else.
