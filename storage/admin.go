@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -76,7 +75,7 @@ func (t *Tenant) snapshot(ctx context.Context, dir string, withHead bool) error 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := linkTree(b.Dir(), filepath.Join(dir, filepath.Base(b.Dir()))); err != nil {
+		if err := b.Snapshot(dir); err != nil {
 			return fmt.Errorf("storage: tenant %s: snapshot block %s: %w", t.id, filepath.Base(b.Dir()), err)
 		}
 		if i == 0 {
@@ -129,28 +128,6 @@ func ValidateSnapshotName(name string) error {
 	return nil
 }
 
-// linkTree recreates the directory tree src at dst with hard links to its
-// files, copying a file when the link fails (another filesystem).
-func linkTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if err := os.Link(path, target); err == nil {
-			return nil
-		}
-		return copyFile(path, target)
-	})
-}
-
 // syncDir makes the entries a snapshot created in dir durable.
 func syncDir(dir string) error {
 	f, err := os.Open(dir)
@@ -162,25 +139,4 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
