@@ -392,6 +392,25 @@ func fillHead(t *testing.T, tn *Tenant, base int64, m blockModel) int64 {
 	return ts
 }
 
+// cutTenant opens a DB in dir with 50 minutes of data in its default
+// tenant, cut into blocks (at least two) with the rest in the head.
+func cutTenant(t *testing.T, dir string) (*DB, *Tenant, blockModel) {
+	t.Helper()
+	db := openBlocksDB(t, dir, nil, nil)
+	tn := db.Default()
+	m := blockModel{}
+	base := time.Now().Add(-2 * time.Hour).UnixMilli()
+	base -= base % testRange
+	fillHead(t, tn, base, m)
+	if err := tn.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tn.Blocks()); n < 2 || tn.Head().NumSeries() == 0 {
+		t.Fatalf("%d blocks, %d head series: want both", n, tn.Head().NumSeries())
+	}
+	return db, tn, m
+}
+
 // TestCutFailsCleanlyAndIsRetried: a cut that cannot write its block (here
 // the blocks directory is replaced by a file, as a full or broken disk would
 // refuse it) leaves the head with all its data, queries unchanged, and the
@@ -447,19 +466,8 @@ func TestCutFailsCleanlyAndIsRetried(t *testing.T) {
 // and the head are served.
 func TestCorruptBlockLeftOut(t *testing.T) {
 	dir := t.TempDir()
-	db := openBlocksDB(t, dir, nil, nil)
-	tn := db.Default()
-	m := blockModel{}
-	base := time.Now().Add(-2 * time.Hour).UnixMilli()
-	base -= base % testRange
-	fillHead(t, tn, base, m)
-	if err := tn.Maintain(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db, tn, m := cutTenant(t, dir)
 	metas := tn.Blocks()
-	if len(metas) < 2 {
-		t.Fatalf("%d blocks", len(metas))
-	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -496,20 +504,9 @@ func TestCorruptBlockLeftOut(t *testing.T) {
 // one without holds what the blocks hold; each opens as a data directory.
 func TestSnapshotServesAsDataDir(t *testing.T) {
 	dir := t.TempDir()
-	db := openBlocksDB(t, dir, nil, nil)
+	db, tn, m := cutTenant(t, dir)
 	defer db.Close()
-	tn := db.Default()
-	m := blockModel{}
-	base := time.Now().Add(-2 * time.Hour).UnixMilli()
-	base -= base % testRange
-	fillHead(t, tn, base, m)
-	if err := tn.Maintain(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	metas := tn.Blocks()
-	if len(metas) < 2 || tn.Head().NumSeries() == 0 {
-		t.Fatalf("%d blocks, %d head series: want both", len(metas), tn.Head().NumSeries())
-	}
 	for _, withHead := range []bool{true, false} {
 		name := fmt.Sprintf("snap-%v", withHead)
 		if err := db.Snapshot(context.Background(), name, withHead); err != nil {
