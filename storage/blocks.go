@@ -298,7 +298,8 @@ func pick(bs []*block.Block, ids []ulid.ULID) []*block.Block {
 func (t *Tenant) compactLocked(ctx context.Context) error {
 	for ctx.Err() == nil {
 		bs := t.blockList()
-		sel := pick(bs, compaction.Plan(describe(bs), t.ranges))
+		sel := pick(bs, compaction.PlanWithOptions(describe(bs), t.ranges,
+			compaction.PlanOptions{NoOverlapping: t.opts.NoOverlappingCompaction}))
 		if len(sel) == 0 {
 			return nil
 		}

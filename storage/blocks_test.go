@@ -535,3 +535,49 @@ func TestSnapshotServesAsDataDir(t *testing.T) {
 		t.Fatalf("live data after snapshots:\n%s", d)
 	}
 }
+
+// TestNoOverlappingCompaction: out-of-order data cut into a block over an
+// older range is compacted away by default, and queries are right either
+// way. (Which blocks are merged with overlapping compaction off, only by the
+// leveled rules as in Prometheus, is the planner's, compared with
+// Prometheus's own in storage/compaction.)
+func TestNoOverlappingCompaction(t *testing.T) {
+	for _, noOverlap := range []bool{true, false} {
+		t.Run(fmt.Sprintf("no-overlapping=%v", noOverlap), func(t *testing.T) {
+			db := openBlocksDB(t, t.TempDir(), nil, func(o *Options) {
+				o.OutOfOrderTimeWindow = 24 * 3600 * 1000
+				o.NoOverlappingCompaction = noOverlap
+			})
+			defer db.Close()
+			tn := db.Default()
+			m := blockModel{}
+			base := time.Now().Add(-2 * time.Hour).UnixMilli()
+			base -= base % testRange
+			end := fillHead(t, tn, base, m)
+			if err := tn.Maintain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			late := labels.FromStrings("__name__", "late")
+			appendPoints(t, tn, late, []point{{base + 7_500, 1}}) // Out of order, in the first range.
+			m.add(late, point{base + 7_500, 1})
+			appendPoints(t, tn, late, []point{{end + 20*60*1000, 2}}) // Pushes the head on.
+			m.add(late, point{end + 20*60*1000, 2})
+			if err := tn.Maintain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			metas := tn.Blocks()
+			overlaps := false
+			for i := 1; i < len(metas); i++ {
+				if metas[i].MinTime < metas[i-1].MaxTime {
+					overlaps = true
+				}
+			}
+			if overlaps && !noOverlap {
+				t.Fatalf("blocks still overlap after compaction: %+v", metas)
+			}
+			if d := diffModels(m, readRange(t, tn, math.MinInt64, math.MaxInt64)); d != "" {
+				t.Fatal(d)
+			}
+		})
+	}
+}

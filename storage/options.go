@@ -47,6 +47,11 @@ type Options struct {
 	// BlockSegmentSize is --storage.tsdb.max-block-chunk-segment-size: the
 	// largest chunk segment file of a block (0 = 512 MiB).
 	BlockSegmentSize int64
+	// NoOverlappingCompaction is
+	// --storage.tsdb.allow-overlapping-compaction=false: overlapping blocks
+	// (out-of-order data) are left as they are, for another component to
+	// merge; queries merge them meanwhile.
+	NoOverlappingCompaction bool
 	// NoLockfile is --storage.tsdb.no-lockfile: do not take <Dir>/lock.
 	NoLockfile bool
 	// MaintenanceInterval is how often blocks are cut, compacted and

@@ -251,7 +251,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		BytesVar(&cfg.retentionSize)
 	fs.serverOnly("storage.tsdb.no-lockfile", "Do not create lockfile in data directory.", true).
 		Default("false").BoolVar(&cfg.noLockfile)
-	fs.serverOnly("storage.tsdb.allow-overlapping-compaction", "Allow compaction of overlapping blocks. If set to false, TSDB stops vertical compaction and leaves overlapping blocks there. The use case is to let another component handle the compaction of overlapping blocks.", false).
+	fs.serverOnly("storage.tsdb.allow-overlapping-compaction", "Allow compaction of overlapping blocks. If set to false, TSDB stops vertical compaction and leaves overlapping blocks there. The use case is to let another component handle the compaction of overlapping blocks.", true).
 		Default("true").Hidden().BoolVar(&cfg.allowOverlapping)
 	fs.serverOnly("storage.tsdb.wal-compression", "Compress the tsdb WAL. If false, the --storage.tsdb.wal-compression-type flag is ignored.", false).
 		Hidden().Default("true").BoolVar(&cfg.walCompression)

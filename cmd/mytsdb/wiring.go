@@ -44,21 +44,22 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		retention = 100 * 365 * 24 * time.Hour
 	}
 	db, err := storage.Open(storage.Options{
-		Dir:                  s.cfg.storagePath,
-		RetentionDuration:    retention,
-		RetentionSize:        s.retentionSz,
-		MaxBlockDuration:     s.maxBlock,
-		NoLockfile:           s.cfg.noLockfile,
-		BlockSegmentSize:     int64(s.cfg.maxBlockChunkSegment),
-		WALSync:              wal.SyncPolicy(s.cfg.walSync),
-		WALSyncInterval:      s.cfg.walSyncInterval,
-		WALSegmentSize:       int64(s.cfg.walSegmentSize),
-		WALWriter:            s.cfg.walWriter,
-		OutOfOrderTimeWindow: s.oooWindow,
-		MaxExemplars:         s.maxExemplars,
-		ChunkRange:           s.chunkRange,
-		Logger:               s.logger.With("component", "tsdb"),
-		Registerer:           reg,
+		Dir:                     s.cfg.storagePath,
+		RetentionDuration:       retention,
+		RetentionSize:           s.retentionSz,
+		MaxBlockDuration:        s.maxBlock,
+		NoLockfile:              s.cfg.noLockfile,
+		BlockSegmentSize:        int64(s.cfg.maxBlockChunkSegment),
+		NoOverlappingCompaction: !s.cfg.allowOverlapping,
+		WALSync:                 wal.SyncPolicy(s.cfg.walSync),
+		WALSyncInterval:         s.cfg.walSyncInterval,
+		WALSegmentSize:          int64(s.cfg.walSegmentSize),
+		WALWriter:               s.cfg.walWriter,
+		OutOfOrderTimeWindow:    s.oooWindow,
+		MaxExemplars:            s.maxExemplars,
+		ChunkRange:              s.chunkRange,
+		Logger:                  s.logger.With("component", "tsdb"),
+		Registerer:              reg,
 	})
 	if err != nil {
 		return nil, err

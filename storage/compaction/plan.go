@@ -19,6 +19,21 @@ const tombstoneRatio = 0.05
 // may be unsorted; the result is in MinTime order, ties as Prometheus orders
 // them.
 func Plan(blocks []Block, ranges []int64) []ulid.ULID {
+	return PlanWithOptions(blocks, ranges, PlanOptions{})
+}
+
+// PlanOptions changes what Plan does; the zero value is Prometheus's
+// default.
+type PlanOptions struct {
+	// NoOverlapping is --storage.tsdb.allow-overlapping-compaction=false
+	// (LeveledCompactorOptions.EnableOverlappingCompaction false): the step
+	// that merges overlapping blocks first is skipped, and only leveled
+	// compactions and tombstone rewrites are planned.
+	NoOverlapping bool
+}
+
+// PlanWithOptions is Plan with options.
+func PlanWithOptions(blocks []Block, ranges []int64, opts PlanOptions) []ulid.ULID {
 	if len(blocks) == 0 || len(ranges) == 0 {
 		return nil
 	}
@@ -38,7 +53,7 @@ func Plan(blocks []Block, ranges []int64) []ulid.ULID {
 		}
 	}
 	for _, class := range [][]Block{regular, stale, selected} {
-		if res := planClass(class, ranges); len(res) > 0 {
+		if res := planClass(class, ranges, !opts.NoOverlapping); len(res) > 0 {
 			return res
 		}
 	}
@@ -46,14 +61,16 @@ func Plan(blocks []Block, ranges []int64) []ulid.ULID {
 }
 
 // planClass plans blocks of one class, given in ID order.
-func planClass(blocks []Block, ranges []int64) []ulid.ULID {
+func planClass(blocks []Block, ranges []int64, overlap bool) []ulid.ULID {
 	if len(blocks) == 0 {
 		return nil
 	}
 	slices.SortFunc(blocks, func(a, b Block) int { return cmp.Compare(a.MinTime, b.MinTime) })
 
-	if res := overlapping(blocks); len(res) > 0 {
-		return ids(res)
+	if overlap {
+		if res := overlapping(blocks); len(res) > 0 {
+			return ids(res)
+		}
 	}
 	// The newest block (greatest MinTime), usually just cut from the head,
 	// stays out of leveled compaction and of tombstone rewrites: it leaves a

@@ -216,6 +216,12 @@ func describe(blocks []Block) string {
 // then applies the chosen compaction (one merged block replaces the group)
 // and compares again, until there is nothing to do.
 func TestPlanMatchesUpstream(t *testing.T) {
+	for _, overlap := range []bool{true, false} {
+		t.Run(fmt.Sprintf("overlapping=%v", overlap), func(t *testing.T) { testPlanMatchesUpstream(t, overlap) })
+	}
+}
+
+func testPlanMatchesUpstream(t *testing.T, overlap bool) {
 	iterations := 200
 	if testing.Short() {
 		iterations = 30
@@ -230,7 +236,8 @@ func TestPlanMatchesUpstream(t *testing.T) {
 		for _, b := range blocks {
 			writeMeta(t, dir, b)
 		}
-		c, err := tsdb.NewLeveledCompactor(context.Background(), nil, nil, ranges, nil, nil)
+		c, err := tsdb.NewLeveledCompactorWithOptions(context.Background(), nil, nil, ranges, nil,
+			tsdb.LeveledCompactorOptions{EnableOverlappingCompaction: overlap})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +251,7 @@ func TestPlanMatchesUpstream(t *testing.T) {
 			for _, d := range dirs {
 				want = append(want, ulid.MustParseStrict(filepath.Base(d)))
 			}
-			got := Plan(blocks, ranges)
+			got := PlanWithOptions(blocks, ranges, PlanOptions{NoOverlapping: !overlap})
 			if !slices.Equal(got, want) {
 				t.Fatalf("seed %d step %d ranges %v:\n%sPlan = %v\nupstream %v", seed, step, ranges, describe(blocks), got, want)
 			}
