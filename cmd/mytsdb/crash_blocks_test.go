@@ -469,6 +469,10 @@ func (c *blockCrash) goneFunc(p *proc, out *outcome, got map[string][]sample) (f
 func (l *ledger) verifyGone(got map[string][]sample, gone func(key string, ts int64) bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.verifyGoneLocked(got, gone)
+}
+
+func (l *ledger) verifyGoneLocked(got map[string][]sample, gone func(key string, ts int64) bool) error {
 	for key, samples := range got {
 		sent, ok := l.sent[key]
 		if !ok {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -113,54 +111,14 @@ func (l *ledger) push(client *http.Client, addr string) (int, error) {
 // present with its exact value, every returned sample was sent with that
 // value (nothing invented, nothing altered), and no timestamp repeats.
 func (l *ledger) verify(p *proc) error {
+	// Held across the query: a batch acknowledged after it must not count.
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	got, err := p.rangeSamples(l.metric, "2h", time.UnixMilli(l.nextT).Add(time.Minute))
 	if err != nil {
 		return err
 	}
-	for key, samples := range got {
-		sent, ok := l.sent[key]
-		if !ok {
-			return fmt.Errorf("series %s was never sent", key)
-		}
-		for i, s := range samples {
-			if i > 0 && s.T <= samples[i-1].T {
-				return fmt.Errorf("series %s: timestamp %d follows %d (duplicate or out of order)", key, s.T, samples[i-1].T)
-			}
-			want, ok := sent[s.T]
-			if !ok {
-				return fmt.Errorf("series %s: sample at %d was never sent", key, s.T)
-			}
-			v, err := strconv.ParseFloat(s.V, 64)
-			if err != nil {
-				return fmt.Errorf("series %s: value %q: %w", key, s.V, err)
-			}
-			if math.Float64bits(v) != math.Float64bits(want) {
-				return fmt.Errorf("series %s at %d: value %v, sent %v", key, s.T, v, want)
-			}
-		}
-	}
-	missing := 0
-	var example string
-	for key, acked := range l.acked {
-		have := map[int64]bool{}
-		for _, s := range got[key] {
-			have[s.T] = true
-		}
-		for ts := range acked {
-			if !have[ts] {
-				missing++
-				if example == "" {
-					example = fmt.Sprintf("%s at %d", key, ts)
-				}
-			}
-		}
-	}
-	if missing > 0 {
-		return fmt.Errorf("%d acknowledged samples are missing (e.g. %s); %d batches acked, %d failed", missing, example, l.nAcked, l.nFailed)
-	}
-	return nil
+	return l.verifyGoneLocked(got, func(string, int64) bool { return false })
 }
 
 // writer pushes batches back to back until stop is closed.
