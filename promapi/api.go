@@ -93,6 +93,8 @@ type Options struct {
 	// filled by the engine, parser, discovery and its flags); nil answers 500
 	// "feature registry not configured" as Prometheus does without one.
 	Features features.Collector
+	// Notices backs /notifications and /notifications/live; nil serves none.
+	Notices Notices
 	// Registerer receives the remote-read handler's metrics; nil = none.
 	Registerer prometheus.Registerer
 	// RemoteReadSampleLimit, RemoteReadConcurrencyLimit and

@@ -1,7 +1,9 @@
 package promapi
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/util/features"
+	"github.com/prometheus/prometheus/util/notifications"
 )
 
 func TestSelfMetrics(t *testing.T) {
@@ -47,6 +50,73 @@ func TestNotificationsLive(t *testing.T) {
 	}
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/event-stream" || rec.Body.Len() != 0 {
 		t.Errorf("live: %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+}
+
+// TestNotices runs the notice store Prometheus uses behind both endpoints:
+// the list, the stream (current notices first, then changes, a deletion sent
+// as inactive) and the subscriber limit.
+func TestNotices(t *testing.T) {
+	store := notifications.NewNotifications(1, nil)
+	api := New(Options{Engine: testEngine(), Notices: store})
+	rec := serve(api.Handler(), http.MethodGet, "/api/v1/notifications", nil)
+	if rec.Code != 200 || rec.Body.String() != `{"status":"success","data":[]}` {
+		t.Fatalf("empty list: %d %s", rec.Code, rec.Body)
+	}
+	store.AddNotification(notifications.ConfigurationUnsuccessful)
+	rec = serve(api.Handler(), http.MethodGet, "/api/v1/notifications", nil)
+	var list struct {
+		Data []notifications.Notification `json:"data"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list.Data) != 1 ||
+		list.Data[0].Text != notifications.ConfigurationUnsuccessful || !list.Data[0].Active {
+		t.Fatalf("list: %s (%v)", rec.Body, err)
+	}
+
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/notifications/live", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := bufio.NewScanner(resp.Body)
+	next := func() notifications.Notification {
+		t.Helper()
+		for events.Scan() {
+			line, ok := strings.CutPrefix(events.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var n notifications.Notification
+			if err := json.Unmarshal([]byte(line), &n); err != nil {
+				t.Fatalf("event %q: %v", line, err)
+			}
+			return n
+		}
+		t.Fatalf("stream ended: %v", events.Err())
+		return notifications.Notification{}
+	}
+	if n := next(); n.Text != notifications.ConfigurationUnsuccessful || !n.Active {
+		t.Errorf("first event %+v, want the current notice", n)
+	}
+
+	// The one subscriber allowed is taken: Prometheus answers 204.
+	rec2, err := http.Get(srv.URL + "/api/v1/notifications/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec2.Body.Close()
+	if rec2.StatusCode != http.StatusNoContent {
+		t.Errorf("second subscriber: %d, want 204", rec2.StatusCode)
+	}
+
+	store.DeleteNotification(notifications.ConfigurationUnsuccessful)
+	if n := next(); n.Text != notifications.ConfigurationUnsuccessful || n.Active {
+		t.Errorf("deletion event %+v, want it inactive", n)
 	}
 }
 

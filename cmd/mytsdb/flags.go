@@ -204,7 +204,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("5m").SetValue(&cfg.webReadTimeout)
 	fs.honoured("web.max-connections", "Maximum number of simultaneous connections across all listeners.").
 		Default("512").IntVar(&cfg.webMaxConnections)
-	fs.accepted("web.max-notifications-subscribers", "Limits the maximum number of subscribers that can concurrently receive live notifications. If the limit is reached, new subscription requests will be denied until existing connections close.").
+	fs.honoured("web.max-notifications-subscribers", "Limits the maximum number of subscribers that can concurrently receive live notifications. If the limit is reached, new subscription requests will be denied until existing connections close.").
 		Default("16").IntVar(&cfg.webMaxNotifSubs)
 	fs.honoured("web.external-url", "The URL under which Prometheus is externally reachable (for example, if Prometheus is served via a reverse proxy). Used for generating relative and absolute links back to Prometheus itself. If the URL has a path portion, it will be used to prefix all HTTP endpoints served by Prometheus. If omitted, relevant URL components will be derived automatically.").
 		PlaceHolder("<URL>").StringVar(&cfg.externalURL)

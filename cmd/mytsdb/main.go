@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/util/documentcli"
 	"github.com/prometheus/prometheus/util/features"
+	"github.com/prometheus/prometheus/util/notifications"
 	promruntime "github.com/prometheus/prometheus/util/runtime"
 	"go.yaml.in/yaml/v2"
 
@@ -235,6 +236,7 @@ type server struct {
 	parser       parser.Parser
 	cors         *regexp.Regexp // --web.cors.origin, anchored
 	configSrc    configSource
+	notices      *notifications.Notifications
 }
 
 // run starts the components in Prometheus's order (web server first so
@@ -246,6 +248,10 @@ func (s *server) run() int {
 	logger := s.logger
 	reg := newRegistry()
 	cm := newConfigMetrics(reg)
+	// The notices the UI shows (/api/v1/notifications), raised where
+	// Prometheus raises them.
+	s.notices = notifications.NewNotifications(s.cfg.webMaxNotifSubs, reg)
+	s.notices.AddNotification(notifications.StartingUp)
 	// Set the reload metrics now that the config is known to be valid, as
 	// Prometheus does, so they do not read 0 during a long startup.
 	cm.success.Set(1)
@@ -298,7 +304,7 @@ func (s *server) run() int {
 	}
 	logger.Info("TSDB started")
 
-	cs := &configState{src: s.configSrc, logger: logger, logLevel: s.cfg.promslogConfig.Level, metrics: cm}
+	cs := &configState{src: s.configSrc, logger: logger, logLevel: s.cfg.promslogConfig.Level, metrics: cm, notices: s.notices}
 	cs.noStepSubqueryInterval.Store(time.Duration(config.DefaultGlobalConfig.EvaluationInterval).Milliseconds())
 
 	tracker, err := promql.NewActiveQueryTracker(activeQueryDir(s.cfg.storagePath), s.cfg.queryConcurrency, logger.With("component", "activeQueryTracker"))
@@ -354,11 +360,13 @@ func (s *server) run() int {
 	scrapeErr := make(chan error, 1)
 	go func() { scrapeErr <- sm.Run() }()
 	wh.SetReady(web.Ready)
+	s.notices.DeleteNotification(notifications.StartingUp)
 	logger.Info("Server is ready to receive web requests.")
 
 	exitCode, webStopped := s.loop(cs, wh, term, hup, webErr, scrapeErr)
 
 	wh.SetReady(web.Stopping)
+	s.notices.AddNotification(notifications.ShuttingDown)
 	sm.Stop()
 	if webStopped {
 		cancelWeb()
@@ -434,7 +442,11 @@ func (s *server) loop(cs *configState, wh *web.Handler, term, hup <-chan os.Sign
 			}
 			logger.Info("Configuration file change detected, reloading the configuration.")
 			if err := cs.reload(); err != nil {
+				// The checksum stays the old one, so the next tick retries
+				// (as Prometheus: a file fixed or not, the error is repeated
+				// until a reload succeeds).
 				logger.Error("Error reloading config, the previous configuration stays in effect", "err", err)
+				continue
 			}
 			checksum = current
 		case err := <-webErr:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/util/notifications"
 )
 
 // reloader applies one part of a new configuration, like Prometheus's.
@@ -23,6 +24,7 @@ type configState struct {
 	logger    *slog.Logger
 	logLevel  *promslog.Level
 	metrics   *configMetrics
+	notices   *notifications.Notifications // nil in tests without a server
 	reloaders []reloader
 
 	current  atomic.Pointer[config.Config] // what /api/v1/status/config shows
@@ -51,8 +53,14 @@ func (s *configState) reload() (err error) {
 		if err == nil {
 			s.metrics.success.Set(1)
 			s.metrics.successTime.SetToCurrentTime()
+			if s.notices != nil {
+				s.notices.DeleteNotification(notifications.ConfigurationUnsuccessful)
+			}
 		} else {
 			s.metrics.success.Set(0)
+			if s.notices != nil {
+				s.notices.AddNotification(notifications.ConfigurationUnsuccessful)
+			}
 		}
 	}()
 

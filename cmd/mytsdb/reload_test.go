@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,6 +73,13 @@ func TestReloadBadConfigKeepsOld(t *testing.T) {
 	if !strings.Contains(metricsText(t, servers[0].p), "prometheus_config_last_reload_successful 0") {
 		t.Fatal("prometheus_config_last_reload_successful is not 0 after a failed reload")
 	}
+	// Both raise the same notice for the UI (dates differ).
+	want := []string{"Configuration reload has failed.:true"}
+	for _, srv := range servers {
+		if got := notices(t, srv.p); !slices.Equal(got, want) {
+			t.Errorf("%s notices after the failed reload: %q, want %q", srv.name, got, want)
+		}
+	}
 	// The old job keeps being scraped: fresh samples after the failed reload.
 	time.Sleep(2500 * time.Millisecond)
 	d, err := servers[0].p.query(`count_over_time(up{job="old"}[2s])`, time.Time{})
@@ -88,6 +98,34 @@ func TestReloadBadConfigKeepsOld(t *testing.T) {
 	if code, body := post(t, servers[0].p.url("/-/reload")); code != http.StatusOK {
 		t.Fatalf("good reload: %d %q", code, body)
 	}
+	if got := notices(t, servers[0].p); len(got) != 0 {
+		t.Errorf("notices after the good reload: %q, want none", got)
+	}
+}
+
+// notices returns /api/v1/notifications as "text:active" strings.
+func notices(t *testing.T, p *proc) []string {
+	t.Helper()
+	resp, err := http.Get(p.url("/api/v1/notifications"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Data   []struct {
+			Text   string `json:"text"`
+			Active bool   `json:"active"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
+		t.Fatalf("notifications: %v %+v", err, body)
+	}
+	out := []string{}
+	for _, n := range body.Data {
+		out = append(out, fmt.Sprintf("%s:%v", n.Text, n.Active))
+	}
+	return out
 }
 
 // TestLifecycleEndpointsMatchPrometheus compares the /-/ endpoints and the

@@ -237,6 +237,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		Ready:          wh.IsReady,
 		Gatherer:       reg,
 		Registerer:     reg,
+		Notices:        s.notices,
 		GlobalURL: promapi.GlobalURLOptions{
 			ListenAddress: s.cfg.listenAddresses[0],
 			Host:          s.externalURL.Host,
