@@ -31,6 +31,12 @@ type Options struct {
 	AppName         string                // "Prometheus Server" when empty; used in /-/healthy and /-/ready bodies
 	Gatherer        prometheus.Gatherer   // served at /metrics; nil = /metrics answers 404
 	Registerer      prometheus.Registerer // receives the prometheus_http_* and prometheus_ready metrics
+	// UserAssetsPath is --web.user-assets, served at /user/ when set.
+	UserAssetsPath string
+	// ConsoleTemplatesPath and ConsoleLibrariesPath are --web.console.templates
+	// and --web.console.libraries (/consoles/*, see Consoles).
+	ConsoleTemplatesPath string
+	ConsoleLibrariesPath string
 	// ShutdownTimeout bounds how long Run waits for in-flight requests (remote
 	// writes waiting for their fsync, queries) after its context ends. 0 = 5s.
 	ShutdownTimeout time.Duration
@@ -46,6 +52,7 @@ type Handler struct {
 
 	api         atomic.Pointer[http.Handler] // /api/v1/* (promapi)
 	remoteWrite atomic.Pointer[http.Handler] // POST /api/v1/write; nil = receiver disabled
+	consoles    atomic.Pointer[Consoles]     // /consoles/*; nil until the storage is open
 
 	ready        atomic.Uint32
 	stopping     chan struct{} // closed on SetReady(Stopping)
@@ -142,6 +149,10 @@ func (h *Handler) routes() http.Handler {
 	}
 
 	mux.Handle("/api/v1/", http.HandlerFunc(h.serveAPI))
+	handle("GET /consoles/", "/consoles/*filepath", h.testReady(http.HandlerFunc(h.serveConsole)))
+	if h.o.UserAssetsPath != "" {
+		handle("GET /user/", "/user/*filepath", http.StripPrefix("/user", http.FileServer(http.Dir(h.o.UserAssetsPath))))
+	}
 
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -210,7 +210,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		PlaceHolder("<URL>").StringVar(&cfg.externalURL)
 	fs.honoured("web.route-prefix", "Prefix for the internal routes of web endpoints. Defaults to path of --web.external-url.").
 		PlaceHolder("<path>").StringVar(&cfg.routePrefix)
-	fs.accepted("web.user-assets", "Path to static asset directory, available at /user.").
+	fs.honoured("web.user-assets", "Path to static asset directory, available at /user.").
 		PlaceHolder("<path>").StringVar(&cfg.userAssets)
 	fs.honoured("web.enable-lifecycle", "Enable shutdown and reload via HTTP request.").
 		Default("false").BoolVar(&cfg.enableLifecycle)
@@ -223,9 +223,9 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default(supported.Strings()...).SetValue(&rwProtoMsgs{msgs: &cfg.remoteWriteMsgs})
 	fs.accepted("web.enable-otlp-receiver", "Enable API endpoint accepting OTLP write requests.").
 		Default("false").BoolVar(&cfg.enableOTLP)
-	fs.accepted("web.console.templates", "Path to the console template directory, available at /consoles.").
+	fs.honoured("web.console.templates", "Path to the console template directory, available at /consoles.").
 		Default("consoles").StringVar(&cfg.consoleTemplates)
-	fs.accepted("web.console.libraries", "Path to the console library directory.").
+	fs.honoured("web.console.libraries", "Path to the console library directory.").
 		Default("console_libraries").StringVar(&cfg.consoleLibraries)
 	fs.accepted("web.page-title", "Document title of Prometheus instance.").
 		Default("Prometheus Time Series Collection and Processing Server").StringVar(&cfg.pageTitle)

@@ -263,16 +263,19 @@ func (s *server) run() int {
 	signal.Notify(hup, syscall.SIGHUP)
 
 	wh, err := web.New(web.Options{
-		Logger:          logger.With("component", "web"),
-		ListenAddresses: s.cfg.listenAddresses,
-		WebConfigFile:   s.cfg.webConfigFile,
-		ReadTimeout:     time.Duration(s.cfg.webReadTimeout),
-		MaxConnections:  s.cfg.webMaxConnections,
-		ExternalURL:     s.externalURL,
-		RoutePrefix:     s.routePrefix,
-		EnableLifecycle: s.cfg.enableLifecycle,
-		Gatherer:        reg,
-		Registerer:      reg,
+		Logger:               logger.With("component", "web"),
+		ListenAddresses:      s.cfg.listenAddresses,
+		WebConfigFile:        s.cfg.webConfigFile,
+		ReadTimeout:          time.Duration(s.cfg.webReadTimeout),
+		MaxConnections:       s.cfg.webMaxConnections,
+		ExternalURL:          s.externalURL,
+		RoutePrefix:          s.routePrefix,
+		EnableLifecycle:      s.cfg.enableLifecycle,
+		UserAssetsPath:       s.cfg.userAssets,
+		ConsoleTemplatesPath: s.cfg.consoleTemplates,
+		ConsoleLibrariesPath: s.cfg.consoleLibraries,
+		Gatherer:             reg,
+		Registerer:           reg,
 	})
 	if err != nil {
 		logger.Error("Unable to create the web handler", "err", err)

@@ -15,8 +15,11 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/rules"
 	promstorage "github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/template"
 	"github.com/prometheus/prometheus/util/features"
 
 	"mytsdb/promapi"
@@ -252,6 +255,10 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		Snapshot:                   st.db.Snapshot,
 	})
 	wh.SetAPI(api.Handler())
+	wh.SetConsoles(web.Consoles{
+		Query:          template.QueryFunc(rules.EngineQueryFunc(engine, st.db.Default())),
+		ExternalLabels: func() labels.Labels { return cs.Config().GlobalConfig.ExternalLabels },
+	})
 	if rw != nil {
 		wh.SetRemoteWrite(rw)
 	}
