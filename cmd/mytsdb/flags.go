@@ -196,7 +196,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("true").BoolVar(&cfg.memlimitEnable)
 	fs.honoured("auto-gomemlimit.ratio", "The ratio of reserved GOMEMLIMIT memory to the detected maximum container or system memory").
 		Default("0.9").FloatVar(&cfg.memlimitRatio)
-	fs.accepted("auto-gomemlimit.refresh-interval", "Interval at which to re-detect the container or system memory limit and update GOMEMLIMIT accordingly. Useful when the limit can change at runtime, e.g. with a Vertical Pod Autoscaler. Set to 0 to detect the limit only once at startup. Note that a downward change in the limit can cause a temporary increase in garbage collection activity. Only used when --auto-gomemlimit is set.").
+	fs.honoured("auto-gomemlimit.refresh-interval", "Interval at which to re-detect the container or system memory limit and update GOMEMLIMIT accordingly. Useful when the limit can change at runtime, e.g. with a Vertical Pod Autoscaler. Set to 0 to detect the limit only once at startup. Note that a downward change in the limit can cause a temporary increase in garbage collection activity. Only used when --auto-gomemlimit is set.").
 		Default("0s").SetValue(&cfg.memlimitRefresh)
 	fs.honoured("web.config.file", "[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.").
 		Default("").StringVar(&cfg.webConfigFile)

@@ -185,7 +185,7 @@ func run(args []string) int {
 
 	updateGoGC(cfgFile, logger)
 	setGoMaxProcs(cfg.maxprocsEnable, logger)
-	setGoMemLimit(cfg.memlimitEnable, cfg.memlimitRatio, logger)
+	setGoMemLimit(cfg.memlimitEnable, cfg.memlimitRatio, time.Duration(cfg.memlimitRefresh), logger)
 
 	logger.Info("Starting mytsdb", "mode", "server", "version", version.Info())
 	logger.Info("operational information",

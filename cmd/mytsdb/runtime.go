@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/prometheus/config"
 	"golang.org/x/sys/unix"
@@ -23,10 +25,13 @@ func setGoMaxProcs(enable bool, logger *slog.Logger) {
 	runtime.GOMAXPROCS(runtime.NumCPU())
 }
 
-// setGoMemLimit honours --auto-gomemlimit and --auto-gomemlimit.ratio once at
-// start: GOMEMLIMIT = ratio × (cgroup memory limit, else total system memory),
-// unless the GOMEMLIMIT environment variable is set.
-func setGoMemLimit(enable bool, ratio float64, logger *slog.Logger) {
+// setGoMemLimit honours --auto-gomemlimit and --auto-gomemlimit.ratio:
+// GOMEMLIMIT = ratio × (cgroup memory limit, else total system memory),
+// unless the GOMEMLIMIT environment variable is set. With
+// --auto-gomemlimit.refresh-interval > 0 the limit is re-detected at that
+// interval until the process exits (a Vertical Pod Autoscaler may resize the
+// cgroup under a running server).
+func setGoMemLimit(enable bool, ratio float64, refresh time.Duration, logger *slog.Logger) {
 	if !enable {
 		return
 	}
@@ -35,21 +40,57 @@ func setGoMemLimit(enable bool, ratio float64, logger *slog.Logger) {
 		logger.Info("GOMEMLIMIT is set in the environment; not changing it")
 		return
 	}
-	limit, source := cgroupMemoryLimit(), "cgroup"
-	if limit == 0 {
-		var si unix.Sysinfo_t
-		if err := unix.Sysinfo(&si); err != nil {
-			logger.Warn("Failed to set GOMEMLIMIT automatically", "err", err)
-			return
-		}
-		limit, source = uint64(si.Totalram)*uint64(si.Unit), "system"
+	m := memLimiter{ratio: ratio, detect: detectMemoryLimit, set: debug.SetMemoryLimit, logger: logger}
+	m.apply()
+	if refresh > 0 {
+		go func() {
+			for range time.Tick(refresh) {
+				m.apply()
+			}
+		}()
+	}
+}
+
+// memLimiter sets GOMEMLIMIT from a detected memory limit; detect and set
+// are the system's in the server and a model's in tests.
+type memLimiter struct {
+	ratio  float64
+	detect func() (limit uint64, source string, err error)
+	set    func(int64) int64
+	logger *slog.Logger
+	last   int64
+}
+
+// apply sets the limit when it changed since the last apply; a failed
+// detection keeps the previous limit.
+func (m *memLimiter) apply() {
+	limit, source, err := m.detect()
+	if err != nil {
+		m.logger.Warn("Failed to set GOMEMLIMIT automatically", "err", err)
+		return
 	}
 	if limit == 0 {
 		return
 	}
-	n := int64(float64(limit) * ratio)
-	prev := debug.SetMemoryLimit(n)
-	logger.Info("GOMEMLIMIT is updated", "GOMEMLIMIT", n, "previous", prev, "from", source)
+	n := int64(float64(limit) * m.ratio)
+	if n == m.last {
+		return
+	}
+	prev := m.set(n)
+	m.last = n
+	m.logger.Info("GOMEMLIMIT is updated", "GOMEMLIMIT", n, "previous", prev, "from", source)
+}
+
+// detectMemoryLimit is the cgroup's limit, else the machine's memory.
+func detectMemoryLimit() (uint64, string, error) {
+	if limit := cgroupMemoryLimit(); limit != 0 {
+		return limit, "cgroup", nil
+	}
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return 0, "", fmt.Errorf("sysinfo: %w", err)
+	}
+	return uint64(si.Totalram) * uint64(si.Unit), "system", nil
 }
 
 // cgroupMemoryLimit returns the cgroup v2 (or v1) memory limit, 0 if none.
