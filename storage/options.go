@@ -22,12 +22,14 @@ const DefaultMaintenanceInterval = time.Minute
 
 // Options configures a DB.
 type Options struct {
-	Dir                  string        // --storage.tsdb.path
-	RetentionDuration    time.Duration // --storage.tsdb.retention.time (0 = DefaultRetention)
-	WALSync              wal.SyncPolicy
-	WALSyncInterval      time.Duration
-	WALSegmentSize       int64
-	WALWriter            string
+	Dir               string        // --storage.tsdb.path
+	RetentionDuration time.Duration // --storage.tsdb.retention.time (0 = DefaultRetention)
+	WALSync           wal.SyncPolicy
+	WALSyncInterval   time.Duration
+	WALSegmentSize    int64
+	WALWriter         string
+	// WALCompression is wal.Options.Compression: none (default), snappy, zstd.
+	WALCompression       string
 	OutOfOrderTimeWindow int64 // ms, from the config's storage.tsdb.out_of_order_time_window
 	Logger               *slog.Logger
 	Registerer           prometheus.Registerer

@@ -99,6 +99,7 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		Sync:         opts.WALSync,
 		SyncInterval: opts.WALSyncInterval,
 		Writer:       opts.WALWriter,
+		Compression:  opts.WALCompression,
 		Logger:       logger,
 		Registerer:   reg,
 	})

@@ -253,9 +253,9 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("false").BoolVar(&cfg.noLockfile)
 	fs.serverOnly("storage.tsdb.allow-overlapping-compaction", "Allow compaction of overlapping blocks. If set to false, TSDB stops vertical compaction and leaves overlapping blocks there. The use case is to let another component handle the compaction of overlapping blocks.", true).
 		Default("true").Hidden().BoolVar(&cfg.allowOverlapping)
-	fs.serverOnly("storage.tsdb.wal-compression", "Compress the tsdb WAL. If false, the --storage.tsdb.wal-compression-type flag is ignored.", false).
+	fs.serverOnly("storage.tsdb.wal-compression", "Compress the tsdb WAL. If false, the --storage.tsdb.wal-compression-type flag is ignored.", true).
 		Hidden().Default("true").BoolVar(&cfg.walCompression)
-	fs.serverOnly("storage.tsdb.wal-compression-type", "Compression algorithm for the tsdb WAL, used when --storage.tsdb.wal-compression is true.", false).
+	fs.serverOnly("storage.tsdb.wal-compression-type", "Compression algorithm for the tsdb WAL, used when --storage.tsdb.wal-compression is true.", true).
 		Hidden().Default("snappy").EnumVar(&cfg.walCompressionType, "snappy", "zstd")
 	fs.serverOnly("storage.tsdb.head-chunks-write-queue-size", "Size of the queue through which head chunks are written to the disk to be m-mapped, 0 disables the queue completely. Experimental.", false).
 		Default("0").IntVar(&cfg.headChunksQueueSize)

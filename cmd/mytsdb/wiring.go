@@ -58,6 +58,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		WALSyncInterval:         s.cfg.walSyncInterval,
 		WALSegmentSize:          int64(s.cfg.walSegmentSize),
 		WALWriter:               s.cfg.walWriter,
+		WALCompression:          walCompression(s.cfg.walCompression, s.cfg.walCompressionType),
 		OutOfOrderTimeWindow:    s.oooWindow,
 		MaxExemplars:            s.maxExemplars,
 		ChunkRange:              s.chunkRange,
@@ -325,4 +326,14 @@ func runtimeInfo(birth time.Time, cwd string, retention time.Duration, reg prome
 		}
 		return status, nil
 	}
+}
+
+// walCompression is what --storage.tsdb.wal-compression and
+// --storage.tsdb.wal-compression-type ask for, as Prometheus reads them: the
+// type is ignored when compression is off.
+func walCompression(enabled bool, typ string) string {
+	if !enabled {
+		return wal.CompressionNone
+	}
+	return typ
 }

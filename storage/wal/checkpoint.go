@@ -87,7 +87,7 @@ func (w *WAL) writeCheckpointFile(path string, write func(emit func(rec []byte) 
 		if len(rec) > maxFrameLen {
 			return fmt.Errorf("record of %d bytes is too large", len(rec))
 		}
-		buf = appendFrame(buf, frameRecord, rec)
+		buf = appendRecordFrame(buf, w.frameKind, rec)
 		if len(buf) >= checkpointFlush {
 			return flush()
 		}

@@ -3,6 +3,7 @@ package wal
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -16,31 +17,28 @@ const maxSpareBuf = 16 << 20
 // may reuse them once Log returns. After a write error the WAL is failed and
 // every later Log returns that error.
 func (w *WAL) Log(recs ...[]byte) error {
+	for _, r := range recs {
+		if len(r) > maxFrameLen || int64(len(r)) > w.opts.SegmentSize {
+			return fmt.Errorf("wal: record of %d bytes is larger than a segment", len(r))
+		}
+	}
+	if w.frameKind != frameRecord {
+		return w.logCompressed(recs)
+	}
 	// Checksums are computed before taking the lock when there are few records.
 	var crcs [8]uint32
 	pre := len(recs) <= len(crcs)
 	size := 0
 	for i, r := range recs {
-		if len(r) > maxFrameLen || int64(len(r)) > w.opts.SegmentSize {
-			return fmt.Errorf("wal: record of %d bytes is larger than a segment", len(r))
-		}
 		size += frameHeaderSize + len(r)
 		if pre {
 			crcs[i] = payloadCRC(frameRecord, r)
 		}
 	}
 	w.mu.Lock()
-	if w.mu.closing {
-		w.mu.Unlock()
-		return ErrClosed
-	}
-	if err := w.mu.err; err != nil {
+	if err := w.checkOpenLocked(); err != nil || len(recs) == 0 {
 		w.mu.Unlock()
 		return err
-	}
-	if len(recs) == 0 {
-		w.mu.Unlock()
-		return nil
 	}
 	if cap(w.mu.buf)-len(w.mu.buf) < size {
 		w.mu.buf = growBuf(w.mu.buf, size)
@@ -52,6 +50,49 @@ func (w *WAL) Log(recs ...[]byte) error {
 			w.mu.buf = appendFrame(w.mu.buf, frameRecord, r)
 		}
 	}
+	return w.commitQueuedLocked(size)
+}
+
+// framePool holds the buffers compressed frames are built in: compression
+// runs before the lock, in the caller's goroutine, so concurrent writers
+// compress in parallel and the critical section stays a copy.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func (w *WAL) logCompressed(recs [][]byte) error {
+	bp := framePool.Get().(*[]byte)
+	frames := (*bp)[:0]
+	for _, r := range recs {
+		frames = appendRecordFrame(frames, w.frameKind, r)
+	}
+	w.mu.Lock()
+	err := w.checkOpenLocked()
+	if err == nil && len(recs) > 0 {
+		if cap(w.mu.buf)-len(w.mu.buf) < len(frames) {
+			w.mu.buf = growBuf(w.mu.buf, len(frames))
+		}
+		w.mu.buf = append(w.mu.buf, frames...)
+		err = w.commitQueuedLocked(len(frames))
+	} else {
+		w.mu.Unlock()
+	}
+	if cap(frames) <= maxSpareBuf {
+		*bp = frames[:0]
+		framePool.Put(bp)
+	}
+	return err
+}
+
+// checkOpenLocked is the error Log returns on a closed or failed WAL.
+func (w *WAL) checkOpenLocked() error {
+	if w.mu.closing {
+		return ErrClosed
+	}
+	return w.mu.err
+}
+
+// commitQueuedLocked accounts for size bytes just appended to the queue,
+// wakes the commit goroutine, waits as the sync policy says and unlocks.
+func (w *WAL) commitQueuedLocked(size int) error {
 	w.mu.queued += uint64(size)
 	mine := w.mu.queued
 	w.wake()

@@ -29,7 +29,9 @@ func TestCrashRandomPoints(t *testing.T) {
 		var prev [][]byte
 		for gen := range 2 {
 			crashAt := r.IntN(300)
-			fs, prev = crashOnce(t, fmt.Sprintf("iter %d gen %d", iter, gen), fs, prev, crashAt, iter%3 == 0)
+			// Each generation may write with another compression than the last.
+			comp := compressions[(iter+gen)%len(compressions)]
+			fs, prev = crashOnce(t, fmt.Sprintf("iter %d gen %d %s", iter, gen, comp), fs, prev, crashAt, iter%3 == 0, comp)
 		}
 	}
 }
@@ -38,9 +40,9 @@ func TestCrashRandomPoints(t *testing.T) {
 // acknowledged records at least), logs more, crashes at the crashAt-th
 // filesystem operation and returns the crashed filesystem and the records
 // that must survive it.
-func crashOnce(t *testing.T, name string, fs *MemFS, mustHave [][]byte, crashAt int, checkpoints bool) (*MemFS, [][]byte) {
+func crashOnce(t *testing.T, name string, fs *MemFS, mustHave [][]byte, crashAt int, checkpoints bool, compression string) (*MemFS, [][]byte) {
 	t.Helper()
-	o := Options{Dir: "/w", FS: fs, SegmentSize: 4096, Sync: SyncAlways}
+	o := Options{Dir: "/w", FS: fs, SegmentSize: 4096, Sync: SyncAlways, Compression: compression}
 	w, err := Open(o)
 	if err != nil {
 		t.Fatalf("%s: open: %v", name, err)

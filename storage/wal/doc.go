@@ -22,6 +22,10 @@
 // forces it. Segments are preallocated; a record never spans segments. Log is
 // allocation-free in steady state (the queue is double-buffered).
 //
+// With Options.Compression set, each record is compressed (snappy or zstd)
+// by its caller before the lock, into a frame of its own kind (FORMAT.md);
+// readers decode every kind, so the setting may change between opens.
+//
 // Two writers put group commits on disk: pwrite(2)+fdatasync(2), and on Linux
 // an io_uring writer (raw io_uring_setup/io_uring_enter, mmapped rings) that
 // submits a commit's write linked to an fdatasync in one io_uring_enter.

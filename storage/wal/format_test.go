@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/golang/snappy"
+	"github.com/klauspost/compress/zstd"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -47,6 +49,12 @@ func refParse(data []byte) (frames []refFrame, closed bool, stop int64, bad bool
 		switch h[8] {
 		case 1:
 			frames = append(frames, refFrame{off: int64(off), kind: 1, payload: payload})
+		case 3, 4: // snappy block, zstd frame: the record compressed
+			rec, err := refDecompress(h[8], payload)
+			if err != nil {
+				return frames, false, int64(off), true
+			}
+			frames = append(frames, refFrame{off: int64(off), kind: h[8], payload: rec})
 		case 2:
 			return frames, length == 0, int64(off), length != 0
 		default:
@@ -54,6 +62,20 @@ func refParse(data []byte) (frames []refFrame, closed bool, stop int64, bad bool
 		}
 		off += 9 + length
 	}
+}
+
+// refDecompress decodes a compressed frame's payload with the codecs'
+// libraries directly, not through the WAL's code.
+func refDecompress(kind byte, payload []byte) ([]byte, error) {
+	if kind == 3 {
+		return snappy.Decode(nil, payload)
+	}
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<28))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.DecodeAll(payload, nil)
 }
 
 func isZero(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }

@@ -43,7 +43,11 @@ type Options struct {
 	Sync         SyncPolicy    // default SyncAlways
 	SyncInterval time.Duration // default 1s; used with SyncInterval
 	Writer       string        // "auto" (default), "io_uring", "pwrite"
-	Logger       *slog.Logger  // default: discard
+	// Compression is how records are written: "none" (default), "snappy" or
+	// "zstd". Reading does not depend on it: every reader decodes every
+	// kind, so it may change from one Open to the next.
+	Compression string
+	Logger      *slog.Logger // default: discard
 	// Registerer receives the WAL's metrics; may be nil. Two WALs in one
 	// process (two tenants) must each get a registerer wrapped with their own
 	// labels, e.g. prometheus.WrapRegistererWith(prometheus.Labels{"tenant": id}, reg).
@@ -65,6 +69,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Writer == "" {
 		o.Writer = WriterAuto
+	}
+	if o.Compression == "" {
+		o.Compression = CompressionNone
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -96,6 +103,11 @@ func (o Options) Validate() error {
 	case "", WriterAuto, WriterIOUring, WriterPwrite:
 	default:
 		errs = append(errs, fmt.Errorf("Writer %q is not one of auto, io_uring, pwrite", o.Writer))
+	}
+	switch o.Compression {
+	case "", CompressionNone, CompressionSnappy, CompressionZstd:
+	default:
+		errs = append(errs, fmt.Errorf("Compression %q is not one of none, snappy, zstd", o.Compression))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("wal: invalid options: %w", err)

@@ -21,6 +21,16 @@ func FuzzSegment(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1})
 	f.Add(append(bytes.Clone(endFrame), seg...))
+	// Compressed frames of both kinds, mixed with plain ones, and a
+	// compressed frame whose payload is not what its codec wrote.
+	var mixed []byte
+	for i := range 6 {
+		mixed = appendRecordFrame(mixed, []byte{frameRecord, frameSnappy, frameZstd}[i%3], testRecord(i, 200+i*50))
+	}
+	f.Add(mixed)
+	f.Add(append(bytes.Clone(mixed), endFrame...))
+	f.Add(appendFrame(bytes.Clone(mixed), frameSnappy, []byte{0xff, 0xff, 0xff, 0x7f, 1}))
+	f.Add(appendFrame(bytes.Clone(mixed), frameZstd, []byte("not zstd")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fs := NewMemFS()
 		if err := fs.MkdirAll("/w"); err != nil {

@@ -37,6 +37,7 @@ type scanResult struct {
 // to file; the payloads handed to fn alias it.
 type frameScanner struct {
 	buf []byte
+	dec []byte // decompressed record of a compressed frame
 }
 
 // scan reads the frames of f (size bytes) in order, calling fn with each
@@ -121,7 +122,7 @@ func (s *frameScanner) scan(f File, size int64, fn func(rec []byte) error) (scan
 		if length > size-off-frameHeaderSize {
 			return corrupt(off, errTornFrame)
 		}
-		if kind != frameRecord && kind != frameEnd {
+		if kind != frameRecord && kind != frameEnd && kind != frameSnappy && kind != frameZstd {
 			return corrupt(off, errBadKind)
 		}
 		need := frameHeaderSize + int(length)
@@ -142,11 +143,20 @@ func (s *frameScanner) scan(f File, size int64, fn func(rec []byte) error) (scan
 			res.closed = true
 			return res, nil
 		}
+		rec := payload
+		if fn != nil && kind != frameRecord {
+			var err error
+			if rec, s.dec, err = decompress(kind, payload, s.dec); err != nil {
+				// The checksum held, so the bytes are what was written:
+				// damage all the same, and nothing after it is read.
+				return corrupt(off, err)
+			}
+		}
 		lo += need
 		res.end = off + int64(need)
 		res.records++
 		if fn != nil {
-			if err := fn(payload); err != nil {
+			if err := fn(rec); err != nil {
 				return res, err
 			}
 		}

@@ -19,6 +19,9 @@ type WAL struct {
 	logger  *slog.Logger
 	metrics *metrics
 	writer  fileWriter
+	// frameKind is what records are framed as: frameRecord, or a
+	// compressed kind (Options.Compression).
+	frameKind byte
 
 	kick chan struct{} // wakes the commit goroutine; capacity 1
 	done chan struct{} // closed when the commit goroutine exits
@@ -68,12 +71,13 @@ func Open(opts Options) (*WAL, error) {
 	}
 	o := opts.withDefaults()
 	w := &WAL{
-		opts:   o,
-		fs:     o.FS,
-		dir:    o.Dir,
-		logger: o.Logger,
-		kick:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		opts:      o,
+		fs:        o.FS,
+		dir:       o.Dir,
+		logger:    o.Logger,
+		frameKind: frameKindFor(o.Compression),
+		kick:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
 	}
 	w.mu.cond.L = &w.mu.Mutex
 	if err := w.fs.MkdirAll(w.dir); err != nil {

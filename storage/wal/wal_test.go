@@ -26,49 +26,55 @@ func TestLogReplay(t *testing.T) {
 	const segSize = 8 << 10
 	for _, fk := range fsKinds {
 		for _, policy := range []SyncPolicy{SyncAlways, SyncInterval} {
-			t.Run(fk.name+"/"+string(policy), func(t *testing.T) {
-				fs, dir := fk.new(t)
-				o := Options{Dir: dir, FS: fs, SegmentSize: segSize, Sync: policy, SyncInterval: 5 * time.Millisecond}
-				w := openWAL(t, o)
-				var want [][]byte
-				sizes := []int{0, 1, 100, 1000, segSize - frameHeaderSize - 1, segSize, 3000, 7}
-				for i := range 200 {
-					r := testRecord(i, sizes[i%len(sizes)])
-					want = append(want, r)
-					if err := w.Log(r); err != nil {
+			for _, comp := range compressions {
+				t.Run(fk.name+"/"+string(policy)+"/"+comp, func(t *testing.T) {
+					fs, dir := fk.new(t)
+					o := Options{Dir: dir, FS: fs, SegmentSize: segSize, Sync: policy, SyncInterval: 5 * time.Millisecond, Compression: comp}
+					w := openWAL(t, o)
+					var want [][]byte
+					sizes := []int{0, 1, 100, 1000, segSize - frameHeaderSize - 1, segSize, 3000, 7}
+					for i := range 200 {
+						r := testRecord(i, sizes[i%len(sizes)])
+						want = append(want, r)
+						if err := w.Log(r); err != nil {
+							t.Fatal(err)
+						}
+					}
+					// Several records in one call, in order.
+					batch := [][]byte{testRecord(1000, 10), testRecord(1001, 5000), testRecord(1002, 20)}
+					if err := w.Log(batch...); err != nil {
 						t.Fatal(err)
 					}
-				}
-				// Several records in one call, in order.
-				batch := [][]byte{testRecord(1000, 10), testRecord(1001, 5000), testRecord(1002, 20)}
-				if err := w.Log(batch...); err != nil {
-					t.Fatal(err)
-				}
-				want = append(want, batch...)
-				if err := w.Close(); err != nil {
-					t.Fatal(err)
-				}
-				w = openWAL(t, o)
-				got, st := replayAll(t, w)
-				if err := sameRecords(got, want); err != nil {
-					t.Fatal(err)
-				}
-				if st.Corrupted {
-					t.Fatalf("unexpected corruption: %+v", st)
-				}
-				names, _ := fs.List(dir)
-				if st.Segments != len(names) || st.Segments < 10 {
-					t.Fatalf("replayed %d segments; dir holds %v", st.Segments, names)
-				}
-				for i, name := range names {
-					if name != SegmentName(SegmentNum(i+1)) {
-						t.Fatalf("file %d is %q", i, name)
+					want = append(want, batch...)
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
 					}
-				}
-			})
+					w = openWAL(t, o)
+					got, st := replayAll(t, w)
+					if err := sameRecords(got, want); err != nil {
+						t.Fatal(err)
+					}
+					if st.Corrupted {
+						t.Fatalf("unexpected corruption: %+v", st)
+					}
+					names, _ := fs.List(dir)
+					// Compressed, the test records fill fewer segments.
+					if minSegs := map[string]int{CompressionNone: 10}[comp]; st.Segments != len(names) || st.Segments < max(minSegs, 2) {
+						t.Fatalf("replayed %d segments; dir holds %v", st.Segments, names)
+					}
+					for i, name := range names {
+						if name != SegmentName(SegmentNum(i+1)) {
+							t.Fatalf("file %d is %q", i, name)
+						}
+					}
+				})
+			}
 		}
 	}
 }
+
+// compressions are the Options.Compression values tests run with.
+var compressions = []string{CompressionNone, CompressionSnappy, CompressionZstd}
 
 func TestRecordTooLarge(t *testing.T) {
 	w := openWAL(t, Options{Dir: "/w", FS: NewMemFS(), SegmentSize: MinSegmentSize})
@@ -307,13 +313,15 @@ func TestSyncIntervalSyncs(t *testing.T) {
 // included, allocates nothing.
 func TestLogAllocationFree(t *testing.T) {
 	for _, kind := range []string{WriterPwrite, WriterIOUring} {
-		w := openWAL(t, Options{Dir: t.TempDir(), Sync: SyncInterval, SyncInterval: time.Hour, Writer: kind})
-		rec := testRecord(1, 300)
-		for range 100 { // grow the buffers
-			mustLog(t, w, rec, rec)
-		}
-		if a := testing.AllocsPerRun(200, func() { mustLog(t, w, rec) }); a != 0 {
-			t.Errorf("%s: Log allocates %v times per call", kind, a)
+		for _, comp := range compressions {
+			w := openWAL(t, Options{Dir: t.TempDir(), Sync: SyncInterval, SyncInterval: time.Hour, Writer: kind, Compression: comp})
+			rec := testRecord(1, 300)
+			for range 100 { // grow the buffers
+				mustLog(t, w, rec, rec)
+			}
+			if a := testing.AllocsPerRun(200, func() { mustLog(t, w, rec) }); a != 0 {
+				t.Errorf("%s/%s: Log allocates %v times per call", kind, comp, a)
+			}
 		}
 	}
 }
