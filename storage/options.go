@@ -40,6 +40,8 @@ type Options struct {
 	// ChunkRange is the head chunk range in ms (0 = 2h), Prometheus's
 	// --storage.tsdb.min-block-duration: the head is cut into blocks of it.
 	ChunkRange int64
+	// SamplesPerChunk is --storage.tsdb.samples-per-chunk (0 = 120).
+	SamplesPerChunk int
 	// MaxBlockDuration is --storage.tsdb.max-block-duration in ms: the
 	// longest range compaction makes (0 = 10% of the retention, at most 31d).
 	MaxBlockDuration int64

@@ -113,6 +113,7 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		Registerer:           reg,
 		MaxExemplars:         opts.MaxExemplars,
 		ChunkRange:           opts.ChunkRange,
+		SamplesPerChunk:      opts.SamplesPerChunk,
 		Compactable:          opts.compactable,
 	})
 	if err == nil {

@@ -259,7 +259,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Hidden().Default("snappy").EnumVar(&cfg.walCompressionType, "snappy", "zstd")
 	fs.serverOnly("storage.tsdb.head-chunks-write-queue-size", "Size of the queue through which head chunks are written to the disk to be m-mapped, 0 disables the queue completely. Experimental.", false).
 		Default("0").IntVar(&cfg.headChunksQueueSize)
-	fs.serverOnly("storage.tsdb.samples-per-chunk", "Target number of samples per chunk.", false).
+	fs.serverOnly("storage.tsdb.samples-per-chunk", "Target number of samples per chunk.", true).
 		Default("120").Hidden().IntVar(&cfg.samplesPerChunk)
 	fs.serverOnly("storage.tsdb.delayed-compaction.max-percent", "Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled.", false).
 		Default("10").Hidden().IntVar(&cfg.delayedCompactionMaxPct)

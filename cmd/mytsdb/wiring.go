@@ -62,6 +62,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		OutOfOrderTimeWindow:    s.oooWindow,
 		MaxExemplars:            s.maxExemplars,
 		ChunkRange:              s.chunkRange,
+		SamplesPerChunk:         s.cfg.samplesPerChunk,
 		Logger:                  s.logger.With("component", "tsdb"),
 		Registerer:              reg,
 	})

@@ -38,6 +38,10 @@ type Options struct {
 	// its owner cuts at once rather than at its next tick, as Prometheus's
 	// appender signals its compactor.
 	Compactable chan<- struct{}
+	// SamplesPerChunk is --storage.tsdb.samples-per-chunk: a float chunk is
+	// cut early (at a time computed after a quarter of it) to hold about
+	// this many samples, and at twice as many at the latest. <= 0 = 120.
+	SamplesPerChunk int
 }
 
 // Validate reports every problem of o at once.
@@ -116,6 +120,10 @@ func New(opts Options) (*Head, error) {
 	}
 	if opts.ChunkRange == 0 {
 		opts.ChunkRange = DefaultChunkRange
+	}
+	if opts.SamplesPerChunk <= 0 { // as Prometheus: not an error
+
+		opts.SamplesPerChunk = DefaultSamplesPerChunk
 	}
 	if opts.ReplayWorkers == 0 {
 		opts.ReplayWorkers = runtime.GOMAXPROCS(0)

@@ -180,7 +180,7 @@ func (a *appender) apply() {
 				created = s.appendFloatHistogramLocked(p.t, p.fh, a.head.opts.ChunkRange)
 				hists++
 			default:
-				created = s.appendFloatLocked(p.t, p.v, a.head.opts.ChunkRange)
+				created = s.appendFloatLocked(p.t, p.v, a.head.opts.ChunkRange, a.head.opts.SamplesPerChunk)
 				floats++
 			}
 			if created {

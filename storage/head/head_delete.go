@@ -68,7 +68,7 @@ func (h *Head) applyTombstones(stones []wal.RefTombstone, series func(wal.Series
 			continue
 		}
 		s.mu.Lock()
-		removedChunks += s.deleteLocked(st.MinT, st.MaxT, h.opts.ChunkRange)
+		removedChunks += s.deleteLocked(st.MinT, st.MaxT, h.opts.ChunkRange, h.opts.SamplesPerChunk)
 		s.mu.Unlock()
 	}
 	h.metrics.chunks.Sub(float64(removedChunks))
@@ -97,7 +97,7 @@ type keptSample struct {
 // appends cut them), the out-of-order buffer is filtered. It returns the
 // number of chunks fewer (negative if the rebuild made more). A series left
 // empty is collected by the next Truncate.
-func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64) int {
+func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64, samplesPerChunk int) int {
 	before := s.numChunksLocked()
 	chks, _ := s.snapshotLocked(math.MinInt64, math.MaxInt64)
 	var (
@@ -135,7 +135,7 @@ func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64) int {
 			case k.fh != nil:
 				s.appendFloatHistogramLocked(k.t, k.fh, chunkRange)
 			default:
-				s.appendFloatLocked(k.t, k.v, chunkRange)
+				s.appendFloatLocked(k.t, k.v, chunkRange, samplesPerChunk)
 			}
 		}
 	}

@@ -557,6 +557,6 @@ func (h *Head) replayApplyLocked(s *memSeries, t int64, v float64, hist *histogr
 	case fh != nil:
 		return true, s.appendFloatHistogramLocked(t, fh, h.opts.ChunkRange)
 	default:
-		return true, s.appendFloatLocked(t, v, h.opts.ChunkRange)
+		return true, s.appendFloatLocked(t, v, h.opts.ChunkRange, h.opts.SamplesPerChunk)
 	}
 }

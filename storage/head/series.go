@@ -14,7 +14,8 @@ import (
 )
 
 const (
-	samplesPerChunk = 120
+	// DefaultSamplesPerChunk is --storage.tsdb.samples-per-chunk's default.
+	DefaultSamplesPerChunk = 120
 	// DefaultChunkRange is Prometheus's default head chunk range (2h, in ms).
 	DefaultChunkRange = int64(2 * 60 * 60 * 1000)
 )
@@ -250,7 +251,7 @@ func (s *memSeries) cutChunkLocked(t int64, e chunkenc.Encoding, chunkRange int6
 
 // appendFloatLocked appends an in-order float (t must be > maxTime).
 // It reports whether a chunk was created.
-func (s *memSeries) appendFloatLocked(t int64, v float64, chunkRange int64) (created bool) {
+func (s *memSeries) appendFloatLocked(t int64, v float64, chunkRange int64, samplesPerChunk int) (created bool) {
 	c := s.openChunkLocked()
 	switch {
 	case c == nil || s.openHistChunkLocked() != nil: // No chunk yet, or a histogram chunk.
