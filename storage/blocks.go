@@ -82,6 +82,90 @@ func (t *Tenant) openBlocks() error {
 	return t.retireBlocks(superseded)
 }
 
+// ReloadBlocks reads the tenant's blocks directory again: block directories
+// that appeared (a backfill, blocks copied from another server) are opened
+// and served, blocks whose directory is gone are closed and no longer
+// served, and blocks named as parents by another are retired, as at open.
+// The DB calls it every Options.BlockReloadInterval.
+func (t *Tenant) ReloadBlocks() error {
+	t.cutMu.Lock()
+	defer t.cutMu.Unlock()
+	if t.isClosed() {
+		return nil
+	}
+	entries, err := os.ReadDir(t.blocksDir)
+	if err != nil {
+		return fmt.Errorf("storage: tenant %s: reload blocks: %w", t.id, err)
+	}
+	current := t.blockList()
+	known := map[string]*block.Block{}
+	for _, b := range current {
+		known[filepath.Base(b.Dir())] = b
+	}
+	present := map[string]bool{}
+	var added, gone []*block.Block
+	corrupt := 0
+	for _, e := range entries {
+		name := e.Name()
+		if _, ok := block.ParseDirName(name); !ok || !e.IsDir() {
+			continue // temporary directories belong to a cut or compaction in flight
+		}
+		present[name] = true
+		if known[name] != nil {
+			continue
+		}
+		b, err := block.Open(filepath.Join(t.blocksDir, name), t.logger)
+		if err != nil {
+			corrupt++
+			t.logger.Error("Block left out: it cannot be read; the rest is served", "block", name, "err", err)
+			continue
+		}
+		t.logger.Info("Block found in the blocks directory is served", "block", name)
+		added = append(added, b)
+	}
+	for name, b := range known {
+		if !present[name] {
+			t.logger.Info("Block removed from the blocks directory is no longer served", "block", name)
+			gone = append(gone, b)
+		}
+	}
+	t.metrics.corruptBlocks.Set(float64(corrupt))
+	parents := map[ulid.ULID]bool{}
+	for _, b := range append(slices.Clip(current), added...) {
+		for _, p := range b.Meta().Compaction.Parents {
+			parents[p.ULID] = true
+		}
+	}
+	var superseded, addKept []*block.Block
+	for _, b := range added {
+		if parents[b.Meta().ULID] {
+			superseded = append(superseded, b)
+		} else {
+			addKept = append(addKept, b)
+		}
+	}
+	for _, b := range current {
+		if parents[b.Meta().ULID] && present[filepath.Base(b.Dir())] {
+			superseded = append(superseded, b)
+		}
+	}
+	if len(addKept) == 0 && len(gone) == 0 && len(superseded) == 0 {
+		return nil
+	}
+	t.swapBlocks(addKept, append(slices.Clip(gone), superseded...))
+	var errs []error
+	for _, b := range gone {
+		// Its files are gone already; Close waits for the queriers on it.
+		if err := b.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := t.retireBlocks(superseded); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 func sortBlocks(bs []*block.Block) {
 	slices.SortFunc(bs, func(a, b *block.Block) int {
 		if c := cmp.Compare(a.MinTime(), b.MinTime()); c != 0 {

@@ -215,6 +215,8 @@ func (db *DB) maintenanceLoop() {
 	}()
 	tk := time.NewTicker(db.opts.MaintenanceInterval)
 	defer tk.Stop()
+	reload := time.NewTicker(db.opts.BlockReloadInterval)
+	defer reload.Stop()
 	// After a failed round (a full disk, say), heads asking for a cut wait
 	// for the ticker, not to hammer the disk on every commit.
 	var failedAt time.Time
@@ -232,6 +234,12 @@ func (db *DB) maintenanceLoop() {
 		case <-tk.C:
 			if !db.maintainAll(ctx) {
 				failedAt = time.Now()
+			}
+		case <-reload.C:
+			for _, t := range db.openTenants() {
+				if err := t.ReloadBlocks(); err != nil {
+					db.opts.Logger.Error("Reloading blocks failed", "tenant", t.id, "err", err)
+				}
 			}
 		}
 	}

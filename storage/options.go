@@ -20,6 +20,12 @@ const DefaultRetention = 15 * 24 * time.Hour
 // loop runs every minute too).
 const DefaultMaintenanceInterval = time.Minute
 
+// DefaultBlockReloadInterval and MinBlockReloadInterval are Prometheus's.
+const (
+	DefaultBlockReloadInterval = time.Minute
+	MinBlockReloadInterval     = time.Second
+)
+
 // Options configures a DB.
 type Options struct {
 	Dir               string        // --storage.tsdb.path
@@ -61,6 +67,11 @@ type Options struct {
 	// MaintenanceInterval is how often blocks are cut, compacted and
 	// expired (0 = DefaultMaintenanceInterval).
 	MaintenanceInterval time.Duration
+	// BlockReloadInterval is --storage.tsdb.block-reload-interval: how often
+	// each tenant's blocks directory is read again, so that blocks copied in
+	// (backfilled) or removed by hand are served or dropped. 0 = 1m; values
+	// below MinBlockReloadInterval are raised to it, as Prometheus does.
+	BlockReloadInterval time.Duration
 
 	// compactable is the DB's channel on which heads ask for a round.
 	compactable chan struct{}
@@ -113,5 +124,9 @@ func (o Options) withDefaults() Options {
 	if o.MaintenanceInterval == 0 {
 		o.MaintenanceInterval = DefaultMaintenanceInterval
 	}
+	if o.BlockReloadInterval == 0 {
+		o.BlockReloadInterval = DefaultBlockReloadInterval
+	}
+	o.BlockReloadInterval = max(o.BlockReloadInterval, MinBlockReloadInterval)
 	return o
 }

@@ -265,7 +265,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("10").Hidden().IntVar(&cfg.delayedCompactionMaxPct)
 	fs.serverOnly("storage.tsdb.delay-compact-file.path", "Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed.", false).
 		Default("").StringVar(&cfg.delayCompactFilePath)
-	fs.serverOnly("storage.tsdb.block-reload-interval", "Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available.", false).
+	fs.serverOnly("storage.tsdb.block-reload-interval", "Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available.", true).
 		Default("1m").Hidden().SetValue(&cfg.blockReloadInterval)
 
 	fs.agentOnly("storage.agent.path", "Base path for metrics storage.").

@@ -63,6 +63,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		MaxExemplars:            s.maxExemplars,
 		ChunkRange:              s.chunkRange,
 		SamplesPerChunk:         s.cfg.samplesPerChunk,
+		BlockReloadInterval:     blockReloadInterval(time.Duration(s.cfg.blockReloadInterval), s.logger),
 		Logger:                  s.logger.With("component", "tsdb"),
 		Registerer:              reg,
 	})
@@ -337,4 +338,15 @@ func walCompression(enabled bool, typ string) string {
 		return wal.CompressionNone
 	}
 	return typ
+}
+
+// blockReloadInterval is --storage.tsdb.block-reload-interval, raised to the
+// minimum with Prometheus's warning.
+func blockReloadInterval(d time.Duration, logger *slog.Logger) time.Duration {
+	if d < storage.MinBlockReloadInterval {
+		m := model.Duration(storage.MinBlockReloadInterval).String()
+		logger.Warn("The option --storage.tsdb.block-reload-interval is set to a value less than " + m + ". Setting it to " + m + " to avoid overload.")
+		return storage.MinBlockReloadInterval
+	}
+	return d
 }
