@@ -261,7 +261,16 @@ func (t *Tenant) maintain(ctx context.Context) error {
 func (t *Tenant) cutHeadLocked(ctx context.Context) error {
 	for {
 		mint, maxt, ok := t.head.Compactable()
+		if ok && t.opts.CompactionDelay > 0 {
+			if t.dueSince.IsZero() {
+				t.dueSince = time.Now()
+			}
+			if time.Since(t.dueSince) < t.opts.CompactionDelay {
+				return nil
+			}
+		}
 		if !ok {
+			t.dueSince = time.Time{}
 			return nil
 		}
 		if err := t.cutRangeLocked(ctx, mint, maxt); err != nil {
@@ -378,10 +387,26 @@ func pick(bs []*block.Block, ids []ulid.ULID) []*block.Block {
 	return out
 }
 
+// compactionCandidates are the blocks the planner may pick from: all of
+// them, or those before the first that Options.CompactionExclude excludes
+// (compacting around it would leave gaps of single uncompacted blocks).
+func (t *Tenant) compactionCandidates() []*block.Block {
+	bs := t.blockList()
+	if t.opts.CompactionExclude == nil {
+		return bs
+	}
+	for i, b := range bs {
+		if t.opts.CompactionExclude(b.Meta()) {
+			return bs[:i]
+		}
+	}
+	return bs
+}
+
 // compactLocked runs the compactions the planner asks for until none is left.
 func (t *Tenant) compactLocked(ctx context.Context) error {
 	for ctx.Err() == nil {
-		bs := t.blockList()
+		bs := t.compactionCandidates()
 		sel := pick(bs, compaction.PlanWithOptions(describe(bs), t.ranges,
 			compaction.PlanOptions{NoOverlapping: t.opts.NoOverlappingCompaction}))
 		if len(sel) == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mytsdb/storage/block"
 	"mytsdb/storage/compaction"
 	"mytsdb/storage/wal"
 )
@@ -72,6 +73,16 @@ type Options struct {
 	// (backfilled) or removed by hand are served or dropped. 0 = 1m; values
 	// below MinBlockReloadInterval are raised to it, as Prometheus does.
 	BlockReloadInterval time.Duration
+	// CompactionDelay holds a head cut back for this long after the head
+	// is first found due (Prometheus's delayed-compaction feature: a random
+	// delay per server, so that servers scraping the same targets do not
+	// all compact at the same instant). Block compactions are not delayed.
+	CompactionDelay time.Duration
+	// CompactionExclude, when set, leaves a block and every later one (by
+	// time) out of compaction planning when it returns true: Prometheus's
+	// BlockCompactionExcludeFunc, used by --storage.tsdb.delay-compact-file.path
+	// to keep blocks a sidecar has not uploaded yet as they are.
+	CompactionExclude func(block.Meta) bool
 
 	// compactable is the DB's channel on which heads ask for a round.
 	compactable chan struct{}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promstorage "github.com/prometheus/prometheus/storage"
@@ -42,6 +43,9 @@ type Tenant struct {
 	// cutMu serialises what changes the set of blocks: cuts, compactions,
 	// retention, deletes, tombstone cleaning, snapshots and Close.
 	cutMu sync.Mutex
+	// dueSince is when the head was first found due for a cut while
+	// Options.CompactionDelay held the cut back (cutMu); zero when not due.
+	dueSince time.Time
 
 	blocks struct {
 		sync.RWMutex

@@ -22,6 +22,7 @@ type featureOpts struct {
 	enableDelayedNameRem   bool
 	enableTypeAndUnitLabel bool
 	exemplarStorage        bool
+	delayedCompaction      bool
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -39,6 +40,9 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				config.DefaultConfig.GlobalConfig.ExtraScrapeMetrics = &t
 				config.DefaultGlobalConfig.ExtraScrapeMetrics = &t
 				logger.Warn("This option for --enable-feature is being phased out. It currently changes the default for the extra_scrape_metrics config setting to true, but will become a no-op in a future version. Stop using this option and set extra_scrape_metrics in the config instead.", "option", o)
+			case "delayed-compaction":
+				f.delayedCompaction = true
+				logger.Info("Experimental delayed compaction is enabled.")
 			case "exemplar-storage":
 				f.exemplarStorage = true
 				logger.Info("Experimental in-memory exemplar storage enabled")
@@ -83,7 +87,7 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"concurrent-rule-eval", "created-timestamp-zero-ingestion", "xor2-encoding",
 				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
-				"delayed-compaction", "old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
+				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
 				warnFeatureNotHonoured(logger, o)
 			default:
 				logger.Warn("Unknown option for --enable-feature", "option", o)
@@ -125,6 +129,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	for _, alg := range []string{"subsequence", "jarowinkler"} {
 		features.Enable(features.API, "search_fuzz_alg_"+alg)
 	}
+	features.Set(features.TSDB, "delayed_compaction", f.delayedCompaction)
 	setDeclaredFeatures()
 }
 
@@ -132,11 +137,10 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 // with its default flags, so that /api/v1/features answers the same: the
 // TSDB's options (tsdb.Open), the rule manager's, the template functions and
 // the UI (web.New). The flag-driven values mytsdb does not honour
-// (delayed-compaction, use-uncached-io, st-storage, histograms-st-encoding,
+// (use-uncached-io, st-storage, histograms-st-encoding,
 // concurrent-rule-eval, old-ui) stay at their defaults: those options are
 // accepted with a warning (parseFeatures), not acted on.
 func setDeclaredFeatures() {
-	features.Set(features.TSDB, "delayed_compaction", false)
 	features.Set(features.TSDB, "isolation", true)
 	features.Set(features.TSDB, "use_uncached_io", false)
 	features.Enable(features.TSDB, "native_histograms")

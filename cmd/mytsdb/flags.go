@@ -261,9 +261,9 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("0").IntVar(&cfg.headChunksQueueSize)
 	fs.serverOnly("storage.tsdb.samples-per-chunk", "Target number of samples per chunk.", true).
 		Default("120").Hidden().IntVar(&cfg.samplesPerChunk)
-	fs.serverOnly("storage.tsdb.delayed-compaction.max-percent", "Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled.", false).
+	fs.serverOnly("storage.tsdb.delayed-compaction.max-percent", "Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled.", true).
 		Default("10").Hidden().IntVar(&cfg.delayedCompactionMaxPct)
-	fs.serverOnly("storage.tsdb.delay-compact-file.path", "Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed.", false).
+	fs.serverOnly("storage.tsdb.delay-compact-file.path", "Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed.", true).
 		Default("").StringVar(&cfg.delayCompactFilePath)
 	fs.serverOnly("storage.tsdb.block-reload-interval", "Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available.", true).
 		Default("1m").Hidden().SetValue(&cfg.blockReloadInterval)

@@ -64,6 +64,8 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		ChunkRange:              s.chunkRange,
 		SamplesPerChunk:         s.cfg.samplesPerChunk,
 		BlockReloadInterval:     blockReloadInterval(time.Duration(s.cfg.blockReloadInterval), s.logger),
+		CompactionDelay:         s.compactionDelay(),
+		CompactionExclude:       uploadedOnly(s.cfg.delayCompactFilePath, s.logger),
 		Logger:                  s.logger.With("component", "tsdb"),
 		Registerer:              reg,
 	})
