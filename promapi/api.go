@@ -202,7 +202,6 @@ func (a *API) register() {
 		{"/targets", get, a.targets},
 		{"/targets/metadata", get, a.targetMetadata},
 		{"/targets/relabel_steps", get, a.targetRelabelSteps},
-		{"/notifications", get, a.notifications},
 		{"/status/self_metrics", get, a.selfMetrics},
 		{"/features", get, a.features},
 		{"/status/tsdb/blocks", get, a.statusTSDBBlocks},
@@ -213,7 +212,6 @@ func (a *API) register() {
 		{"/status/buildinfo", get, a.statusBuildInfo},
 		{"/status/flags", get, a.statusFlags},
 		{"/status/tsdb", get, a.statusTSDB},
-		{"/status/walreplay", get, a.statusWALReplay},
 		{"/alerts", get, a.alerts},
 		{"/rules", get, a.rules},
 	} {
@@ -222,6 +220,10 @@ func (a *API) register() {
 		}
 	}
 	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.labelValues))
+	// As in Prometheus, these answer while the server starts and stops (the
+	// UI's startup page polls them), uncompressed.
+	a.handle(http.MethodGet, "/status/walreplay", a.envelope(a.statusWALReplay))
+	a.handle(http.MethodGet, "/notifications", a.envelope(a.notifications))
 	a.handle(http.MethodGet, "/notifications/live", http.HandlerFunc(a.notificationsLive))
 	a.handle(http.MethodPost, "/write", http.HandlerFunc(a.remoteWrite))
 	a.handle(http.MethodPost, "/read", a.ready(http.HandlerFunc(a.remoteRead)))
@@ -250,7 +252,12 @@ func (a *API) register() {
 // wrap turns an endpoint into a handler: CORS, readiness, gzip, and the
 // JSON envelope.
 func (a *API) wrap(fn endpoint) http.Handler {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.ready(httputil.CompressionHandler{Handler: a.envelope(fn)})
+}
+
+// envelope is CORS and the JSON envelope around an endpoint.
+func (a *API) envelope(fn endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httputil.SetCORS(w, a.cors, r)
 		res := fn(r)
 		if res.finalizer != nil {
@@ -266,7 +273,6 @@ func (a *API) wrap(fn endpoint) http.Handler {
 		}
 		a.respond(w, r, res.data, res.warnings, r.FormValue("query"))
 	})
-	return a.ready(httputil.CompressionHandler{Handler: h})
 }
 
 // ready answers 503 while the server is not ready, as Prometheus does.

@@ -83,6 +83,9 @@ type Options struct {
 	// BlockCompactionExcludeFunc, used by --storage.tsdb.delay-compact-file.path
 	// to keep blocks a sidecar has not uploaded yet as they are.
 	CompactionExclude func(block.Meta) bool
+	// ReplayProgress, if set, receives the default tenant's WAL replay
+	// progress while Open runs (/api/v1/status/walreplay during startup).
+	ReplayProgress *wal.ReplayProgress
 
 	// compactable is the DB's channel on which heads ask for a round.
 	compactable chan struct{}

@@ -104,6 +104,7 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		SyncInterval: opts.WALSyncInterval,
 		Writer:       opts.WALWriter,
 		Compression:  opts.WALCompression,
+		Progress:     replayProgress(opts, id),
 		Logger:       logger,
 		Registerer:   reg,
 	})
@@ -223,3 +224,16 @@ var (
 	_ promstorage.Storage           = (*Tenant)(nil)
 	_ promstorage.ExemplarQueryable = (*Tenant)(nil)
 )
+
+// replayProgress is where tenant id's WAL reports its replay: the shared
+// Options.ReplayProgress for the default tenant, the WAL's own otherwise.
+func replayProgress(opts Options, id string) *wal.ReplayProgress {
+	if id == DefaultTenant {
+		return opts.ReplayProgress
+	}
+	return nil
+}
+
+// ReplayProgress is how far the tenant's WAL replay got (complete once the
+// tenant is open).
+func (t *Tenant) ReplayProgress() *wal.ReplayProgress { return t.wal.ReplayProgress() }

@@ -32,6 +32,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"mytsdb/scrape"
+	"mytsdb/storage/wal"
 	"mytsdb/web"
 )
 
@@ -231,12 +232,15 @@ type server struct {
 	// --enable-feature=exemplar-storage, as in Prometheus.
 	maxExemplars int
 	chunkRange   int64 // ms; 0 = storage default (2h)
-	maxBlock     int64 // --storage.tsdb.max-block-duration (effective), ms
-	retentionSz  int64 // size retention in bytes, 0 = off
-	parser       parser.Parser
-	cors         *regexp.Regexp // --web.cors.origin, anchored
-	configSrc    configSource
-	notices      *notifications.Notifications
+	// replayProgress is the default tenant's WAL replay, shown while the
+	// storage opens.
+	replayProgress *wal.ReplayProgress
+	maxBlock       int64 // --storage.tsdb.max-block-duration (effective), ms
+	retentionSz    int64 // size retention in bytes, 0 = off
+	parser         parser.Parser
+	cors           *regexp.Regexp // --web.cors.origin, anchored
+	configSrc      configSource
+	notices        *notifications.Notifications
 }
 
 // run starts the components in Prometheus's order (web server first so
@@ -298,6 +302,8 @@ func (s *server) run() int {
 		logger.Info("Web handler stopped")
 	}
 
+	s.replayProgress = &wal.ReplayProgress{}
+	mountStartupAPI(s, wh, s.replayProgress)
 	logger.Info("Starting TSDB ...")
 	st, err := openStorage(s, reg)
 	if err != nil {

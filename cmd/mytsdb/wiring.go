@@ -66,6 +66,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		BlockReloadInterval:     blockReloadInterval(time.Duration(s.cfg.blockReloadInterval), s.logger),
 		CompactionDelay:         s.compactionDelay(),
 		CompactionExclude:       uploadedOnly(s.cfg.delayCompactFilePath, s.logger),
+		ReplayProgress:          s.replayProgress,
 		Logger:                  s.logger.With("component", "tsdb"),
 		Registerer:              reg,
 	})

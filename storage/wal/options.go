@@ -52,6 +52,9 @@ type Options struct {
 	// process (two tenants) must each get a registerer wrapped with their own
 	// labels, e.g. prometheus.WrapRegistererWith(prometheus.Labels{"tenant": id}, reg).
 	Registerer prometheus.Registerer
+	// Progress, if set, receives Replay's progress (a server shows it while
+	// it starts, before the WAL is handed out); default: the WAL's own.
+	Progress *ReplayProgress
 	// FS is the filesystem under the WAL; default OSFS. Tests pass a MemFS.
 	FS FS
 }
@@ -78,6 +81,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FS == nil {
 		o.FS = OSFS{}
+	}
+	if o.Progress == nil {
+		o.Progress = &ReplayProgress{}
 	}
 	return o
 }

@@ -3,7 +3,36 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
+
+// ReplayProgress is how far a Replay has got, for /api/v1/status/walreplay
+// while the server starts: Min is the checkpoint's number (or the first
+// segment's), Max the last segment to read, Current the last file read
+// whole. It is safe for concurrent use; the zero value reads as 0, 0, 0.
+type ReplayProgress struct {
+	mu                sync.Mutex
+	min, max, current int
+}
+
+// Get returns Min, Max and Current.
+func (p *ReplayProgress) Get() (min, max, current int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.min, p.max, p.current
+}
+
+func (p *ReplayProgress) start(min, max int) {
+	p.mu.Lock()
+	p.min, p.max, p.current = min, max, min
+	p.mu.Unlock()
+}
+
+func (p *ReplayProgress) read(n int) {
+	p.mu.Lock()
+	p.current = n
+	p.mu.Unlock()
+}
 
 // ReplayStats says what Replay read and whether it found damage.
 type ReplayStats struct {
@@ -38,6 +67,21 @@ func (w *WAL) Replay(fn func(rec []byte) error) (ReplayStats, error) {
 	limit := w.firstOwn
 	w.segMu.Unlock()
 
+	first, last := 0, 0
+	if st.hasCkpt {
+		first, last = int(st.checkpoint), int(st.checkpoint)
+	}
+	for i, n := range st.segments {
+		if limit != 0 && n >= limit {
+			break
+		}
+		if i == 0 && !st.hasCkpt {
+			first = int(n)
+		}
+		last = int(n)
+	}
+	w.progress.start(first, last)
+
 	var sc frameScanner
 	count := func(rec []byte) error {
 		stats.Records++
@@ -47,6 +91,7 @@ func (w *WAL) Replay(fn func(rec []byte) error) (ReplayStats, error) {
 		if err := w.replayCheckpoint(&sc, st.checkpoint, count); err != nil {
 			return stats, err
 		}
+		w.progress.read(int(st.checkpoint))
 	}
 	for i, n := range st.segments {
 		if limit != 0 && n >= limit {
@@ -57,6 +102,7 @@ func (w *WAL) Replay(fn func(rec []byte) error) (ReplayStats, error) {
 		if err != nil {
 			return stats, err
 		}
+		w.progress.read(int(n))
 		if res.corrupt || !res.closed {
 			at, cause := res.corruptAt, res.corruptErr
 			if !res.corrupt {

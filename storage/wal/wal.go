@@ -22,6 +22,7 @@ type WAL struct {
 	// frameKind is what records are framed as: frameRecord, or a
 	// compressed kind (Options.Compression).
 	frameKind byte
+	progress  *ReplayProgress
 
 	kick chan struct{} // wakes the commit goroutine; capacity 1
 	done chan struct{} // closed when the commit goroutine exits
@@ -76,6 +77,7 @@ func Open(opts Options) (*WAL, error) {
 		dir:       o.Dir,
 		logger:    o.Logger,
 		frameKind: frameKindFor(o.Compression),
+		progress:  o.Progress,
 		kick:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -332,3 +334,6 @@ func (w *WAL) syncLocked() error {
 	w.seg.dirty = false
 	return nil
 }
+
+// ReplayProgress is the progress of the WAL's Replay (Options.Progress).
+func (w *WAL) ReplayProgress() *ReplayProgress { return w.progress }
