@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/tsdb/tsdbutil"
+
+	"mytsdb/storage/promtsdb"
 )
 
 // DB is the set of tenants under one data directory.
@@ -22,6 +24,9 @@ type DB struct {
 	done   chan struct{}
 	// loopStarted is set once by Open before the maintenance loop starts.
 	loopStarted bool
+	// history is the Prometheus TSDB found in the data directory, served
+	// read-only with the default tenant; nil if there is none.
+	history *promtsdb.History
 
 	mu struct {
 		sync.Mutex
@@ -80,6 +85,19 @@ func Open(opts Options) (*DB, error) {
 		}
 	}
 	prom.warn(opts.Logger, opts.Dir)
+	if promtsdb.Detect(opts.Dir) {
+		h, st, err := promtsdb.Open(opts.Dir, opts.Logger.With("component", "prometheus-history"))
+		switch {
+		case err != nil:
+			// Our own data does not depend on it: serve that.
+			opts.Logger.Error("Prometheus's data in the data directory cannot be read; it is not served", "dir", opts.Dir, "err", err)
+		default:
+			db.history = h
+			opts.Logger.Info("Prometheus's data in the data directory is served read-only with the default tenant",
+				"dir", opts.Dir, "blocks", st.Blocks, "block_samples", st.BlockSamples, "wal_series", st.WALSeries,
+				"wal_samples", st.WALSamples, "wal_samples_in_blocks", st.WALDropped)
+		}
+	}
 	for _, id := range ids {
 		if _, err := db.Tenant(id); err != nil {
 			return nil, errors.Join(err, db.Close())
@@ -117,11 +135,11 @@ func (p *promEntries) add(dir, name string) {
 	}
 }
 
-// warn logs what was found, once. Nothing of it is opened, read, locked or
-// changed: a user who goes back to Prometheus finds its data as it left it.
+// warn logs what was found, once. Nothing of it is changed: a user who goes
+// back to Prometheus finds its data as it left it (promtsdb reads it).
 func (p *promEntries) warn(logger *slog.Logger, dir string) {
 	if len(p.names) > 0 || p.blocks > 0 {
-		logger.Warn("The data directory holds Prometheus TSDB data; this version of mytsdb neither reads nor changes it, and keeps its own data in per-tenant subdirectories",
+		logger.Warn("The data directory holds Prometheus TSDB data; mytsdb serves it read-only with the default tenant, never changes it, and keeps its own data in per-tenant subdirectories",
 			"dir", dir, "entries", p.names, "blocks", p.blocks)
 	}
 	if len(p.oldTenants) > 0 {
@@ -148,6 +166,9 @@ func (db *DB) Tenant(id string) (*Tenant, error) {
 		return nil, err
 	}
 	t.onDone = db.forget
+	if id == DefaultTenant {
+		t.history = db.history
+	}
 	db.mu.tenants[id] = t
 	return t, nil
 }
@@ -278,6 +299,11 @@ func (db *DB) Close() error {
 	var errs []error
 	for _, t := range ts {
 		if err := t.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if db.history != nil {
+		if err := db.history.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

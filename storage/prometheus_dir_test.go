@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +26,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 
 	"mytsdb/compliance/server"
 )
@@ -145,8 +149,10 @@ func TestOpenWarnsAboutTenantsWithReservedNames(t *testing.T) {
 // directory (it scrapes itself, takes an admin snapshot, and promtool adds a
 // block), SIGKILLs it, opens our DB on the same directory, and checks that no
 // Prometheus entry became a tenant, that every Prometheus file is byte for
-// byte unchanged, and that our default tenant works. Prometheus then starts
-// again on the directory and still has its data.
+// byte unchanged, and that our default tenant works and serves Prometheus's
+// history beside its own data. Prometheus then starts again on the directory
+// and answers, for the time before the kill, exactly the samples our
+// default tenant served from its files.
 func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	promBin, err := server.PrometheusBinary()
 	if err != nil {
@@ -190,6 +196,7 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("snapshot: %s", resp.Status)
 	}
+	killedAt := time.Now()
 	p.kill()
 
 	// The layout this test is about; if a Prometheus release changes it, the
@@ -239,9 +246,16 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, db.Default()); len(got) != 1 || !equalPoints(got[lset.String()], []point{{1000, 1}}) {
-		t.Errorf("default tenant after reopen: %v", got)
+	served := readAll(t, db.Default())
+	if !equalPoints(served[lset.String()], []point{{1000, 1}}) {
+		t.Errorf("default tenant's own series after reopen: %v", served[lset.String()])
 	}
+	fromBlock := labels.FromStrings("__name__", "from_block").String()
+	if !equalPoints(served[fromBlock], []point{{1700000000000, 7}}) {
+		t.Errorf("Prometheus's block served as %v, want one sample 7 at 1700000000000", served[fromBlock])
+	}
+	delete(served, lset.String())
+	delete(served, fromBlock)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +273,81 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if n := p.resultCount(t, "from_block", time.Unix(1700000000, 0)); n != 1 {
 		t.Errorf("after mytsdb, Prometheus returns %d series from its block, want 1", n)
 	}
+	// What Prometheus reads from its own WAL is what we served from it.
+	want := p.rawSamples(t, `{__name__=~".+"}[10m]`, killedAt)
+	if len(want) < 10 {
+		t.Fatalf("Prometheus returned %d series from before the kill", len(want))
+	}
+	for k, ps := range served {
+		served[k] = slices.DeleteFunc(ps, func(p point) bool { return value.IsStaleNaN(p.v) || p.t > killedAt.UnixMilli() })
+		if len(served[k]) == 0 {
+			delete(served, k)
+		}
+	}
+	if d := diffSeries(want, served); d != "" {
+		t.Errorf("Prometheus's history as we served it differs from what Prometheus answers:\n%s", d)
+	}
+}
+
+// rawSamples runs an instant query for a range selector and returns its
+// raw samples per series.
+func (p *promProc) rawSamples(t *testing.T, q string, ts time.Time) map[string][]point {
+	t.Helper()
+	v := url.Values{"query": {q}, "time": {fmt.Sprintf("%.3f", float64(ts.UnixMilli())/1000)}}
+	resp, err := http.Get(p.url + "/api/v1/query?" + v.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+				Values [][2]any          `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]point{}
+	for _, s := range r.Data.Result {
+		var pts []point
+		for _, sv := range s.Values {
+			ts, _ := sv[0].(float64)
+			str, _ := sv[1].(string)
+			f, err := strconv.ParseFloat(str, 64)
+			if err != nil {
+				t.Fatalf("value %v: %v", sv[1], err)
+			}
+			pts = append(pts, point{int64(math.Round(ts * 1000)), f})
+		}
+		out[labels.FromMap(s.Metric).String()] = pts
+	}
+	return out
+}
+
+// diffSeries describes how got differs from want, series by series.
+func diffSeries(want, got map[string][]point) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if !equalPoints(want[k], got[k]) {
+			fmt.Fprintf(&b, "%s: want %d samples %v, got %d %v\n", k, len(want[k]), trimPoints(want[k]), len(got[k]), trimPoints(got[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[k]; !ok {
+			fmt.Fprintf(&b, "%s: not in Prometheus's answer, served %d samples\n", k, len(got[k]))
+		}
+	}
+	return b.String()
+}
+
+func trimPoints(ps []point) []point {
+	if len(ps) > 4 {
+		return append(slices.Clip(ps[:2]), ps[len(ps)-2:]...)
+	}
+	return ps
 }
 
 // promProc is a reference Prometheus process.

@@ -40,6 +40,13 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 		}
 		qs = append(qs, q)
 	}
+	if t.historyOverlaps(mint, maxt) {
+		q, err := t.history.Querier(mint, maxt)
+		if err != nil {
+			return fail(err)
+		}
+		qs = append(qs, q)
+	}
 	var q promstorage.Querier
 	if len(qs) == 1 {
 		q = qs[0]
@@ -78,6 +85,13 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		}
 		qs = append(qs, q)
 	}
+	if t.historyOverlaps(mint, maxt) {
+		q, err := t.history.ChunkQuerier(mint, maxt)
+		if err != nil {
+			return fail(err)
+		}
+		qs = append(qs, q)
+	}
 	var q promstorage.ChunkQuerier
 	if len(qs) == 1 {
 		q = qs[0]
@@ -92,6 +106,13 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 // Select, so it is left out only when nothing at or before maxt can enter
 // it any more: its data is newer, in-order appends are out of bounds that
 // far back (a cut has passed), and so are out-of-order ones.
+// historyOverlaps says whether the Prometheus history holds data in
+// [mint, maxt]. Where it overlaps mytsdb's own data, the chained merge drops
+// the samples both hold.
+func (t *Tenant) historyOverlaps(mint, maxt int64) bool {
+	return t.history != nil && t.history.MinTime() <= maxt && t.history.MaxTime() >= mint
+}
+
 func (t *Tenant) sourcesRLocked(mint, maxt int64) ([]*block.Block, bool) {
 	var out []*block.Block
 	for _, b := range t.blocks.list {

@@ -19,6 +19,7 @@ import (
 	"mytsdb/storage/compaction"
 	"mytsdb/storage/head"
 	"mytsdb/storage/inflight"
+	"mytsdb/storage/promtsdb"
 	"mytsdb/storage/wal"
 )
 
@@ -36,6 +37,10 @@ type Tenant struct {
 	metrics   *blockMetrics
 	ranges    []int64       // compaction ranges (ms)
 	onDone    func(*Tenant) // tells the DB it closed
+
+	// history is the Prometheus TSDB of the data directory, merged into
+	// the default tenant's reads (read-only; nil for other tenants).
+	history *promtsdb.History
 
 	// readers are the open queriers: a cut waits for those begun before
 	// its block became visible before it drops the head's copy.
@@ -170,6 +175,9 @@ func (t *Tenant) StartTime() (int64, error) {
 	st := t.head.MinTime()
 	if bs := t.blockList(); len(bs) > 0 {
 		st = min(st, bs[0].MinTime())
+	}
+	if t.history != nil {
+		st = min(st, t.history.MinTime())
 	}
 	return st, nil
 }

@@ -23,9 +23,9 @@ import (
 
 // TestPrometheusDataDir: mytsdb started with the --storage.tsdb.path of a
 // (SIGKILLed) reference Prometheus logs one warning about Prometheus's data,
-// serves the default tenant, refuses X-Scope-OrgID values naming
-// Prometheus's entries, and leaves every Prometheus file byte for byte as it
-// was.
+// serves the default tenant with Prometheus's history in it, refuses
+// X-Scope-OrgID values naming Prometheus's entries, and leaves every
+// Prometheus file byte for byte as it was.
 func TestPrometheusDataDir(t *testing.T) {
 	promBin := prometheusBinary(t)
 	dir := t.TempDir()
@@ -38,6 +38,7 @@ func TestPrometheusDataDir(t *testing.T) {
 	prom := start(t, promBin, dir, addr, args...)
 	prom.waitReady(60 * time.Second)
 	prom.waitQueryValue(`up{job="self"}`, "1", 30*time.Second)
+	scraped := time.Now()
 	if err := prom.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +100,10 @@ func TestPrometheusDataDir(t *testing.T) {
 		}
 	}
 	p.waitQueryValue("beside_prometheus", "42", 10*time.Second)
+	// Prometheus's history is served with the default tenant.
+	if d, err := p.query(`up{job="self"}`, scraped); err != nil || len(d.Result) != 1 || d.Result[0].Value[1] != "1" {
+		t.Errorf("up{job=\"self\"} from Prometheus's WAL at %v: %+v %v", scraped, d, err)
+	}
 	p.kill()
 
 	if n := strings.Count(p.logText(), "The data directory holds Prometheus TSDB data"); n != 1 {
