@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,6 +168,22 @@ func (t *Tenant) AppenderV2(ctx context.Context) promstorage.AppenderV2 {
 // ExemplarQuerier implements storage.ExemplarQueryable.
 func (t *Tenant) ExemplarQuerier(ctx context.Context) (promstorage.ExemplarQuerier, error) {
 	return t.head.ExemplarQuerier(ctx)
+}
+
+// EndTime is the newest timestamp held: head, blocks and the Prometheus
+// history (math.MinInt64 when empty).
+func (t *Tenant) EndTime() int64 {
+	et := int64(math.MinInt64)
+	if t.head.NumSeries() > 0 {
+		et = t.head.MaxTime()
+	}
+	for _, b := range t.blockList() {
+		et = max(et, b.MaxTime()-1) // a block's MaxTime is exclusive
+	}
+	if t.history != nil {
+		et = max(et, t.history.MaxTime())
+	}
+	return et
 }
 
 // StartTime implements storage.Storage: the oldest timestamp held
