@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/util/features"
 
 	"mytsdb/promapi"
+	"mytsdb/promapi/otlp"
 	"mytsdb/promapi/remotewrite"
 	"mytsdb/scrape"
 	"mytsdb/storage"
@@ -218,6 +219,26 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 			ValidateTenant:          storage.ValidateTenantID,
 		})
 	}
+	var otlpWrite http.Handler
+	if s.cfg.enableOTLP {
+		otlpWrite = otlp.NewHandler(otlp.Options{
+			Appendable: func(tenant string) (promstorage.AppendableV2, error) {
+				t, err := st.db.Tenant(tenant)
+				if err != nil {
+					return nil, err
+				}
+				return t, nil
+			},
+			Config:                  cs.Config,
+			ConvertDelta:            s.features.convertOTLPDelta,
+			NativeDelta:             s.features.nativeOTLPDelta,
+			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
+			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			ValidateTenant:          storage.ValidateTenantID,
+			Logger:                  s.logger.With("component", "otlp"),
+			Registerer:              reg,
+		})
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		cwd = "<error retrieving current working directory>"
@@ -233,6 +254,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		BuildInfo:      buildInfo(),
 		RuntimeInfo:    runtimeInfo(birth, cwd, s.retention, reg),
 		RemoteWrite:    rw,
+		OTLPWrite:      otlpWrite,
 		Logger:         s.logger.With("component", "api"),
 		LookbackDelta:  time.Duration(s.cfg.lookbackDelta),
 		QueryTimeout:   time.Duration(s.cfg.queryTimeout),

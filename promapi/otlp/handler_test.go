@@ -1,0 +1,206 @@
+package otlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+
+	"mytsdb/storage/head"
+)
+
+func newHead(t testing.TB) *head.Head {
+	t.Helper()
+	h, err := head.New(head.Options{MaxExemplars: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+func defaultConfig() config.Config { return config.DefaultConfig }
+
+// payload is an export request with one gauge and one cumulative counter,
+// stamped at ts.
+func payload(ts time.Time) pmetricotlp.ExportRequest {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "svc")
+	rm.Resource().Attributes().PutStr("service.instance.id", "i-1")
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+	g := ms.AppendEmpty()
+	g.SetName("queue.depth")
+	dp := g.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	dp.SetDoubleValue(4.25)
+	c := ms.AppendEmpty()
+	c.SetName("jobs.done")
+	sum := c.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	cp := sum.DataPoints().AppendEmpty()
+	cp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	cp.SetIntValue(17)
+	return pmetricotlp.NewExportRequestFromMetrics(md)
+}
+
+func post(h http.Handler, ctype, enc, tenant string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/otlp/v1/metrics", bytes.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if enc != "" {
+		req.Header.Set("Content-Encoding", enc)
+	}
+	if tenant != "" {
+		req.Header.Set(TenantHeader, tenant)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestValidate(t *testing.T) {
+	o := Options{ConvertDelta: true, NativeDelta: true}
+	err := o.Validate()
+	for _, want := range []string{"Appendable is required", "Config is required", "at the same time"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+	rec := post(NewHandler(o), "application/json", "", "", []byte("{}"))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "Appendable is required") {
+		t.Errorf("invalid options: %d %q, want 500 naming the problem", rec.Code, rec.Body.String())
+	}
+}
+
+// TestTenants checks the tenant in front of the upstream handler: each
+// tenant's data goes to its own storage, opened only when a decoded request
+// appends, an invalid ID is a 400, and a storage that cannot be opened is a
+// 500 that stores nothing.
+func TestTenants(t *testing.T) {
+	heads := map[string]*head.Head{"default": newHead(t), "a": newHead(t)}
+	var opens atomic.Int64
+	h := NewHandler(Options{
+		Appendable: func(tenant string) (storage.AppendableV2, error) {
+			opens.Add(1)
+			if hd, ok := heads[tenant]; ok {
+				return hd, nil
+			}
+			return nil, errors.New("disk full")
+		},
+		Config: defaultConfig,
+		ValidateTenant: func(id string) error {
+			if strings.Contains(id, "/") {
+				return errors.New("no slashes")
+			}
+			return nil
+		},
+		Registerer: prometheus.NewRegistry(),
+	})
+	pb, err := payload(time.Now()).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if rec := post(h, "application/x-protobuf", "", "a", []byte("\xff")); rec.Code != http.StatusBadRequest || opens.Load() != 0 {
+		t.Errorf("malformed body: %d %q, %d opens; want 400 and no storage opened", rec.Code, rec.Body.String(), opens.Load())
+	}
+	if rec := post(h, "application/x-protobuf", "", "a/b", pb); rec.Code != http.StatusBadRequest || rec.Body.String() != "invalid tenant in X-Scope-OrgID header: no slashes\n" {
+		t.Errorf("invalid tenant: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := post(h, "application/x-protobuf", "", "a", pb); rec.Code != http.StatusOK {
+		t.Fatalf("tenant a: %d %q", rec.Code, rec.Body.String())
+	}
+	// Series: queue_depth and jobs_done_total (no target_info: the resource
+	// has only identifying attributes).
+	if a, d := heads["a"].NumSeries(), heads["default"].NumSeries(); a != 2 || d != 0 {
+		t.Errorf("after writing to tenant a: a has %d series, default %d; want 2 and 0", a, d)
+	}
+	if rec := post(h, "application/x-protobuf", "", "", pb); rec.Code != http.StatusOK || heads["default"].NumSeries() != 2 {
+		t.Errorf("default tenant: %d %q, %d series", rec.Code, rec.Body.String(), heads["default"].NumSeries())
+	}
+	rec := post(h, "application/x-protobuf", "", "broken", pb)
+	if rec.Code != http.StatusInternalServerError || rec.Body.String() != "opening the tenant's storage: disk full\n" {
+		t.Errorf("unopenable tenant: %d %q, want 500 with the error once", rec.Code, rec.Body.String())
+	}
+}
+
+// FuzzDecode feeds arbitrary bodies through the decode path (protobuf or
+// JSON, plain or gzip) into a real head. The model is pmetricotlp's own
+// decoder: a body it rejects is a 400 that stores nothing, one it accepts is
+// never a 400; no input panics.
+func FuzzDecode(f *testing.F) {
+	req := payload(time.Now())
+	pb, err := req.MarshalProto()
+	if err != nil {
+		f.Fatal(err)
+	}
+	js, err := req.MarshalJSON()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{pb, js, {}, []byte("{}"), []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","sum":{"dataPoints":[{"asInt":"1"}]}}]}]}]}`), pb[:len(pb)/2]} {
+		f.Add(s, false, false)
+		f.Add(s, true, false)
+		f.Add(s, false, true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, asJSON, gz bool) {
+		hd := newHead(t)
+		h := NewHandler(Options{
+			Appendable: func(string) (storage.AppendableV2, error) { return hd, nil },
+			Config:     defaultConfig,
+		})
+		ctype, enc, sent := "application/x-protobuf", "", body
+		if asJSON {
+			ctype = "application/json"
+		}
+		if gz {
+			var b bytes.Buffer
+			w := gzip.NewWriter(&b)
+			_, _ = w.Write(body)
+			_ = w.Close()
+			enc, sent = "gzip", b.Bytes()
+		}
+		rec := post(h, ctype, enc, "", sent)
+
+		model := pmetricotlp.NewExportRequest()
+		decErr := model.UnmarshalProto(body)
+		if asJSON {
+			model = pmetricotlp.NewExportRequest()
+			decErr = model.UnmarshalJSON(body)
+		}
+		switch {
+		case decErr != nil && rec.Code != http.StatusBadRequest:
+			t.Fatalf("decoder rejects the body (%v) but the handler answered %d %q", decErr, rec.Code, rec.Body.String())
+		case decErr != nil && hd.NumSeries() != 0:
+			t.Fatalf("rejected body stored %d series", hd.NumSeries())
+		case decErr == nil && rec.Code == http.StatusBadRequest && !refusedSample(rec.Body.String()):
+			t.Fatalf("decodable body answered 400 %q", rec.Body.String())
+		}
+	})
+}
+
+// refusedSample reports a 400 body that names one of the sample errors the
+// upstream handler answers 400 for after decoding.
+func refusedSample(body string) bool {
+	for _, err := range []error{storage.ErrOutOfOrderSample, storage.ErrOutOfBounds, storage.ErrDuplicateSampleForTimestamp, storage.ErrTooOldSample} {
+		if strings.Contains(body, err.Error()) {
+			return true
+		}
+	}
+	return false
+}
