@@ -138,6 +138,7 @@ type API struct {
 	cors   *regexp.Regexp
 	routes router
 	reads  readHandlers
+	fed    federation
 }
 
 // result is what an endpoint returns; the envelope is written by serve.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,70 +22,11 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 )
 
-// otlpPair is mytsdb and the reference Prometheus started with the same
-// flags and configuration file, both receiving OTLP.
-type otlpPair struct {
-	t          *testing.T
-	mine, ref  *proc
-	cfgs       [2]string // their config files
-	extraFlags []string
-}
-
-const otlpPath = "/api/v1/otlp/v1/metrics"
-
-func startOTLPPair(t *testing.T, config string, flags ...string) *otlpPair {
-	t.Helper()
-	p := &otlpPair{t: t, extraFlags: flags}
-	for i, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
-		dir := t.TempDir()
-		cfg := filepath.Join(dir, "prometheus.yml")
-		writeFile(t, cfg, config)
-		p.cfgs[i] = cfg
-		addr := freeAddr(t)
-		args := append([]string{
-			"--config.file=" + cfg,
-			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-			"--web.listen-address=" + addr,
-			"--web.enable-otlp-receiver",
-			"--web.enable-lifecycle",
-			"--log.level=warn",
-		}, flags...)
-		pr := start(t, bin, dir, addr, args...)
-		if i == 0 {
-			p.mine = pr
-		} else {
-			p.ref = pr
-		}
-	}
-	p.mine.waitReady(30 * time.Second)
-	p.ref.waitReady(30 * time.Second)
-	return p
-}
-
-func (p *otlpPair) both() []*proc { return []*proc{p.mine, p.ref} }
-
-// reload writes config to both servers' files and reloads them.
-func (p *otlpPair) reload(config string) {
-	p.t.Helper()
-	for i, pr := range p.both() {
-		writeFile(p.t, p.cfgs[i], config)
-		resp, err := http.Post(pr.url("/-/reload"), "", nil)
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			p.t.Fatalf("reload of %s: %d %s", pr.addr, resp.StatusCode, body)
-		}
-	}
-}
-
 // export sends rm to both servers with the OpenTelemetry SDK's HTTP
 // exporter (gzip-compressed protobuf) as tenant ("" sends no header). Both
 // must accept it, or both refuse it with the same answer, which export
 // returns.
-func (p *otlpPair) export(rm *metricdata.ResourceMetrics, tenant string) string {
+func (p *pair) export(rm *metricdata.ResourceMetrics, tenant string) string {
 	p.t.Helper()
 	var errs [2]string
 	for i, pr := range p.both() {
@@ -100,6 +40,8 @@ func (p *otlpPair) export(rm *metricdata.ResourceMetrics, tenant string) string 
 	}
 	return errs[0]
 }
+
+const otlpPath = "/api/v1/otlp/v1/metrics"
 
 func exportTo(addr, tenant string, rm *metricdata.ResourceMetrics) error {
 	ctx := context.Background()
@@ -120,49 +62,6 @@ func exportTo(addr, tenant string, rm *metricdata.ResourceMetrics) error {
 	}
 	defer exp.Shutdown(ctx)
 	return exp.Export(ctx, rm)
-}
-
-// get returns the status and body of a GET.
-func get(t *testing.T, u string, header ...string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// sameAnswers asks both servers each API path and requires the same status
-// and body, and that mytsdb's answer holds at least one series (so that two
-// empty stores do not pass).
-func (p *otlpPair) sameAnswers(paths ...string) {
-	p.t.Helper()
-	p.compare(true, paths...)
-}
-
-// compare is sameAnswers; with wantSeries false the answers must hold none.
-func (p *otlpPair) compare(wantSeries bool, paths ...string) {
-	p.t.Helper()
-	for _, path := range paths {
-		mc, mb := get(p.t, p.mine.url(path))
-		rc, rb := get(p.t, p.ref.url(path))
-		if mc != rc || mb != rb {
-			p.t.Errorf("GET %s:\n mytsdb     %d %s\n prometheus %d %s", path, mc, mb, rc, rb)
-			continue
-		}
-		if strings.Contains(mb, `"__name__"`) != wantSeries {
-			p.t.Errorf("GET %s: both answered %s, want series: %v", path, mb, wantSeries)
-		}
-	}
 }
 
 // storedPaths are the API calls whose answers must match: every series, and
@@ -250,7 +149,7 @@ otlp:
   promote_resource_attributes: [deployment.environment]
   keep_identifying_resource_attributes: true
 `
-	p := startOTLPPair(t, cfg)
+	p := startPair(t, cfg)
 	m := newSDKMetrics(t, metricdata.CumulativeTemporality)
 	for range 2 {
 		if err := p.export(m.collect(), ""); err != "" {
@@ -317,7 +216,7 @@ func TestOTLPDeltaFeatures(t *testing.T) {
 		{"native-delta", []string{"--enable-feature=otlp-native-delta-ingestion"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startOTLPPair(t, "global:\n  scrape_interval: 15s\n", tc.flags...)
+			p := startPair(t, "global:\n  scrape_interval: 15s\n", tc.flags...)
 			m := newSDKMetrics(t, metricdata.DeltaTemporality)
 			for range 3 {
 				err := p.export(m.collect(), "")
@@ -353,7 +252,7 @@ func featureSection(t *testing.T, body, section string) string {
 // TestOTLPBadRequests sends malformed and unusual OTLP requests to both
 // servers: same status and body each, and nothing already accepted is lost.
 func TestOTLPBadRequests(t *testing.T) {
-	p := startOTLPPair(t, "global:\n  scrape_interval: 15s\n")
+	p := startPair(t, "global:\n  scrape_interval: 15s\n")
 	now := time.Now()
 	jsonGauge := func(name string, ts time.Time, v float64) string {
 		return fmt.Sprintf(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-svc"}}]},"scopeMetrics":[{"metrics":[{"name":%q,"gauge":{"dataPoints":[{"timeUnixNano":"%d","asDouble":%v}]}}]}]}]}`, name, ts.UnixNano(), v)

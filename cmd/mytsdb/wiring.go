@@ -277,6 +277,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		Snapshot:                   st.db.Snapshot,
 	})
 	wh.SetAPI(api.Handler())
+	wh.SetFederate(api.Federate())
 	wh.SetConsoles(web.Consoles{
 		Query:          template.QueryFunc(rules.EngineQueryFunc(engine, st.db.Default())),
 		ExternalLabels: func() labels.Labels { return cs.Config().GlobalConfig.ExternalLabels },
