@@ -27,7 +27,7 @@ func TestHarnessPrometheusVsPrometheus(t *testing.T) {
 	env := startEnv(t, "prometheus")
 	ctx := context.Background()
 	cases := quickCorpus(t)
-	requireAllPass(t, RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases))
+	requireAllPass(t, append(RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases), env.Fresh(ctx, env.Ref.URL, env.Cand.URL)...))
 
 	probe := func(t *testing.T, line string) corpus.Case {
 		t.Helper()

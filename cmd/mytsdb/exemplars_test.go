@@ -102,6 +102,7 @@ scrape_configs:
 		{path: "/api/v1/query_exemplars?query=om_requests_total", want: "abc123"},
 		{path: "/api/v1/query_exemplars?query=" + url.QueryEscape("sum("), want: "bad_data"},
 		{path: "/api/v1/query_exemplars?query=om_requests_total&start=10&end=5", want: "bad_data"},
+		{path: "/api/v1/status/config", want: "max_exemplars: 100000"},
 		{path: "/api/v1/metadata", want: "om_latency_seconds"},
 		{path: "/api/v1/metadata?metric=om_requests", want: "Requests served."},
 		{path: "/api/v1/metadata?metric=om_requests_total", want: `"data":{}`},

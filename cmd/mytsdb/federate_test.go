@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,11 @@ func do(t *testing.T, method, u string, body []byte, header ...string) answer {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "encoding=text") || strings.Contains(ct, "encoding=compact-text") {
+		// Go's protobuf text encoder adds a space after field names or not
+		// by a hash of the running binary (on purpose): compare without.
+		b = regexp.MustCompile(`  +`).ReplaceAll(b, []byte(" "))
+	}
 	return answer{resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"), resp.Header.Get("Allow"), string(b)}
 }
 
