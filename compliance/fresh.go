@@ -165,7 +165,7 @@ func freshRemoteWrite(t0 time.Time) *prompb.WriteRequest {
 		{Labels: lbl("trace_id", "t-2", "span_id", "s-9"), Value: 0.25, Timestamp: at(3)},
 	}
 	nh := &histogram.Histogram{
-		Schema: 2, Count: 6, Sum: 12.5, ZeroThreshold: 0.001, ZeroCount: 1,
+		Schema: 2, Count: 8, Sum: 12.5, ZeroThreshold: 0.001, ZeroCount: 1,
 		PositiveSpans: []histogram.Span{{Offset: 1, Length: 2}}, PositiveBuckets: []int64{2, 1},
 		NegativeSpans: []histogram.Span{{Offset: 0, Length: 1}}, NegativeBuckets: []int64{2},
 	}
