@@ -23,4 +23,8 @@
 //     request (the default tenant's from NewHandler).
 //   - A tenant whose storage cannot be opened answers 500 with that error;
 //     nothing of the request is stored.
+//   - Where Prometheus 3.16 answers 200 although its storage failed to
+//     commit (the upstream handler drops Commit's error), this receiver
+//     answers 500 "committing the samples: ..." so that the sender retries
+//     instead of losing the samples.
 package otlp

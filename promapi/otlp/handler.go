@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -102,7 +103,74 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.forTenant(tenant).ServeHTTP(w, r)
+	res := &commitResult{}
+	cw := &commitWriter{ResponseWriter: w, res: res}
+	h.forTenant(tenant).ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), commitKey{}, res)))
+}
+
+// commitKey carries a request's *commitResult to its appenders.
+type commitKey struct{}
+
+// commitResult is the error of the request's Commit. The upstream handler
+// commits in a deferred call whose error it drops, then answers 200; a
+// storage that fails to commit (a WAL write, a full disk) would so lose
+// samples the client believes stored.
+type commitResult struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (c *commitResult) set(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.err = errors.Join(c.err, err)
+}
+
+func (c *commitResult) get() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// commitWriter turns the upstream handler's 200 into a 500 naming the error
+// when the commit failed, so that the client retries.
+type commitWriter struct {
+	http.ResponseWriter
+	res      *commitResult
+	replaced bool
+}
+
+func (w *commitWriter) WriteHeader(code int) {
+	if code == http.StatusOK {
+		if err := w.res.get(); err != nil {
+			w.replaced = true
+			http.Error(w.ResponseWriter, fmt.Sprintf("committing the samples: %v", err), http.StatusInternalServerError)
+			return
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *commitWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// committing reports the Commit error of a tenant's appender to the
+// request's commitResult.
+type committing struct {
+	storage.AppenderV2
+	res *commitResult
+}
+
+func (c committing) Commit() error {
+	err := c.AppenderV2.Commit()
+	if err != nil {
+		c.res.set(err)
+	}
+	return err
 }
 
 // forTenant returns the tenant's upstream handler, building it on first use.
@@ -135,11 +203,16 @@ type lazyAppendable struct {
 }
 
 func (l *lazyAppendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
-	a, err := l.open()
-	if err != nil {
-		return &failedAppender{err: fmt.Errorf("opening the tenant's storage: %w", err)}
+	var app storage.AppenderV2
+	if a, err := l.open(); err != nil {
+		app = &failedAppender{err: fmt.Errorf("opening the tenant's storage: %w", err)}
+	} else {
+		app = a.AppenderV2(ctx)
 	}
-	return a.AppenderV2(ctx)
+	if res, ok := ctx.Value(commitKey{}).(*commitResult); ok {
+		return committing{AppenderV2: app, res: res}
+	}
+	return app
 }
 
 // failedAppender reports a tenant that could not be opened: its first Append

@@ -3,7 +3,9 @@ package otlp
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -130,12 +134,85 @@ func TestTenants(t *testing.T) {
 	if a, d := heads["a"].NumSeries(), heads["default"].NumSeries(); a != 2 || d != 0 {
 		t.Errorf("after writing to tenant a: a has %d series, default %d; want 2 and 0", a, d)
 	}
+	if n := samples(t, heads["a"]); n != 2 {
+		t.Errorf("tenant a holds %d samples, want 2", n)
+	}
 	if rec := post(h, "application/x-protobuf", "", "", pb); rec.Code != http.StatusOK || heads["default"].NumSeries() != 2 {
 		t.Errorf("default tenant: %d %q, %d series", rec.Code, rec.Body.String(), heads["default"].NumSeries())
 	}
 	rec := post(h, "application/x-protobuf", "", "broken", pb)
 	if rec.Code != http.StatusInternalServerError || rec.Body.String() != "opening the tenant's storage: disk full\n" {
 		t.Errorf("unopenable tenant: %d %q, want 500 with the error once", rec.Code, rec.Body.String())
+	}
+}
+
+// samples counts the samples stored in hd.
+func samples(t *testing.T, hd *head.Head) int {
+	t.Helper()
+	q, err := hd.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	n := 0
+	set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+"))
+	for set.Next() {
+		it := set.At().Iterator(nil)
+		for it.Next() != chunkenc.ValNone {
+			n++
+		}
+	}
+	if err := set.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// failingCommit is a head whose appenders fail to commit.
+type failingCommit struct{ *head.Head }
+
+func (f failingCommit) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	return commitFails{f.Head.AppenderV2(ctx)}
+}
+
+type commitFails struct{ storage.AppenderV2 }
+
+func (c commitFails) Commit() error {
+	_ = c.AppenderV2.Rollback()
+	return errors.New("wal: no space left on device")
+}
+
+// TestCommitFailure: where the upstream handler drops Commit's error and
+// answers 200, the receiver answers 500 so that the sender retries; an
+// empty request to a tenant that cannot be opened is a 500 too.
+func TestCommitFailure(t *testing.T) {
+	hd := newHead(t)
+	h := NewHandler(Options{
+		Appendable: func(tenant string) (storage.AppendableV2, error) {
+			if tenant == "broken" {
+				return nil, errors.New("disk gone")
+			}
+			return failingCommit{hd}, nil
+		},
+		Config: defaultConfig,
+	})
+	pb, err := payload(time.Now()).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := post(h, "application/x-protobuf", "", "", pb)
+	if rec.Code != http.StatusInternalServerError || rec.Body.String() != "committing the samples: wal: no space left on device\n" {
+		t.Errorf("failed commit: %d %q", rec.Code, rec.Body.String())
+	}
+	if n := samples(t, hd); n != 0 {
+		t.Errorf("a failed commit left %d samples", n)
+	}
+	rec = post(h, "application/json", "", "broken", []byte("{}"))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "disk gone") {
+		t.Errorf("empty request to an unopenable tenant: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := post(h, "application/json", "", "", []byte("{}")); rec.Code != http.StatusInternalServerError {
+		t.Errorf("empty request, failing commit: %d %q", rec.Code, rec.Body.String())
 	}
 }
 
