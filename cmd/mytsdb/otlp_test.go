@@ -20,6 +20,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // export sends rm to both servers with the OpenTelemetry SDK's HTTP
@@ -77,6 +78,23 @@ func storedPaths(at time.Time, selector string) []string {
 	}
 }
 
+// sameExemplars compares /api/v1/query_exemplars for every series over the
+// last 10 minutes (sorted: the order across series is the exemplar
+// storage's), which must hold want.
+func (p *pair) sameExemplars(at time.Time, want string) {
+	p.t.Helper()
+	sec := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }
+	path := "/api/v1/query_exemplars?" + url.Values{"query": {`{__name__=~".+"}`}, "start": {sec(at.Add(-10 * time.Minute))}, "end": {sec(at)}}.Encode()
+	mc, mb := get(p.t, p.mine.url(path))
+	rc, rb := get(p.t, p.ref.url(path))
+	mb, rb = sortedData(p.t, mb), sortedData(p.t, rb)
+	if mc != rc || mb != rb {
+		p.t.Errorf("GET %s:\n mytsdb     %d %s\n prometheus %d %s", path, mc, mb, rc, rb)
+	} else if !strings.Contains(mb, want) {
+		p.t.Errorf("GET %s: both answered %s, which lacks %s", path, mb, want)
+	}
+}
+
 // sdkMetrics records a counter, an up-down counter, a gauge, an explicit
 // and an exponential histogram with the OpenTelemetry SDK and collects them
 // with temporality; each call to collect adds one more round of values.
@@ -112,7 +130,13 @@ func newSDKMetrics(t *testing.T, temporality metricdata.Temporality) *sdkMetrics
 	dur, _ := m.Float64Histogram("http.server.duration")
 	exp, _ := m.Float64Histogram("rpc.server.duration.exp")
 	s := &sdkMetrics{}
+	// Measurements inside a sampled span carry exemplars (the SDK's
+	// default trace-based exemplar filter).
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	record := func(round int) {
+		ctx, span := tp.Tracer("otlp-test").Start(ctx, "request")
+		defer span.End()
 		for i, route := range []string{"/cart", "/pay", "/a.b"} {
 			attrs := attribute.NewSet(attribute.String("http.route", route), attribute.Int("http.status_code", 200+i))
 			requests.Add(ctx, int64(3*round+i+1), otelmetric.WithAttributeSet(attrs))
@@ -149,7 +173,7 @@ otlp:
   promote_resource_attributes: [deployment.environment]
   keep_identifying_resource_attributes: true
 `
-	p := startPair(t, cfg)
+	p := startPair(t, cfg, "--enable-feature=exemplar-storage")
 	m := newSDKMetrics(t, metricdata.CumulativeTemporality)
 	for range 2 {
 		if err := p.export(m.collect(), ""); err != "" {
@@ -159,6 +183,7 @@ otlp:
 	}
 	at := time.Now()
 	p.sameAnswers(storedPaths(at, `{__name__=~".+"}`)...)
+	p.sameExemplars(at, "trace_id")
 	// Every kind of instrument made it: counters, gauges, classic and
 	// native (exponential) histograms, and the promoted attribute.
 	_, b := get(t, p.mine.url(storedPaths(at, `{__name__=~".+"}`)[1]))

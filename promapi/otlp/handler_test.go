@@ -281,3 +281,66 @@ func refusedSample(body string) bool {
 	}
 	return false
 }
+
+// deltaPayload is one delta-temporality sum point of value v at ts.
+func deltaPayload(start, ts time.Time, v int64) []byte {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "svc")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("events")
+	sum := m.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	dp := sum.DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	dp.SetIntValue(v)
+	b, _ := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	return b
+}
+
+// lastValue is the newest sample of the only series named name in hd.
+func lastValue(t *testing.T, hd *head.Head, name string) float64 {
+	t.Helper()
+	q, err := hd.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", name))
+	v := math.NaN()
+	for set.Next() {
+		it := set.At().Iterator(nil)
+		for it.Next() == chunkenc.ValFloat {
+			_, v = it.At()
+		}
+	}
+	return v
+}
+
+// TestDeltaToCumulativePerTenant: with ConvertDelta each tenant has its own
+// delta-to-cumulative state, so the same stream sent as two tenants sums per
+// tenant, never across them.
+func TestDeltaToCumulativePerTenant(t *testing.T) {
+	heads := map[string]*head.Head{"default": newHead(t), "b": newHead(t)}
+	h := NewHandler(Options{
+		Appendable:   func(tenant string) (storage.AppendableV2, error) { return heads[tenant], nil },
+		Config:       defaultConfig,
+		ConvertDelta: true,
+	})
+	start := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for i, v := range []int64{3, 4, 5} {
+		from, to := start.Add(time.Duration(i)*10*time.Second), start.Add(time.Duration(i+1)*10*time.Second)
+		for _, tenant := range []string{"", "b"} {
+			if rec := post(h, "application/x-protobuf", "", tenant, deltaPayload(from, to, v)); rec.Code != http.StatusOK {
+				t.Fatalf("tenant %q, point %d: %d %q", tenant, i, rec.Code, rec.Body.String())
+			}
+		}
+	}
+	for tenant, hd := range heads {
+		if v := lastValue(t, hd, "events_total"); v != 12 {
+			t.Errorf("tenant %s: cumulative events_total is %v, want 3+4+5 = 12", tenant, v)
+		}
+	}
+}
