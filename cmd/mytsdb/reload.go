@@ -20,16 +20,17 @@ type reloader struct {
 // configState owns the running configuration and its reloads (startup,
 // SIGHUP, POST /-/reload, --config.auto-reload).
 type configState struct {
-	src      configSource
-	logger   *slog.Logger
-	logLevel *promslog.Level
-	metrics  *configMetrics
-	notices  *notifications.Notifications // nil in tests without a server
+	src       configSource
+	logger    *slog.Logger
+	logLevel  *promslog.Level
+	metrics   *configMetrics
+	notices   *notifications.Notifications // nil in tests without a server
+	reloaders []reloader
+
 	// exemplarStorage is --enable-feature=exemplar-storage: a loaded config
 	// without storage.exemplars gets the default section, as Prometheus
 	// fills it in (/api/v1/status/config shows it).
 	exemplarStorage bool
-	reloaders       []reloader
 
 	current  atomic.Pointer[config.Config] // what /api/v1/status/config shows
 	embedded atomic.Bool                   // the embedded default is in use
