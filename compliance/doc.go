@@ -15,6 +15,14 @@
 // compacted it, before the same cases run against head, blocks and
 // compactions.
 //
+// After the corpus, the fresh phase (Fresh, fresh.go) writes a small data set
+// stamped just before the run's now, by remote write and by OTLP (protobuf,
+// JSON, gzip, malformed requests), and compares /federate in every format,
+// the OTLP series and samples, and /api/v1/query_exemplars: federation looks
+// back from the server's clock, which the corpus's data set (ending Lead-Span
+// before the run) never reaches. Both servers run with FreshFlags
+// (--web.enable-otlp-receiver, --enable-feature=exemplar-storage).
+//
 // Subpackages: server (process lifetime, reused by the benchmark drivers),
 // datagen, targets, corpus, compare; cmd/compliance is the command behind
 // `make compliance`. compliance/bench, compliance/loadgen and

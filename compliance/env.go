@@ -100,10 +100,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	cfg := filepath.Join(e.dir, "prometheus.yml")
 	e.cfg = cfg
 	initial := Config(e.Targets)
-	var extra []string
+	extra := FreshFlags()
 	if o.Blocks {
 		initial = GlobalConfig() // Load reloads Config once the data is in
-		extra = BlockFlags()
+		extra = append(extra, BlockFlags()...)
 	}
 	if err := os.WriteFile(cfg, []byte(initial), 0o644); err != nil {
 		return nil, fmt.Errorf("compliance: write config: %w", err)

@@ -27,7 +27,9 @@ func TestHarnessPrometheusVsPrometheus(t *testing.T) {
 	env := startEnv(t, "prometheus")
 	ctx := context.Background()
 	cases := quickCorpus(t)
-	requireAllPass(t, RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases))
+	fresh := env.Fresh(ctx, env.Ref.URL, env.Cand.URL)
+	requireAllPass(t, append(RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases), fresh...))
+	requireFreshData(t, fresh)
 
 	probe := func(t *testing.T, line string) corpus.Case {
 		t.Helper()
@@ -172,5 +174,47 @@ func regexpOnce(re, repl string) func(int, []byte) (int, []byte) {
 	r := regexp.MustCompile(re)
 	return func(status int, b []byte) (int, []byte) {
 		return status, r.ReplaceAll(b, []byte(repl))
+	}
+}
+
+// requireFreshData checks that the fresh phase compared answers holding its
+// data, not two empty ones.
+func requireFreshData(t *testing.T, outs []Outcome) {
+	t.Helper()
+	want := map[string][]string{
+		"fresh: remote write":                                        {"HTTP 204"},
+		"fresh: otlp protobuf round 0":                               {"HTTP 200"},
+		"fresh: otlp garbage json":                                   {"HTTP 400"},
+		"fresh: series {__name__=~\"otlp_.+\"}":                      {"otlp_jobs_total", "otlp_wait_seconds_bucket", "otlp_size_bytes", "otlp_queue_depth_ratio"},
+		"fresh: samples target_info":                                 {"cloud_region"},
+		"fresh: exemplars otlp_jobs_total":                           {"trace_id", "span_id"},
+		"fresh: exemplars fresh_requests_total":                      {"t-2", "s-9"},
+		"fresh: federate Accept=text/plain":                          {"fresh_requests_total{", "otlp_wait_seconds_bucket{", "fresh_mixed{"},
+		"fresh: federate match%5B%5D=%7Bjob%3D":                      {"HTTP 400"},
+		"fresh: otlp out of order (round 1 again with other values)": {"HTTP 400"},
+	}
+	seen := map[string]bool{}
+	for _, o := range outs {
+		for name, subs := range want {
+			if o.Name != name {
+				continue
+			}
+			seen[name] = true
+			for _, sub := range subs {
+				if !strings.Contains(o.Result.Ref, sub) {
+					t.Errorf("%s: the reference's answer lacks %q:\n%.1500s", o.Name, sub, o.Result.Ref)
+				}
+			}
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("no fresh case named %s", name)
+		}
+	}
+	for _, o := range outs {
+		if strings.Contains(o.Name, "federate Accept=text/plain") && strings.Contains(o.Result.Ref, "fresh_old") || strings.Contains(o.Result.Ref, `instance="gone"`) {
+			t.Errorf("%s: a sample past the lookback delta or stale was federated:\n%s", o.Name, o.Result.Ref)
+		}
 	}
 }

@@ -66,6 +66,9 @@ type Options struct {
 	// RemoteWrite is mounted at /api/v1/write; nil answers 404 like Prometheus
 	// without --web.enable-remote-write-receiver.
 	RemoteWrite http.Handler
+	// OTLPWrite is mounted at /api/v1/otlp/v1/metrics (promapi/otlp); nil
+	// answers 404 like Prometheus without --web.enable-otlp-receiver.
+	OTLPWrite http.Handler
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// LookbackDelta is --query.lookback-delta (informational: the engine
@@ -135,6 +138,7 @@ type API struct {
 	cors   *regexp.Regexp
 	routes router
 	reads  readHandlers
+	fed    federation
 }
 
 // result is what an endpoint returns; the envelope is written by serve.
@@ -227,7 +231,7 @@ func (a *API) register() {
 	a.handle(http.MethodGet, "/notifications/live", http.HandlerFunc(a.notificationsLive))
 	a.handle(http.MethodPost, "/write", http.HandlerFunc(a.remoteWrite))
 	a.handle(http.MethodPost, "/read", a.ready(http.HandlerFunc(a.remoteRead)))
-	a.handle(http.MethodPost, "/otlp/v1/metrics", http.HandlerFunc(a.otlpWrite))
+	a.handle(http.MethodPost, "/otlp/v1/metrics", a.ready(http.HandlerFunc(a.otlpWrite)))
 	for _, p := range []string{"/search/metric_names", "/search/label_names", "/search/label_values"} {
 		a.handle(http.MethodGet, p, a.ready(http.HandlerFunc(a.searchDisabled)))
 		a.handle(http.MethodPost, p, a.ready(http.HandlerFunc(a.searchDisabled)))
@@ -303,8 +307,12 @@ func (a *API) searchDisabled(w http.ResponseWriter, r *http.Request) {
 	a.respondError(w, &apiError{errorUnavailable, errorString("search API disabled")}, nil)
 }
 
-func (a *API) otlpWrite(w http.ResponseWriter, _ *http.Request) {
-	http.Error(w, "otlp write receiver needs to be enabled with --web.enable-otlp-receiver", http.StatusNotFound)
+func (a *API) otlpWrite(w http.ResponseWriter, r *http.Request) {
+	if a.opts.OTLPWrite == nil {
+		http.Error(w, "otlp write receiver needs to be enabled with --web.enable-otlp-receiver", http.StatusNotFound)
+		return
+	}
+	a.opts.OTLPWrite.ServeHTTP(w, r)
 }
 
 func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) {

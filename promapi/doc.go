@@ -1,7 +1,9 @@
 // Package promapi serves Prometheus's HTTP API — every /api/v1/* endpoint
-// except the remote-write receiver, which lives in promapi/remotewrite and is
-// only mounted here — on top of the upstream PromQL engine and any storage
-// that speaks the upstream storage interfaces.
+// except the remote-write and OTLP receivers, which live in
+// promapi/remotewrite and promapi/otlp and are only mounted here — and
+// /federate (API.Federate, mounted by the web handler outside /api/v1/), on
+// top of the upstream PromQL engine and any storage that speaks the upstream
+// storage interfaces.
 //
 // The bytes it writes are those of Prometheus 3.16: the same envelope
 // ({"status","data","errorType","error","warnings","infos"}), field order,
@@ -16,7 +18,7 @@
 // httprouter-compatible routing), respond.go and json.go (envelope and
 // encoders), errors.go, params.go, tenant.go, and one file per group of
 // endpoints: query.go, ast.go, series.go, labels.go, targets.go, relabel.go,
-// status.go, rules.go, notifications.go, features.go, admin.go.
+// status.go, rules.go, notifications.go, features.go, admin.go, federate.go.
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,
@@ -29,8 +31,8 @@
 // optional TSDBStatusProvider, WALReplayStatusProvider, BlockMetasProvider
 // and AdminStorage a tenant storage may implement, and Options.Snapshot),
 // the scrape loops (it only reads targets through TargetRetriever), rules
-// (not wired yet: /rules, /alerts and /alertmanagers answer empty), and
-// promapi/remotewrite.
+// (not wired yet: /rules, /alerts and /alertmanagers answer empty),
+// promapi/remotewrite and promapi/otlp.
 //
 // Caveats:
 //   - Handler serves full paths ("/api/v1/query"); mount it at "/api/v1/"

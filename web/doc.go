@@ -3,8 +3,8 @@
 // exporter-toolkit's --web.config.file, the route prefix, and the endpoints
 // that are not the query API: /-/healthy, /-/ready, /-/reload, /-/quit,
 // /metrics and /debug/pprof. It mounts the /api/v1/* handler (package promapi)
-// and the remote-write receiver (package promapi/remotewrite) that cmd/mytsdb
-// hands it once the storage is open, and gates them on readiness exactly as
+// the remote-write receiver (package promapi/remotewrite) and /federate
+// (promapi's Federate) that cmd/mytsdb hands it once the storage is open, and gates them on readiness exactly as
 // Prometheus does (503 "Service Unavailable" with X-Prometheus-Stopping while
 // starting or stopping). Later the browser UI lives here too.
 //

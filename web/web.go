@@ -53,6 +53,7 @@ type Handler struct {
 	api         atomic.Pointer[http.Handler] // /api/v1/* (promapi)
 	remoteWrite atomic.Pointer[http.Handler] // POST /api/v1/write; nil = receiver disabled
 	consoles    atomic.Pointer[Consoles]     // /consoles/*; nil until the storage is open
+	federate    atomic.Pointer[http.Handler] // GET /federate; nil until the storage is open
 
 	ready        atomic.Uint32
 	stopping     chan struct{} // closed on SetReady(Stopping)
@@ -104,6 +105,9 @@ func (h *Handler) SetAPI(api http.Handler) { h.api.Store(&api) }
 // --web.enable-remote-write-receiver is off.
 func (h *Handler) SetRemoteWrite(rw http.Handler) { h.remoteWrite.Store(&rw) }
 
+// SetFederate installs the handler of GET /federate (promapi's Federate).
+func (h *Handler) SetFederate(f http.Handler) { h.federate.Store(&f) }
+
 // ServeHTTP serves every route; handy for tests without listeners.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
@@ -149,6 +153,10 @@ func (h *Handler) routes() http.Handler {
 	}
 
 	mux.Handle("/api/v1/", http.HandlerFunc(h.serveAPI))
+	handle("GET /federate", "/federate", h.testReady(http.HandlerFunc(h.serveFederate)))
+	for _, m := range []string{"HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"} {
+		mux.HandleFunc(m+" /federate", getOnly)
+	}
 	handle("GET /consoles/", "/consoles/*filepath", h.testReady(http.HandlerFunc(h.serveConsole)))
 	if h.o.UserAssetsPath != "" {
 		handle("GET /user/", "/user/*filepath", http.StripPrefix("/user", http.FileServer(http.Dir(h.o.UserAssetsPath))))
@@ -205,6 +213,26 @@ func (h *Handler) serveRemoteWrite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Error(w, "remote write receiver needs to be enabled with --web.enable-remote-write-receiver", http.StatusNotFound)
+}
+
+// getOnly answers a method other than GET on a GET-only route as
+// Prometheus's router (httprouter) does: OPTIONS is a 200 and the others a
+// 405, both with Allow listing GET and OPTIONS.
+func getOnly(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, OPTIONS")
+	if r.Method == http.MethodOptions {
+		return
+	}
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+}
+
+func (h *Handler) serveFederate(w http.ResponseWriter, r *http.Request) {
+	if p := h.federate.Load(); p != nil && *p != nil {
+		(*p).ServeHTTP(w, r)
+		return
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprint(w, "Service Unavailable")
 }
 
 func (h *Handler) servePromAPI(w http.ResponseWriter, r *http.Request) {

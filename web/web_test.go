@@ -100,6 +100,39 @@ func TestRemoteWriteDisabledAndEnabled(t *testing.T) {
 	}
 }
 
+// TestFederateRoute: /federate answers 503 until ready and until the API
+// installs its handler, is counted under its name, and other methods get
+// httprouter's answers (a 405 or, for OPTIONS, a 200, with Allow).
+func TestFederateRoute(t *testing.T) {
+	h, _ := newTestHandler(t, Options{})
+	if a := call(h, "GET", "/federate"); a.code != 503 {
+		t.Fatalf("before ready: %+v", a)
+	}
+	h.SetReady(Ready)
+	if a := call(h, "GET", "/federate"); a.code != 503 || a.body != "Service Unavailable" {
+		t.Fatalf("ready, no handler yet: %+v", a)
+	}
+	h.SetFederate(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("fed")) }))
+	if a := call(h, "GET", "/federate"); a.code != 200 || a.body != "fed" {
+		t.Fatalf("with a handler: %+v", a)
+	}
+	if n := testutil.ToFloat64(h.metrics.requestCounter.WithLabelValues("/federate", "200")); n != 1 {
+		t.Fatalf("/federate 200s counted %v, want 1", n)
+	}
+	for _, m := range []string{"POST", "HEAD", "DELETE"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(m, "/federate", nil))
+		if rec.Code != 405 || rec.Header().Get("Allow") != "GET, OPTIONS" {
+			t.Fatalf("%s /federate: %d, Allow %q", m, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("OPTIONS", "/federate", nil))
+	if rec.Code != 200 || rec.Header().Get("Allow") != "GET, OPTIONS" {
+		t.Fatalf("OPTIONS /federate: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
 func TestLifecycle(t *testing.T) {
 	off, _ := newTestHandler(t, Options{})
 	for _, m := range []string{"POST", "PUT"} {

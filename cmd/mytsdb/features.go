@@ -23,6 +23,8 @@ type featureOpts struct {
 	enableTypeAndUnitLabel bool
 	exemplarStorage        bool
 	delayedCompaction      bool
+	convertOTLPDelta       bool // otlp-deltatocumulative
+	nativeOTLPDelta        bool // otlp-native-delta-ingestion
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -31,7 +33,6 @@ type featureOpts struct {
 // warning; unknown options warn exactly as in Prometheus.
 func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (featureOpts, error) {
 	var f featureOpts
-	var convertOTLPDelta, nativeOTLPDelta bool
 	for _, item := range list {
 		for o := range strings.SplitSeq(item, ",") {
 			switch o {
@@ -79,11 +80,11 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				f.scrape.EnableZstdScrape = true
 				logger.Info("Experimental zstd scrape compression enabled")
 			case "otlp-deltatocumulative":
-				convertOTLPDelta = true
-				warnFeatureNotHonoured(logger, o)
+				f.convertOTLPDelta = true
+				logger.Info("Converting delta OTLP metrics to cumulative")
 			case "otlp-native-delta-ingestion":
-				nativeOTLPDelta = true
-				warnFeatureNotHonoured(logger, o)
+				f.nativeOTLPDelta = true
+				logger.Info("Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"concurrent-rule-eval", "created-timestamp-zero-ingestion", "xor2-encoding",
 				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
@@ -94,7 +95,7 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			}
 		}
 	}
-	if convertOTLPDelta && nativeOTLPDelta {
+	if f.convertOTLPDelta && f.nativeOTLPDelta {
 		return f, errors.New("cannot enable otlp-deltatocumulative and otlp-native-delta-ingestion features at the same time")
 	}
 	return f, nil
@@ -116,11 +117,11 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	features.Set(features.API, "lifecycle", cfg.enableLifecycle)
 	features.Set(features.API, "admin", false)
 	features.Set(features.API, "remote_write_receiver", cfg.enableRemoteWrite)
-	features.Set(features.API, "otlp_write_receiver", false)
+	features.Set(features.API, "otlp_write_receiver", cfg.enableOTLP)
 	features.Set(features.API, "query_cost", false)
 	features.Set(features.API, "search", false)
-	features.Set(features.OTLPReceiver, "delta_conversion", false)
-	features.Set(features.OTLPReceiver, "native_delta_ingestion", false)
+	features.Set(features.OTLPReceiver, "delta_conversion", f.convertOTLPDelta)
+	features.Set(features.OTLPReceiver, "native_delta_ingestion", f.nativeOTLPDelta)
 	for _, f := range []string{"label_values_match", "query_warnings", "query_stats", "time_range_series", "time_range_labels", "exclude_alerts", "openapi_3.1", "openapi_3.2"} {
 		features.Enable(features.API, f)
 	}

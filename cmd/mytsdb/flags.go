@@ -221,7 +221,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 	supported := remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType}
 	fs.honoured("web.remote-write-receiver.accepted-protobuf-messages", fmt.Sprintf("List of the remote write protobuf messages to accept when receiving the remote writes. Supported values: %v", supported.String())).
 		Default(supported.Strings()...).SetValue(&rwProtoMsgs{msgs: &cfg.remoteWriteMsgs})
-	fs.accepted("web.enable-otlp-receiver", "Enable API endpoint accepting OTLP write requests.").
+	fs.honoured("web.enable-otlp-receiver", "Enable API endpoint accepting OTLP write requests.").
 		Default("false").BoolVar(&cfg.enableOTLP)
 	fs.honoured("web.console.templates", "Path to the console template directory, available at /consoles.").
 		Default("consoles").StringVar(&cfg.consoleTemplates)

@@ -316,7 +316,7 @@ func (s *server) run() int {
 	}
 	logger.Info("TSDB started")
 
-	cs := &configState{src: s.configSrc, logger: logger, logLevel: s.cfg.promslogConfig.Level, metrics: cm, notices: s.notices}
+	cs := &configState{src: s.configSrc, logger: logger, logLevel: s.cfg.promslogConfig.Level, metrics: cm, notices: s.notices, exemplarStorage: s.features.exemplarStorage}
 	cs.noStepSubqueryInterval.Store(time.Duration(config.DefaultGlobalConfig.EvaluationInterval).Milliseconds())
 
 	tracker, err := promql.NewActiveQueryTracker(activeQueryDir(s.cfg.storagePath), s.cfg.queryConcurrency, logger.With("component", "activeQueryTracker"))

@@ -27,6 +27,11 @@ type configState struct {
 	notices   *notifications.Notifications // nil in tests without a server
 	reloaders []reloader
 
+	// exemplarStorage is --enable-feature=exemplar-storage: a loaded config
+	// without storage.exemplars gets the default section, as Prometheus
+	// fills it in (/api/v1/status/config shows it).
+	exemplarStorage bool
+
 	current  atomic.Pointer[config.Config] // what /api/v1/status/config shows
 	embedded atomic.Bool                   // the embedded default is in use
 	// noStepSubqueryInterval is global.evaluation_interval in ms, the default
@@ -73,6 +78,9 @@ func (s *configState) reload() (err error) {
 			"filename", s.src.file, "target", s.src.selfTarget)
 	}
 	s.embedded.Store(embedded)
+	if s.exemplarStorage && conf.StorageConfig.ExemplarsConfig == nil {
+		conf.StorageConfig.ExemplarsConfig = &config.DefaultExemplarsConfig
+	}
 
 	failed := false
 	timings := []any{}

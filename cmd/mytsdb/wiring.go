@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/util/features"
 
 	"mytsdb/promapi"
+	"mytsdb/promapi/otlp"
 	"mytsdb/promapi/remotewrite"
 	"mytsdb/scrape"
 	"mytsdb/storage"
@@ -224,6 +225,26 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 			ValidateTenant:          storage.ValidateTenantID,
 		})
 	}
+	var otlpWrite http.Handler
+	if s.cfg.enableOTLP {
+		otlpWrite = otlp.NewHandler(otlp.Options{
+			Appendable: func(tenant string) (promstorage.AppendableV2, error) {
+				t, err := st.db.Tenant(tenant)
+				if err != nil {
+					return nil, err
+				}
+				return t, nil
+			},
+			Config:                  cs.Config,
+			ConvertDelta:            s.features.convertOTLPDelta,
+			NativeDelta:             s.features.nativeOTLPDelta,
+			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
+			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			ValidateTenant:          storage.ValidateTenantID,
+			Logger:                  s.logger.With("component", "otlp"),
+			Registerer:              reg,
+		})
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		cwd = "<error retrieving current working directory>"
@@ -239,6 +260,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		BuildInfo:      buildInfo(),
 		RuntimeInfo:    runtimeInfo(birth, cwd, s.retention, reg),
 		RemoteWrite:    rw,
+		OTLPWrite:      otlpWrite,
 		Logger:         s.logger.With("component", "api"),
 		LookbackDelta:  time.Duration(s.cfg.lookbackDelta),
 		QueryTimeout:   time.Duration(s.cfg.queryTimeout),
@@ -261,6 +283,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		Snapshot:                   st.db.Snapshot,
 	})
 	wh.SetAPI(api.Handler())
+	wh.SetFederate(api.Federate())
 	wh.SetConsoles(web.Consoles{
 		Query:          template.QueryFunc(rules.EngineQueryFunc(engine, st.db.Default())),
 		ExternalLabels: func() labels.Labels { return cs.Config().GlobalConfig.ExternalLabels },

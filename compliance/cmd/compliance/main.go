@@ -168,6 +168,7 @@ func runMode(env *compliance.Env, cases []corpus.Case, candidate string, logf fu
 		return nil, err
 	}
 	outs = append(outs, compliance.RunCasesMode(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases, env.Blocks)...)
+	outs = append(outs, env.Fresh(ctx, env.Ref.URL, env.Cand.URL)...)
 	if candidate == "mytsdb" {
 		outs = append(outs, compliance.CheckVersion(ctx, env.Cand.URL))
 	}
