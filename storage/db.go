@@ -27,6 +27,9 @@ type DB struct {
 	// history is the Prometheus TSDB found in the data directory, served
 	// read-only with the default tenant; nil if there is none.
 	history *promtsdb.History
+	// convertDone is closed when the history's conversion ends; nil when
+	// none runs.
+	convertDone chan struct{}
 
 	mu struct {
 		sync.Mutex
@@ -105,6 +108,10 @@ func Open(opts Options) (*DB, error) {
 	}
 	db.loopStarted = true
 	go db.maintenanceLoop()
+	if db.history != nil && !opts.KeepPrometheusData {
+		db.convertDone = make(chan struct{})
+		go db.convertHistory(db.Default(), db.history)
+	}
 	return db, nil
 }
 
@@ -296,6 +303,9 @@ func (db *DB) Close() error {
 	if db.loopStarted {
 		<-db.done
 	}
+	if db.convertDone != nil {
+		<-db.convertDone
+	}
 	var errs []error
 	for _, t := range ts {
 		if err := t.Close(); err != nil {
@@ -313,4 +323,10 @@ func (db *DB) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PrometheusDataPending reports whether a Prometheus TSDB found in the data
+// directory still has parts served from its own files.
+func (db *DB) PrometheusDataPending() bool {
+	return db.history != nil && !db.history.Empty()
 }

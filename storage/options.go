@@ -86,6 +86,11 @@ type Options struct {
 	// ReplayProgress, if set, receives the default tenant's WAL replay
 	// progress while Open runs (/api/v1/status/walreplay during startup).
 	ReplayProgress *wal.ReplayProgress
+	// KeepPrometheusData serves a Prometheus TSDB found in Dir read-only
+	// and leaves its files alone. Without it, its blocks and WAL are
+	// converted into the default tenant's blocks in the background and
+	// each part's files are removed once its copy is verified.
+	KeepPrometheusData bool
 
 	// compactable is the DB's channel on which heads ask for a round.
 	compactable chan struct{}

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
@@ -71,7 +72,7 @@ func TestOpenLeavesPrometheusLayoutAlone(t *testing.T) {
 	before := hashTree(t, dir, "default", "team-a", "lock")
 
 	logs := &syncBuffer{}
-	db, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	db, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil)), KeepPrometheusData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestOpenLeavesPrometheusLayoutAlone(t *testing.T) {
 	}
 
 	// Reopened, the default tenant has its data and nothing else appeared.
-	db, err = Open(Options{Dir: dir})
+	db, err = Open(Options{Dir: dir, KeepPrometheusData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestOpenWarnsAboutTenantsWithReservedNames(t *testing.T) {
 		}
 	}
 	logs := &syncBuffer{}
-	db, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	db, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil)), KeepPrometheusData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,12 @@ func TestOpenWarnsAboutTenantsWithReservedNames(t *testing.T) {
 // history beside its own data. Prometheus then starts again on the directory
 // and answers, for the time before the kill, exactly the samples our
 // default tenant served from its files.
-func TestOpenOnRealPrometheusDataDir(t *testing.T) {
+// realPrometheusDataDir runs the reference Prometheus on a fresh data
+// directory (it scrapes itself, takes an admin snapshot, and promtool adds a
+// block) and SIGKILLs it; it returns the binary, the work and data
+// directories, when it scraped and when it was killed.
+func realPrometheusDataDir(t *testing.T) (promBin, work, data string, scraped, killedAt time.Time) {
+	t.Helper()
 	promBin, err := server.PrometheusBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +168,8 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if promtool == "" {
 		promtool = filepath.Join(filepath.Dir(promBin), "promtool")
 	}
-	work := t.TempDir()
-	data := filepath.Join(work, "data")
+	work = t.TempDir()
+	data = filepath.Join(work, "data")
 
 	// One block from promtool, in the data directory as Prometheus expects.
 	om := filepath.Join(work, "in.om")
@@ -175,7 +181,6 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	}
 
 	p := startPrometheus(t, promBin, work, data)
-	var scraped time.Time
 	deadline := time.Now().Add(30 * time.Second)
 	for scraped.IsZero() {
 		if time.Now().After(deadline) {
@@ -196,8 +201,13 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("snapshot: %s", resp.Status)
 	}
-	killedAt := time.Now()
+	killedAt = time.Now()
 	p.kill()
+	return promBin, work, data, scraped, killedAt
+}
+
+func TestOpenOnRealPrometheusDataDir(t *testing.T) {
+	promBin, work, data, scraped, killedAt := realPrometheusDataDir(t)
 
 	// The layout this test is about; if a Prometheus release changes it, the
 	// reserved names must follow.
@@ -227,7 +237,7 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	before := hashTree(t, data, "default", "lock")
 
 	logs := &syncBuffer{}
-	db, err := Open(Options{Dir: data, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	db, err := Open(Options{Dir: data, Logger: slog.New(slog.NewTextHandler(logs, nil)), KeepPrometheusData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +252,7 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 	if n := strings.Count(logs.String(), promWarning); n != 1 {
 		t.Errorf("%d warnings about Prometheus data, want 1; log:\n%s", n, logs.String())
 	}
-	db, err = Open(Options{Dir: data})
+	db, err = Open(Options{Dir: data, KeepPrometheusData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +275,7 @@ func TestOpenOnRealPrometheusDataDir(t *testing.T) {
 
 	// Back to Prometheus: it starts beside our default/ and still has the
 	// scraped samples and the block.
-	p = startPrometheus(t, promBin, work, data)
+	p := startPrometheus(t, promBin, work, data)
 	defer p.kill()
 	if n := p.resultCount(t, "up", scraped); n == 0 {
 		t.Errorf("after mytsdb, Prometheus lost its scraped samples; log:\n%s", p.logs.String())
@@ -538,4 +548,87 @@ func TestLockKeepsPrometheusAndMytsdbApart(t *testing.T) {
 	if _, err := Open(Options{Dir: data}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("a second Open = %v, want ErrLocked", err)
 	}
+}
+
+// TestConvertPrometheusDataDir: without KeepPrometheusData the Prometheus
+// data of a real Prometheus's directory is converted into our blocks in
+// the background; reads during and after the conversion answer exactly what
+// the read-only history answered, Prometheus's blocks, WAL and head chunks
+// are gone afterwards, and a reopen serves the same from our blocks alone.
+func TestConvertPrometheusDataDir(t *testing.T) {
+	_, _, data, _, _ := realPrometheusDataDir(t)
+	db, err := Open(Options{Dir: data, KeepPrometheusData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, db.Default())
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 10 {
+		t.Fatalf("%d series in the history", len(want))
+	}
+
+	reg := prometheus.NewRegistry()
+	db, err = Open(Options{Dir: data, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	reads := 0
+	for db.PrometheusDataPending() {
+		if d := diffSeries(want, readAll(t, db.Default())); d != "" {
+			t.Fatalf("during the conversion:\n%s", d)
+		}
+		reads++
+		if time.Now().After(deadline) {
+			t.Fatal("conversion not done after 60s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := diffSeries(want, readAll(t, db.Default())); d != "" {
+		t.Fatalf("after the conversion:\n%s", d)
+	}
+	if err := db.Close(); err != nil { // waits for the conversion to finish its bookkeeping
+		t.Fatal(err)
+	}
+	if got := counterIn(t, reg, "mytsdb_prometheus_history_converted_total"); got != 2 {
+		t.Errorf("converted %v parts, want 2: the block and the WAL", got)
+	}
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if isULID(e.Name()) || slices.Contains([]string{"wal", "chunks_head", "wbl"}, e.Name()) || strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("%s left in the data directory after the conversion", e.Name())
+		}
+	}
+	db, err = Open(Options{Dir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.PrometheusDataPending() {
+		t.Fatal("Prometheus data found again after the conversion")
+	}
+	if d := diffSeries(want, readAll(t, db.Default())); d != "" {
+		t.Fatalf("after a reopen:\n%s", d)
+	}
+	t.Logf("%d reads during the conversion", reads)
+}
+
+func counterIn(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.Metric) == 1 {
+			return mf.Metric[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
 }

@@ -101,6 +101,8 @@ type flagConfig struct {
 	walSync         string
 	walSyncInterval time.Duration
 	walWriter       string
+	// keepPrometheusData is --storage.prometheus-data.keep.
+	keepPrometheusData bool
 
 	promslogConfig promslog.Config
 }
@@ -353,6 +355,8 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("1s").DurationVar(&cfg.walSyncInterval)
 	fs.honoured("storage.wal.writer", "mytsdb: how the WAL writes: auto (io_uring when the kernel allows it, else pwrite), io_uring, or pwrite.").
 		Default("auto").EnumVar(&cfg.walWriter, "auto", "io_uring", "pwrite")
+	fs.honoured("storage.prometheus-data.keep", "mytsdb: leave a Prometheus TSDB found in --storage.tsdb.path as it is and serve it read-only. Without it, its blocks and WAL are converted into mytsdb blocks in the background, and each part's files are removed once the copy is verified.").
+		Default("false").BoolVar(&cfg.keepPrometheusData)
 	return fs
 }
 

@@ -11,14 +11,18 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/prompb"
+
+	"mytsdb/storage/crashpoint"
 )
 
 // TestPrometheusDataDir: mytsdb started with the --storage.tsdb.path of a
@@ -55,7 +59,7 @@ func TestPrometheusDataDir(t *testing.T) {
 	ours := filepath.Join(dir, "mytsdb.yml")
 	writeFile(t, ours, "global:\n  scrape_interval: 15s\n")
 	p := start(t, mytsdbBinary, dir, addr, "--config.file="+ours, "--storage.tsdb.path="+data,
-		"--web.listen-address="+addr, "--web.enable-remote-write-receiver")
+		"--web.listen-address="+addr, "--web.enable-remote-write-receiver", "--storage.prometheus-data.keep")
 	p.waitReady(30 * time.Second)
 
 	now := time.Now().UnixMilli()
@@ -155,4 +159,94 @@ func treeHashes(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestConvertPrometheusDataDirSurvivesKills converts a real Prometheus's
+// data directory (its promtool block, its WAL) with SIGKILLs at the moment
+// a part is written, verified and served but its files not yet removed: a
+// first kill while converting the block, a second while converting the WAL,
+// then a run without kills. At every start the raw samples are those the
+// read-only history served before any conversion, and at the end
+// Prometheus's files are gone and mytsdb's blocks do not overlap (nothing
+// was converted twice).
+func TestConvertPrometheusDataDirSurvivesKills(t *testing.T) {
+	promBin := prometheusBinary(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	om := filepath.Join(dir, "in.om")
+	writeFile(t, om, "# TYPE from_block gauge\nfrom_block 7 "+strconv.FormatInt(time.Now().Add(-3*time.Hour).Unix(), 10)+"\n# EOF\n")
+	if out, err := exec.Command(promtoolBinary(t), "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
+		t.Fatalf("promtool: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfgPath, "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['"+addr+"']\n")
+	prom := start(t, promBin, dir, addr, "--config.file="+cfgPath, "--storage.tsdb.path="+data, "--web.listen-address="+addr)
+	prom.waitReady(60 * time.Second)
+	prom.waitQueryValue(`up{job="self"}`, "1", 30*time.Second)
+	time.Sleep(2 * time.Second)
+	at := time.Now()
+	prom.kill()
+
+	ours := emptyConfig(t, dir)
+	args := func(addr string, extra ...string) []string {
+		return append([]string{"--config.file=" + ours, "--storage.tsdb.path=" + data, "--web.listen-address=" + addr}, extra...)
+	}
+	const q = `{__name__=~".+"}[4h]`
+	addr = freeAddr(t)
+	p := start(t, mytsdbBinary, dir, addr, args(addr, "--storage.prometheus-data.keep")...)
+	p.waitReady(30 * time.Second)
+	want := rawResult(t, p, q, at)
+	p.kill()
+	if !strings.Contains(want, "from_block") || !strings.Contains(want, `"job":"self"`) {
+		t.Fatalf("the history lacks the block or the WAL: %.300s", want)
+	}
+
+	for round := range 2 {
+		addr = freeAddr(t)
+		p = startEnv(t, []string{crashpoint.EnvVar + "=" + crashpoint.HistoryConverted}, mytsdbBinary, dir, addr, args(addr)...)
+		select {
+		case <-p.done:
+			if p.err == nil || !strings.Contains(p.err.Error(), "killed") {
+				t.Fatalf("round %d: exited with %v, not killed at %s; log:\n%s", round, p.err, crashpoint.HistoryConverted, tail(p.logText(), 30))
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: no kill at %s", round, crashpoint.HistoryConverted)
+		}
+	}
+	addr = freeAddr(t)
+	p = start(t, mytsdbBinary, dir, addr, args(addr)...)
+	p.waitReady(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		m, err := p.metrics("mytsdb_prometheus_history_parts")
+		if err == nil && m["mytsdb_prometheus_history_parts"] == 0 && !strings.Contains(p.logText(), "retried") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("conversion not finished: %v %v", m, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := rawResult(t, p, q, at); got != want {
+		t.Fatalf("after the conversion:\nwant %.400s\ngot  %.400s", want, got)
+	}
+	bs, err := p.blocks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(bs, func(a, b blockMeta) int { return int(a.MinTime - b.MinTime) })
+	if len(bs) != 2 {
+		t.Errorf("%d blocks after converting one block and the WAL: %+v", len(bs), bs)
+	}
+	for i := 1; i < len(bs); i++ {
+		if bs[i].MinTime < bs[i-1].MaxTime {
+			t.Errorf("blocks overlap: %+v", bs)
+		}
+	}
+	for _, name := range []string{"wal", "chunks_head"} {
+		if _, err := os.Stat(filepath.Join(data, name)); !os.IsNotExist(err) {
+			t.Errorf("%s still there after the conversion: %v", name, err)
+		}
+	}
 }

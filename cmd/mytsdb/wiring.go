@@ -68,6 +68,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		CompactionDelay:         s.compactionDelay(),
 		CompactionExclude:       uploadedOnly(s.cfg.delayCompactFilePath, s.logger),
 		ReplayProgress:          s.replayProgress,
+		KeepPrometheusData:      s.cfg.keepPrometheusData,
 		Logger:                  s.logger.With("component", "tsdb"),
 		Registerer:              reg,
 	})

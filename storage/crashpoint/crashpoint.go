@@ -28,6 +28,7 @@ const (
 	TombstonesRewritten = "tombstones-rewritten" // a block rewritten without tombstones, the old one still there
 	SnapshotPartial     = "snapshot-partial"     // a snapshot holding its first block only
 	DeleteBlocksDone    = "delete-blocks-done"   // delete_series applied to the blocks, not yet to the head
+	HistoryConverted    = "history-converted"    // a part of the Prometheus data written and verified as our block, its files not yet removed
 )
 
 var armed = parse(os.Getenv(EnvVar))

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/prometheus/model/labels"
@@ -38,11 +39,16 @@ import (
 	"mytsdb/storage/head"
 )
 
-// History is a Prometheus TSDB opened read-only.
+// History is a Prometheus TSDB opened read-only. Its parts can be dropped
+// one by one once a conversion holds them (DropBlock, DropHead); readers
+// see a consistent set at the time they open their querier.
 type History struct {
-	blocks []*tsdb.Block // sorted by MinTime
-	head   *head.Head    // what the WAL held after the last block; nil if empty
+	dir    string
 	logger *slog.Logger
+
+	mu     sync.RWMutex
+	blocks []*tsdb.Block // sorted by MinTime; replaced, never modified
+	head   *head.Head    // what the WAL held after the last block; nil if empty
 }
 
 // Stats says what Open found.
@@ -93,7 +99,7 @@ func Open(dir string, logger *slog.Logger) (*History, Stats, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &History{logger: logger}
+	h := &History{dir: dir, logger: logger}
 	var st Stats
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -342,6 +348,8 @@ func (r *replayer) applyTombstones() error {
 // MinTime and MaxTime bound what History holds; MinTime > MaxTime when it
 // holds nothing.
 func (h *History) MinTime() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	mt := int64(math.MaxInt64)
 	if len(h.blocks) > 0 {
 		mt = h.blocks[0].MinTime()
@@ -353,6 +361,8 @@ func (h *History) MinTime() int64 {
 }
 
 func (h *History) MaxTime() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	mt := int64(math.MinInt64)
 	for _, b := range h.blocks {
 		mt = max(mt, b.MaxTime()-1) // a block's MaxTime is exclusive
@@ -365,6 +375,8 @@ func (h *History) MaxTime() int64 {
 
 // Querier merges the blocks overlapping [mint, maxt] and the WAL's head.
 func (h *History) Querier(mint, maxt int64) (storage.Querier, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	var qs []storage.Querier
 	fail := func(err error) (storage.Querier, error) {
 		for _, q := range qs {
@@ -394,6 +406,8 @@ func (h *History) Querier(mint, maxt int64) (storage.Querier, error) {
 
 // ChunkQuerier is Querier's chunk form.
 func (h *History) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	var qs []storage.ChunkQuerier
 	fail := func(err error) (storage.ChunkQuerier, error) {
 		for _, q := range qs {
@@ -424,6 +438,8 @@ func (h *History) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
 // Close releases the blocks and the head. Block Close waits for the
 // queriers still open on it.
 func (h *History) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	var errs []error
 	for _, b := range h.blocks {
 		if err := b.Close(); err != nil {
@@ -436,4 +452,102 @@ func (h *History) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Part is one piece of the history a conversion moves: a block, or the
+// head replayed from the WAL (Block nil).
+type Part struct {
+	Block   *tsdb.Block
+	MinTime int64
+	MaxTime int64 // inclusive
+}
+
+// Parts are the blocks, oldest first, then the head if there is one.
+func (h *History) Parts() []Part {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var ps []Part
+	for _, b := range h.blocks {
+		ps = append(ps, Part{Block: b, MinTime: b.MinTime(), MaxTime: b.MaxTime() - 1})
+	}
+	if h.head != nil {
+		ps = append(ps, Part{MinTime: h.head.MinTime(), MaxTime: h.head.MaxTime()})
+	}
+	return ps
+}
+
+// Empty reports whether nothing is left to serve.
+func (h *History) Empty() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.blocks) == 0 && h.head == nil
+}
+
+// PartQuerier is a chunk querier over one part only.
+func (h *History) PartQuerier(p Part, mint, maxt int64) (storage.ChunkQuerier, error) {
+	if p.Block != nil {
+		return tsdb.NewBlockChunkQuerier(p.Block, mint, maxt)
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.head == nil {
+		return nil, errors.New("promtsdb: the head is gone")
+	}
+	return h.head.ChunkQuerier(mint, maxt)
+}
+
+// PartSampleQuerier is a sample querier over one part only.
+func (h *History) PartSampleQuerier(p Part, mint, maxt int64) (storage.Querier, error) {
+	if p.Block != nil {
+		return tsdb.NewBlockQuerier(p.Block, mint, maxt)
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.head == nil {
+		return nil, errors.New("promtsdb: the head is gone")
+	}
+	return h.head.Querier(mint, maxt)
+}
+
+// DropBlock stops serving b and deletes its directory the way Prometheus
+// deletes a block (renamed to <ULID>.tmp-for-deletion, then removed), so
+// that a crash in between leaves what Prometheus itself cleans up. It is
+// the one place this package deletes: called only once b's data is held,
+// and verified, elsewhere.
+func (h *History) DropBlock(b *tsdb.Block) error {
+	h.mu.Lock()
+	h.blocks = slices.DeleteFunc(slices.Clone(h.blocks), func(x *tsdb.Block) bool { return x == b })
+	h.mu.Unlock()
+	if err := b.Close(); err != nil { // waits for the queriers still on it
+		return fmt.Errorf("promtsdb: close block %s: %w", b.Meta().ULID, err)
+	}
+	dir := b.Dir()
+	tmp := dir + ".tmp-for-deletion"
+	if err := os.Rename(dir, tmp); err != nil {
+		return fmt.Errorf("promtsdb: remove block %s: %w", b.Meta().ULID, err)
+	}
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("promtsdb: remove block %s: %w", b.Meta().ULID, err)
+	}
+	return nil
+}
+
+// DropHead stops serving the WAL's head and deletes Prometheus's WAL,
+// out-of-order WAL and head chunks, once their data is held elsewhere.
+func (h *History) DropHead() error {
+	h.mu.Lock()
+	hd := h.head
+	h.head = nil
+	h.mu.Unlock()
+	if hd != nil {
+		if err := hd.Close(); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"wal", wlog.WblDirName, "chunks_head"} {
+		if err := os.RemoveAll(filepath.Join(h.dir, name)); err != nil {
+			return fmt.Errorf("promtsdb: remove %s: %w", name, err)
+		}
+	}
+	return nil
 }
