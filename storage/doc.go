@@ -58,10 +58,14 @@
 //     killed process leaves no stale lock (the kernel releases it).
 //   - The data directory may be the one a replaced Prometheus used: Open
 //     skips Prometheus's entries (wal, chunks_head, wbl, snapshots,
-//     queries.active, ULID block directories) with one warning and never
-//     touches them, and ValidateTenantID reserves those names, so that no
-//     tenant can be opened on top of Prometheus's files. Their data is not
-//     read (yet).
+//     queries.active, ULID block directories) as tenants, with one warning,
+//     and ValidateTenantID reserves those names, so that no tenant can be
+//     opened on top of Prometheus's files. Their data (storage/promtsdb) is
+//     merged into the default tenant's reads from the start; unless
+//     Options.KeepPrometheusData, convert.go moves it part by part into the
+//     default tenant's blocks (write, verify series by series, serve, then
+//     remove Prometheus's copy; crash-safe at every step) and snapshots,
+//     exports and retention then see it as ours.
 //   - Series and iterators from a tenant's querier are valid until its
 //     Close (block data is memory-mapped), as with Prometheus's queriers.
 //   - delete_series applies to the head at once (the samples are removed and
