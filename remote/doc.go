@@ -1,0 +1,49 @@
+// Package remote owns mytsdb's outgoing remote storage: the config's
+// remote_write queues, fed from the default tenant's WAL, and its
+// remote_read endpoints, merged into what queries of the default tenant
+// read. The sending (queue managers, shards, retries, RW 1.0 and 2.0,
+// metadata, write relabelling) and the reading (read clients, read_recent,
+// required_matchers, external label filtering) are the upstream
+// storage/remote package's; this package is the glue between it and our
+// WAL, which has its own format that upstream's WAL watcher cannot read.
+//
+// # How samples reach the queues
+//
+// Upstream's WriteStorage builds one QueueManager per remote_write entry and
+// a WAL watcher that reads Prometheus's WAL. Here the watchers are pointed at
+// an empty Prometheus-format WAL (<tenant dir>/remote_write/wal/00000000) and
+// stay idle; a follower per queue reads our WAL (storage/wal.Tail) and calls
+// the queue manager's exported WriteTo methods (StoreSeries, StoreMetadata,
+// Append, AppendHistograms, AppendFloatHistograms, AppendExemplars,
+// UpdateSeriesSegment, SeriesReset), as the watcher does with Prometheus's.
+// WriteStorage does not export its queue managers: they are read from its
+// unexported field by reflection (queues.go), checked against the pinned
+// upstream version by a test.
+//
+// Every follower keeps its position in <tenant dir>/remote_write/<queue
+// hash>.position: the WAL position before which every record has been sent
+// (the queue's pending gauges read zero after it was handed over). A restart
+// or a receiver that is down for a while therefore loses nothing the WAL
+// still holds; the samples between the saved position and what was really
+// sent are sent again (a Prometheus receiver accepts an identical sample
+// twice without error).
+//
+// It must not write to the WAL or the head, nor touch any other tenant.
+//
+// # Caveats
+//
+//   - A checkpoint (after a head cut) deletes the segments it covers. A
+//     follower that had not read them yet (its receiver was down for longer
+//     than the head keeps in the WAL) skips to the segment after the
+//     checkpoint: the samples of the deleted segments are not sent, the gap
+//     is logged and counted in mytsdb_remote_storage_wal_gaps_total.
+//   - A queue whose configuration changes gets a new hash, hence a new
+//     queue manager that starts at the end of the WAL, as a new queue does in
+//     Prometheus.
+//   - Upstream drops what it could not send within --storage.remote.flush-deadline
+//     when it stops or reshards a queue. At shutdown the saved position then
+//     stays where everything was sent; a reshard while the receiver fails is
+//     a gap (upstream reshards only after a recent successful send).
+//   - metadata_config.send (RW 1.0) reads metadata from the upstream scrape
+//     manager, as in Prometheus.
+package remote

@@ -1,0 +1,418 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/tsdb/record"
+
+	"mytsdb/storage/wal"
+)
+
+// writeTo is what a follower feeds: the exported methods of upstream's
+// QueueManager that its WAL watcher calls (wlog.WriteTo).
+type writeTo interface {
+	Append([]record.RefSample) bool
+	AppendExemplars([]record.RefExemplar) bool
+	AppendHistograms([]record.RefHistogramSample) bool
+	AppendFloatHistograms([]record.RefFloatHistogramSample) bool
+	StoreSeries([]record.RefSeries, int)
+	StoreMetadata([]record.RefMetadata)
+	UpdateSeriesSegment([]record.RefSeries, int)
+	SeriesReset(int)
+}
+
+// errQueueStopped: the queue manager refused data because it is stopping.
+var errQueueStopped = errors.New("queue manager stopped")
+
+// errReached stops a read at the position a follower resumes from.
+var errReached = errors.New("position reached")
+
+// followerOptions configure a follower.
+type followerOptions struct {
+	Name     string // the queue's remote_name
+	WAL      *wal.WAL
+	To       writeTo
+	Counts   func() queueCounts // the queue's pending and failed metrics
+	PosFile  string
+	Poll     time.Duration
+	Logger   *slog.Logger
+	Gaps     prometheus.Counter
+	Resumed  bool         // Start was read from PosFile
+	Start    wal.Position // where sending starts
+	SaveEach time.Duration
+}
+
+// follower reads one WAL for one queue manager. Its goroutine owns every
+// field below the channels.
+type follower struct {
+	o    followerOptions
+	stop chan struct{}
+	done chan struct{}
+
+	tail      *wal.Tail
+	pos       wal.Position // next record to read and hand over
+	safe      wal.Position // everything before it is sent; saved in PosFile
+	saved     time.Time
+	failed    float64 // the queue's failed count when safe was last checked
+	lastGC    wal.SegmentNum
+	hasGC     bool
+	series    []wal.RefSeries
+	metas     []wal.RefMetadata
+	floats    []wal.RefSample
+	hists     []wal.RefHistogramSample
+	fhists    []wal.RefFloatHistogramSample
+	exemplars []wal.RefExemplar
+}
+
+func newFollower(o followerOptions) *follower {
+	return &follower{o: o, stop: make(chan struct{}), done: make(chan struct{}), tail: o.WAL.NewTail(), pos: o.Start, safe: o.Start}
+}
+
+func (f *follower) start() { go f.run() }
+
+// halt stops the follower; the queue manager must be stopped too (or be
+// stopping) for a follower blocked in Append to return.
+func (f *follower) halt() {
+	close(f.stop)
+	<-f.done
+}
+
+// finish saves the final position once the queue manager has stopped:
+// the end of what was handed over if the queue sent (or refused) all of it,
+// else the last position known to be sent.
+func (f *follower) finish() {
+	c := f.o.Counts()
+	if c.complete() && c.pending() == 0 && c.failed() == f.failed {
+		f.safe = f.pos
+	}
+	if err := writePosition(f.o.PosFile, f.safe); err != nil {
+		f.o.Logger.Error("Saving the remote write position failed; samples since the last saved one will be sent again", "err", err)
+	}
+}
+
+func (f *follower) stopped() bool {
+	select {
+	case <-f.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (f *follower) run() {
+	defer close(f.done)
+	if c := f.o.Counts(); c.complete() {
+		f.failed = c.failed()
+	}
+	if err := f.prime(); err != nil {
+		if !errors.Is(err, errQueueStopped) {
+			f.o.Logger.Error("Reading the WAL's series for remote write failed", "err", err)
+		}
+		return
+	}
+	t := time.NewTicker(f.o.Poll)
+	defer t.Stop()
+	for {
+		caughtUp, err := f.step()
+		if errors.Is(err, errQueueStopped) {
+			return
+		}
+		if err != nil {
+			f.o.Logger.Warn("Reading the WAL for remote write", "err", err)
+		}
+		if caughtUp || err != nil {
+			f.checkSent()
+			select {
+			case <-f.stop:
+				return
+			case <-t.C:
+			}
+		} else if f.stopped() {
+			return
+		}
+	}
+}
+
+// prime hands the queue manager the series (and metadata) of everything
+// before the start position, without samples, as the watcher replays a WAL:
+// the checkpoint, then every segment up to the position.
+func (f *follower) prime() error {
+	files, err := f.o.WAL.Files()
+	if err != nil {
+		return err
+	}
+	if files.HasCheckpoint {
+		if err := f.readCheckpoint(files.Checkpoint, false); err != nil {
+			return err
+		}
+	}
+	for _, s := range files.Segments {
+		if s > f.pos.Segment {
+			break
+		}
+		limit := int64(-1)
+		if s == f.pos.Segment {
+			limit = f.pos.Offset
+		}
+		if err := f.readSeries(s, limit); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if f.o.Resumed && len(files.Segments) > 0 && f.pos.Segment < files.Segments[0] && files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
+		f.gap(files)
+	}
+	return nil
+}
+
+// readSeries stores the series and metadata of segment s before offset
+// limit (the whole segment when limit < 0).
+func (f *follower) readSeries(s wal.SegmentNum, limit int64) error {
+	var off int64
+	_, _, err := f.tail.ReadSegment(s, 0, func(rec []byte) error {
+		if limit >= 0 && off >= limit {
+			return errReached
+		}
+		off += int64(len(rec)) + 9
+		return f.handle(rec, s, true)
+	})
+	if errors.Is(err, errReached) {
+		return nil
+	}
+	return err
+}
+
+// readCheckpoint stores the series and metadata of checkpoint n; with gc it
+// then lets the queue manager forget series the checkpoint no longer has.
+func (f *follower) readCheckpoint(n wal.SegmentNum, gc bool) error {
+	idx := int(n)
+	err := f.o.WAL.NewTail().ReadCheckpoint(n, func(rec []byte) error {
+		switch wal.TypeOf(rec) {
+		case wal.RecordSeries:
+			series, err := wal.DecodeSeriesRecord(rec, f.series[:0])
+			if err != nil {
+				return fmt.Errorf("checkpoint %d: %w", n, err)
+			}
+			f.series = series
+			rs := toRefSeries(series)
+			if gc {
+				f.o.To.UpdateSeriesSegment(rs, idx)
+			} else {
+				f.o.To.StoreSeries(rs, idx)
+			}
+		case wal.RecordMetadata:
+			if !gc {
+				return f.handle(rec, n, true)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if gc {
+		f.o.To.SeriesReset(idx)
+	}
+	f.lastGC, f.hasGC = n, true
+	return nil
+}
+
+// step reads from the position to what is written, moving to later
+// segments as they close. caughtUp is true when nothing more is written.
+func (f *follower) step() (caughtUp bool, err error) {
+	for !f.stopped() {
+		next, closed, err := f.tail.ReadSegment(f.pos.Segment, f.pos.Offset, func(rec []byte) error {
+			return f.handle(rec, f.pos.Segment, false)
+		})
+		f.pos.Offset = next
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return f.missing()
+		case err != nil:
+			return false, err
+		case closed:
+			f.pos = wal.Position{Segment: f.pos.Segment + 1}
+			if err := f.collect(); err != nil {
+				return false, err
+			}
+			continue
+		}
+		return true, nil
+	}
+	return true, nil
+}
+
+// missing handles a segment that is not there: not written yet, removed by a
+// checkpoint (a gap), or skipped by a repair.
+func (f *follower) missing() (bool, error) {
+	if w := f.o.WAL.Written(); f.pos.Segment >= w.Segment {
+		return true, nil // not created yet
+	}
+	files, err := f.o.WAL.Files()
+	if err != nil {
+		return false, err
+	}
+	if files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
+		f.gap(files)
+		return false, nil
+	}
+	for _, s := range files.Segments {
+		if s > f.pos.Segment {
+			f.pos = wal.Position{Segment: s}
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// gap moves past segments a checkpoint deleted before they were read.
+func (f *follower) gap(files wal.Files) {
+	f.o.Gaps.Inc()
+	from := f.pos
+	f.pos = wal.Position{Segment: files.Checkpoint + 1}
+	for _, s := range files.Segments {
+		if s > files.Checkpoint {
+			f.pos = wal.Position{Segment: s}
+			break
+		}
+	}
+	f.o.Logger.Warn("Remote write fell behind the WAL: segments were checkpointed before they were sent, their samples are skipped",
+		"from_segment", from.Segment, "from_offset", from.Offset, "resume_segment", f.pos.Segment)
+	if err := f.readCheckpoint(files.Checkpoint, false); err != nil {
+		f.o.Logger.Warn("Reading the WAL checkpoint for remote write", "err", err)
+	}
+}
+
+// collect lets the queue manager drop series that a checkpoint older than
+// the segment being read no longer holds, as the watcher does.
+func (f *follower) collect() error {
+	files, err := f.o.WAL.Files()
+	if err != nil {
+		return err
+	}
+	if !files.HasCheckpoint || (f.hasGC && files.Checkpoint <= f.lastGC) || files.Checkpoint >= f.pos.Segment {
+		return nil
+	}
+	if err := f.readCheckpoint(files.Checkpoint, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// checkSent advances the saved position to where the follower is when the
+// queue has nothing pending and dropped nothing since the last check.
+func (f *follower) checkSent() {
+	c := f.o.Counts()
+	if !c.complete() {
+		return
+	}
+	pos := f.pos
+	failed := c.failed()
+	if c.pending() == 0 && failed == f.failed && f.safe != pos {
+		f.safe = pos
+	}
+	f.failed = failed
+	if time.Since(f.saved) < f.o.SaveEach {
+		return
+	}
+	f.saved = time.Now()
+	if err := writePosition(f.o.PosFile, f.safe); err != nil {
+		f.o.Logger.Warn("Saving the remote write position", "err", err)
+	}
+}
+
+// handle decodes one record and hands it over. seriesOnly skips samples.
+func (f *follower) handle(rec []byte, seg wal.SegmentNum, seriesOnly bool) error {
+	var err error
+	switch wal.TypeOf(rec) {
+	case wal.RecordSeries:
+		if f.series, err = wal.DecodeSeriesRecord(rec, f.series[:0]); err != nil {
+			break
+		}
+		f.o.To.StoreSeries(toRefSeries(f.series), int(seg))
+	case wal.RecordMetadata:
+		if f.metas, err = wal.DecodeMetadataRecord(rec, f.metas[:0]); err != nil {
+			break
+		}
+		out := make([]record.RefMetadata, len(f.metas))
+		for i, m := range f.metas {
+			out[i] = record.RefMetadata{Ref: chunks.HeadSeriesRef(m.Ref), Type: record.GetMetricType(m.Type), Unit: m.Unit, Help: m.Help}
+		}
+		f.o.To.StoreMetadata(out)
+	case wal.RecordSamples:
+		if seriesOnly {
+			return nil
+		}
+		if f.floats, err = wal.DecodeSamplesRecord(rec, f.floats[:0]); err != nil {
+			break
+		}
+		out := make([]record.RefSample, len(f.floats))
+		for i, s := range f.floats {
+			out[i] = record.RefSample{Ref: chunks.HeadSeriesRef(s.Ref), T: s.T, V: s.V}
+		}
+		if !f.o.To.Append(out) {
+			return errQueueStopped
+		}
+	case wal.RecordHistograms:
+		if seriesOnly {
+			return nil
+		}
+		if f.hists, err = wal.DecodeHistogramsRecord(rec, f.hists[:0]); err != nil {
+			break
+		}
+		out := make([]record.RefHistogramSample, len(f.hists))
+		for i, h := range f.hists {
+			out[i] = record.RefHistogramSample{Ref: chunks.HeadSeriesRef(h.Ref), T: h.T, H: h.H}
+		}
+		if !f.o.To.AppendHistograms(out) {
+			return errQueueStopped
+		}
+	case wal.RecordFloatHistograms:
+		if seriesOnly {
+			return nil
+		}
+		if f.fhists, err = wal.DecodeFloatHistogramsRecord(rec, f.fhists[:0]); err != nil {
+			break
+		}
+		out := make([]record.RefFloatHistogramSample, len(f.fhists))
+		for i, h := range f.fhists {
+			out[i] = record.RefFloatHistogramSample{Ref: chunks.HeadSeriesRef(h.Ref), T: h.T, FH: h.FH}
+		}
+		if !f.o.To.AppendFloatHistograms(out) {
+			return errQueueStopped
+		}
+	case wal.RecordExemplars:
+		if seriesOnly {
+			return nil
+		}
+		if f.exemplars, err = wal.DecodeExemplarsRecord(rec, f.exemplars[:0]); err != nil {
+			break
+		}
+		out := make([]record.RefExemplar, len(f.exemplars))
+		for i, e := range f.exemplars {
+			out[i] = record.RefExemplar{Ref: chunks.HeadSeriesRef(e.Ref), T: e.T, V: e.V, Labels: e.Labels}
+		}
+		if !f.o.To.AppendExemplars(out) {
+			return errQueueStopped
+		}
+	}
+	if err != nil {
+		// A record our own WAL accepted but that does not decode: skip it
+		// (the watcher would stop and start over) and say so.
+		f.o.Logger.Error("Skipping a WAL record remote write cannot decode", "segment", seg, "err", err)
+	}
+	return nil
+}
+
+func toRefSeries(series []wal.RefSeries) []record.RefSeries {
+	out := make([]record.RefSeries, len(series))
+	for i, s := range series {
+		out[i] = record.RefSeries{Ref: chunks.HeadSeriesRef(s.Ref), Labels: s.Labels}
+	}
+	return out
+}
