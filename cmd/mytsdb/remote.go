@@ -15,7 +15,9 @@ import (
 
 // readyScrape hands the scrape manager to remote write's metadata watcher
 // once it exists, as Prometheus's readyScrapeManager does.
-type readyScrape struct{ m atomic.Pointer[scrape.Manager] }
+type readyScrape struct {
+	m atomic.Pointer[scrape.Manager]
+}
 
 func (r *readyScrape) set(m *scrape.Manager) { r.m.Store(m) }
 
