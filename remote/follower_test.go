@@ -1,0 +1,210 @@
+package remote
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/record"
+
+	"mytsdb/storage/wal"
+)
+
+// recorder is a queue manager stand-in that keeps what it is handed.
+type recorder struct {
+	mu      sync.Mutex
+	series  map[uint64]string
+	samples []string // "labels@t=v", in order
+	unknown int      // samples for series never stored
+}
+
+func newRecorder() *recorder { return &recorder{series: map[uint64]string{}} }
+
+func (r *recorder) Append(ss []record.RefSample) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range ss {
+		l, ok := r.series[uint64(s.Ref)]
+		if !ok {
+			r.unknown++
+			continue
+		}
+		r.samples = append(r.samples, fmt.Sprintf("%s@%d=%g", l, s.T, s.V))
+	}
+	return true
+}
+func (r *recorder) AppendExemplars([]record.RefExemplar) bool                   { return true }
+func (r *recorder) AppendHistograms([]record.RefHistogramSample) bool           { return true }
+func (r *recorder) AppendFloatHistograms([]record.RefFloatHistogramSample) bool { return true }
+func (r *recorder) StoreSeries(ss []record.RefSeries, _ int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range ss {
+		r.series[uint64(s.Ref)] = s.Labels.String()
+	}
+}
+func (r *recorder) StoreMetadata([]record.RefMetadata)          {}
+func (r *recorder) UpdateSeriesSegment([]record.RefSeries, int) {}
+func (r *recorder) SeriesReset(int)                             {}
+func (r *recorder) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.samples...)
+}
+func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.samples) }
+
+// idleCounts are queue metrics of a queue that has sent everything.
+func idleCounts() queueCounts {
+	q := queueCounts{}
+	for name := range watchedMetrics {
+		q[name] = prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
+	}
+	return q
+}
+
+// logSeries writes n series records and s samples per series to w, series
+// refs from base, timestamps from t0; it returns the samples as the recorder
+// shows them.
+func logData(t *testing.T, w *wal.WAL, base uint64, n, s int, t0 int64) []string {
+	t.Helper()
+	var series []wal.RefSeries
+	for i := range n {
+		series = append(series, wal.RefSeries{Ref: wal.SeriesRef(base + uint64(i)), Labels: labels.FromStrings("__name__", "m", "i", fmt.Sprint(base+uint64(i)))})
+	}
+	if err := w.Log(wal.AppendSeriesRecord(nil, series)); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for j := range s {
+		var ss []wal.RefSample
+		for i := range n {
+			ss = append(ss, wal.RefSample{Ref: series[i].Ref, T: t0 + int64(j), V: float64(j) + 0.5})
+			want = append(want, fmt.Sprintf("%s@%d=%g", series[i].Labels.String(), t0+int64(j), float64(j)+0.5))
+		}
+		if err := w.Log(wal.AppendSamplesRecord(nil, ss)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return want
+}
+
+func runFollower(t *testing.T, w *wal.WAL, to writeTo, posFile string, start wal.Position, resumed bool, gaps prometheus.Counter) *follower {
+	t.Helper()
+	f := newFollower(followerOptions{
+		Name: "q", WAL: w, To: to, Counts: idleCounts, PosFile: posFile, Poll: 5 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler), Gaps: gaps, Resumed: resumed, Start: start, SaveEach: time.Millisecond,
+	})
+	f.start()
+	return f
+}
+
+func waitCount(t *testing.T, r *recorder, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.count() < n && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if r.count() != n {
+		t.Fatalf("recorder has %d samples, want %d", r.count(), n)
+	}
+}
+
+func equalLists(t *testing.T, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("sample %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+}
+
+// TestFollowerResumes: a follower hands over every sample in WAL order,
+// across segments; a new follower from the saved position hands over
+// exactly what was logged after it, knowing the series logged before.
+func TestFollowerResumes(t *testing.T) {
+	w, err := wal.Open(wal.Options{Dir: "/wal", FS: wal.NewMemFS(), SegmentSize: wal.MinSegmentSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	posFile := filepath.Join(t.TempDir(), "q.position")
+	gaps := prometheus.NewCounter(prometheus.CounterOpts{Name: "gaps"})
+
+	want := logData(t, w, 1, 20, 100, 1000)
+	r := newRecorder()
+	f := runFollower(t, w, r, posFile, wal.Position{Segment: 1}, false, gaps)
+	waitCount(t, r, len(want))
+	f.halt()
+	f.finish()
+	equalLists(t, r.got(), want)
+
+	saved, ok, err := readPosition(posFile)
+	if err != nil || !ok || saved != w.Written() {
+		t.Fatalf("saved %+v (ok %v, err %v), want the written end %+v", saved, ok, err, w.Written())
+	}
+	if saved.Segment < 3 {
+		t.Fatalf("the data spans only %d segments", saved.Segment)
+	}
+
+	more := logData(t, w, 1, 20, 10, 5000) // the same series again: no new series record needed
+	r2 := newRecorder()
+	f2 := runFollower(t, w, r2, posFile, saved, true, gaps)
+	waitCount(t, r2, len(more))
+	f2.halt()
+	f2.finish()
+	equalLists(t, r2.got(), more)
+	if r2.unknown != 0 || testCounter(gaps) != 0 {
+		t.Fatalf("%d samples of unknown series, %v gaps", r2.unknown, testCounter(gaps))
+	}
+}
+
+// TestFollowerGap: a checkpoint deletes segments a stopped follower had not
+// read; on restart it counts a gap, skips them and hands over what comes
+// after, with the series the checkpoint keeps.
+func TestFollowerGap(t *testing.T) {
+	w, err := wal.Open(wal.Options{Dir: "/wal", FS: wal.NewMemFS(), SegmentSize: wal.MinSegmentSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	posFile := filepath.Join(t.TempDir(), "q.position")
+	gaps := prometheus.NewCounter(prometheus.CounterOpts{Name: "gaps"})
+	logData(t, w, 1, 3, 40, 1000)
+	series := []wal.RefSeries{{Ref: 1, Labels: labels.FromStrings("__name__", "m", "i", "1")}}
+	if err := w.Checkpoint(func(emit func([]byte) error) error {
+		return emit(wal.AppendSeriesRecord(nil, series))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Only series 1 lives on; its new samples come after the checkpoint.
+	var ss []wal.RefSample
+	var want []string
+	for j := range 5 {
+		ss = append(ss, wal.RefSample{Ref: 1, T: int64(9000 + j), V: float64(j)})
+		want = append(want, fmt.Sprintf("%s@%d=%g", series[0].Labels.String(), 9000+j, float64(j)))
+	}
+	if err := w.Log(wal.AppendSamplesRecord(nil, ss)); err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder()
+	f := runFollower(t, w, r, posFile, wal.Position{Segment: 1, Offset: 100}, true, gaps)
+	waitCount(t, r, len(want))
+	f.halt()
+	f.finish()
+	equalLists(t, r.got(), want)
+	if testCounter(gaps) != 1 {
+		t.Fatalf("gaps %v, want 1", testCounter(gaps))
+	}
+}
+
+func testCounter(c prometheus.Counter) float64 {
+	return queueCounts{"c": c}.value("c")
+}
