@@ -52,6 +52,8 @@ type Storage struct {
 	rs     *upstream.Storage
 	fanout promstorage.Storage
 	gaps   *prometheus.CounterVec
+	// forwarded collects upstream's default-registry counters.
+	forwarded prometheus.Collector
 
 	mu        sync.Mutex // serialises ApplyConfig and Close
 	followers map[*upstream.QueueManager]*follower
@@ -84,6 +86,10 @@ func New(o Options) (*Storage, error) {
 	}, []string{"remote_name"})
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(s.gaps); err != nil {
+			return nil, fmt.Errorf("remote: register metrics: %w", err)
+		}
+		s.forwarded = defaultCounters{g: prometheus.DefaultGatherer}
+		if err := o.Registerer.Register(s.forwarded); err != nil {
 			return nil, fmt.Errorf("remote: register metrics: %w", err)
 		}
 	}
@@ -266,6 +272,7 @@ func (s *Storage) Close() error {
 	}
 	if s.o.Registerer != nil {
 		s.o.Registerer.Unregister(s.gaps)
+		s.o.Registerer.Unregister(s.forwarded)
 	}
 	if err != nil {
 		return fmt.Errorf("remote: close: %w", err)

@@ -257,3 +257,71 @@ func same(t *testing.T, mine, theirs *proc, path string, v url.Values) {
 		t.Fatalf("%s %v: empty answer, the comparison proves nothing: %s", path, v, jb)
 	}
 }
+
+// remoteMetricNames returns the names of the remote-storage metric families
+// p exposes (with their label names), from /metrics.
+func remoteMetricNames(t *testing.T, p *proc) map[string]bool {
+	t.Helper()
+	resp, err := http.Get(p.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]bool{}
+	for _, line := range bytes.Split(body, []byte("\n")) {
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		name, rest, _ := bytes.Cut(line, []byte("{"))
+		name, _, _ = bytes.Cut(name, []byte(" "))
+		if !bytes.HasPrefix(name, []byte("prometheus_remote_storage_")) && !bytes.HasPrefix(name, []byte("prometheus_wal_watcher_")) {
+			continue
+		}
+		var keys []string
+		for _, kv := range bytes.Split(rest, []byte(",")) {
+			if k, _, ok := bytes.Cut(kv, []byte("=")); ok {
+				keys = append(keys, string(k))
+			}
+		}
+		out[fmt.Sprintf("%s%v", name, keys)] = true
+	}
+	return out
+}
+
+// TestRemoteWriteMetricsAsPrometheus: with the same remote_write config
+// (a receiver that is not there), mytsdb exposes the same remote storage
+// and WAL watcher metric families, with the same labels, as Prometheus.
+func TestRemoteWriteMetricsAsPrometheus(t *testing.T) {
+	dir := t.TempDir()
+	dead := freeAddr(t)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfgPath, fmt.Sprintf(`remote_write:
+  - url: http://%s/api/v1/write
+    name: one
+  - url: http://%s/v2
+    protobuf_message: io.prometheus.write.v2.Request
+`, dead, dead))
+	run := func(bin string) map[string]bool {
+		addr := freeAddr(t)
+		p := start(t, bin, dir, addr, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, filepath.Base(bin)+"-data"), "--web.listen-address="+addr)
+		p.waitReady(30 * time.Second)
+		names := remoteMetricNames(t, p)
+		stopGracefully(t, p)
+		return names
+	}
+	mine, theirs := run(mytsdbBinary), run(prometheusBinary(t))
+	if len(theirs) < 10 {
+		t.Fatalf("Prometheus exposes only %d remote storage series: %v", len(theirs), theirs)
+	}
+	for n := range theirs {
+		if !mine[n] {
+			t.Errorf("mytsdb lacks %s", n)
+		}
+	}
+	for n := range mine {
+		if !theirs[n] {
+			t.Errorf("mytsdb has %s, Prometheus does not", n)
+		}
+	}
+}
