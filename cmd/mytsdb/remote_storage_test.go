@@ -325,3 +325,39 @@ func TestRemoteWriteMetricsAsPrometheus(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteWriteAppliedOnReload: a remote_write added by a reload (SIGHUP)
+// starts sending, from then on, what mytsdb scrapes.
+func TestRemoteWriteAppliedOnReload(t *testing.T) {
+	exporter, _ := fixtureExporter(t)
+	dir := t.TempDir()
+	recvAddr := freeAddr(t)
+	recv := startReceiver(t, dir, recvAddr)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfgPath, scrapeConfig("fixture", exporter, "200ms"))
+	addr := freeAddr(t)
+	m := start(t, mytsdbBinary, dir, addr, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr, "--storage.remote.flush-deadline=1s")
+	m.waitReady(30 * time.Second)
+	m.waitQueryValue(`up{job="fixture"}`, "1", 30*time.Second)
+	sel := `{job="fixture",__name__=~"fixture_.*|up"}`
+	if d, err := recv.query(`count(`+sel+`)`, time.Time{}); err != nil || len(d.Result) != 0 {
+		t.Fatalf("the receiver has data before any remote_write: %+v %v", d, err)
+	}
+	writeFile(t, cfgPath, scrapeConfig("fixture", exporter, "200ms")+fmt.Sprintf(`remote_write:
+  - url: http://%s/api/v1/write
+    queue_config:
+      batch_send_deadline: 100ms
+`, recvAddr))
+	reloaded := time.Now()
+	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	// Compare from a second after the reload (the queue starts at the end of
+	// the WAL when it is created); sameSamples's window reaches 2s before from.
+	from := reloaded.Add(3 * time.Second)
+	n := waitSameSamples(t, m, recv, sel, from, time.Now(), 10*time.Second)
+	if n < 10 {
+		t.Fatalf("only %d samples compared after the reload", n)
+	}
+}
