@@ -41,9 +41,12 @@
 //     queue manager that starts at the end of the WAL, as a new queue does in
 //     Prometheus.
 //   - Upstream drops what it could not send within --storage.remote.flush-deadline
-//     when it stops or reshards a queue. At shutdown the saved position then
-//     stays where everything was sent; a reshard while the receiver fails is
-//     a gap (upstream reshards only after a recent successful send).
+//     when it stops or reshards a queue, and what a receiver refuses. At
+//     shutdown the saved position then stays where everything was sent;
+//     while running, a drop (the queue's failed count grows) makes the
+//     follower read again from the last position known to be sent, once per
+//     position: a second drop from there is taken as a refusal, as upstream
+//     takes it.
 //   - metadata_config.send (RW 1.0) reads metadata from the upstream scrape
 //     manager, as in Prometheus.
 package remote

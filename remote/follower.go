@@ -60,6 +60,8 @@ type follower struct {
 	safe      wal.Position // everything before it is sent; saved in PosFile
 	saved     time.Time
 	failed    float64 // the queue's failed count when safe was last checked
+	rewound   bool
+	rewoundTo wal.Position // where the last re-read after a drop started
 	lastGC    wal.SegmentNum
 	hasGC     bool
 	series    []wal.RefSeries
@@ -313,10 +315,21 @@ func (f *follower) checkSent() {
 	}
 	pos := f.pos
 	failed := c.failed()
-	if c.pending() == 0 && failed == f.failed && f.safe != pos {
+	if failed != f.failed {
+		f.failed = failed
+		// The queue dropped something handed over since the safe position
+		// (a reshard or a stop that outlasted the flush deadline, or a
+		// receiver refusing it): read again from there, once; a second drop
+		// from the same position is a refusal, accepted as upstream does.
+		if !f.rewound || f.rewoundTo != f.safe {
+			f.rewound, f.rewoundTo = true, f.safe
+			f.o.Logger.Warn("Remote write queue dropped samples; sending again from the last position known to be sent", "segment", f.safe.Segment, "offset", f.safe.Offset)
+			f.pos = f.safe
+			return
+		}
+	} else if c.pending() == 0 && f.safe != pos {
 		f.safe = pos
 	}
-	f.failed = failed
 	if time.Since(f.saved) < f.o.SaveEach {
 		return
 	}

@@ -208,3 +208,35 @@ func TestFollowerGap(t *testing.T) {
 func testCounter(c prometheus.Counter) float64 {
 	return queueCounts{"c": c}.value("c")
 }
+
+// TestFollowerRewindsAfterDrop: when the queue drops data (its failed
+// count grows) before it was known sent, the follower reads again from the
+// last position known to be sent; a second drop from there is accepted.
+func TestFollowerRewindsAfterDrop(t *testing.T) {
+	w, err := wal.Open(wal.Options{Dir: "/wal", FS: wal.NewMemFS(), SegmentSize: wal.MinSegmentSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	want := logData(t, w, 1, 4, 10, 1000)
+	counts := idleCounts()
+	pending := counts[samplesPending].(prometheus.Gauge)
+	failed := counts[samplesFailed].(prometheus.Gauge)
+	pending.Set(1) // nothing is known sent
+	r := newRecorder()
+	f := newFollower(followerOptions{
+		Name: "q", WAL: w, To: r, Counts: func() queueCounts { return counts }, PosFile: filepath.Join(t.TempDir(), "p"),
+		Poll: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Gaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "g"}),
+		Start: wal.Position{Segment: 1}, SaveEach: time.Millisecond,
+	})
+	f.start()
+	waitCount(t, r, len(want))
+	failed.Set(1)
+	pending.Set(0)
+	waitCount(t, r, 2*len(want)) // read again from the start
+	failed.Set(2)                // dropped again from the same position: accepted
+	time.Sleep(50 * time.Millisecond)
+	f.halt()
+	f.finish()
+	equalLists(t, r.got(), append(append([]string(nil), want...), want...))
+}
