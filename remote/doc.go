@@ -22,11 +22,10 @@
 //
 // Every follower keeps its position in <tenant dir>/remote_write/<queue
 // hash>.position: the WAL position before which every record has been sent
-// (the queue's pending gauges read zero after it was handed over). A restart
-// or a receiver that is down for a while therefore loses nothing the WAL
-// still holds; the samples between the saved position and what was really
-// sent are sent again (a Prometheus receiver accepts an identical sample
-// twice without error).
+// (the queue's pending gauges read zero, a poll after it was handed over).
+// A restart or a receiver that is down for a while therefore loses nothing
+// the WAL still holds; the samples between the saved position and what was
+// really sent are sent again.
 //
 // It must not write to the WAL or the head, nor touch any other tenant.
 //
@@ -47,6 +46,14 @@
 //     follower read again from the last position known to be sent, once per
 //     position: a second drop from there is taken as a refusal, as upstream
 //     takes it.
+//   - Samples sent again after a restart are older than what the receiver
+//     has for their series. A Prometheus receiver rejects those one by one in
+//     RW 2.0 (the rest of the request is written) but rejects the whole
+//     request in RW 1.0 (400, out of order), and upstream drops a rejected
+//     request: with RW 1.0, the first request after a restart that happened
+//     while samples were pending can be lost. The saved position lags what
+//     was sent only by what was in flight at the last empty-queue poll, but
+//     under a load that never lets the queue empty it does not advance.
 //   - metadata_config.send (RW 1.0) reads metadata from the upstream scrape
 //     manager, as in Prometheus.
 package remote

@@ -121,6 +121,9 @@ func (f *follower) run() {
 	t := time.NewTicker(f.o.Poll)
 	defer t.Stop()
 	for {
+		// Checked before reading more, a poll after the last hand-over:
+		// checked right after it, the queue would hardly ever be empty.
+		f.checkSent()
 		caughtUp, err := f.step()
 		if errors.Is(err, errQueueStopped) {
 			return
@@ -129,7 +132,6 @@ func (f *follower) run() {
 			f.o.Logger.Warn("Reading the WAL for remote write", "err", err)
 		}
 		if caughtUp || err != nil {
-			f.checkSent()
 			select {
 			case <-f.stop:
 				return
