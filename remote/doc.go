@@ -21,12 +21,18 @@
 // upstream version by a test.
 //
 // Every follower keeps its position in <tenant dir>/remote_write/<queue
-// hash>.position: the WAL position before which every record has been sent
-// (the queue's pending gauges read zero, a poll after it was handed over).
-// A restart or a receiver that is down for a while therefore loses nothing
-// the WAL still holds; the samples between the saved position and what was
-// really sent are sent again.
-//
+// hash>.position: Safe, the WAL position before which every record has been
+// sent (the queue's pending gauges read zero, a poll after it was handed
+// over), and Handed, the end of what was handed over. A restart or a
+// receiver that is down for a while therefore loses nothing the WAL still
+// holds. Samples between the two may or may not have been sent: the queue's
+// write client (upstream's, wrapped through QueueManager.SetClient) notes,
+// per series, the newest timestamp the receiver accepted, saved at shutdown
+// in <queue hash>.sent, and those samples are skipped when read again. That
+// matters: a Prometheus receiver rejects a whole RW 1.0 request holding one
+// sample older than what it has for the series (400, out of order), and
+// upstream drops a rejected request.
+
 // It must not write to the WAL or the head, nor touch any other tenant.
 //
 // # Caveats
@@ -46,14 +52,16 @@
 //     follower read again from the last position known to be sent, once per
 //     position: a second drop from there is taken as a refusal, as upstream
 //     takes it.
-//   - Samples sent again after a restart are older than what the receiver
-//     has for their series. A Prometheus receiver rejects those one by one in
-//     RW 2.0 (the rest of the request is written) but rejects the whole
-//     request in RW 1.0 (400, out of order), and upstream drops a rejected
-//     request: with RW 1.0, the first request after a restart that happened
-//     while samples were pending can be lost. The saved position lags what
-//     was sent only by what was in flight at the last empty-queue poll, but
-//     under a load that never lets the queue empty it does not advance.
+//   - The sent set costs one decode of every accepted request (snappy and
+//     protobuf), and is saved only at shutdown: after a crash, samples handed
+//     over after the last empty-queue poll are sent again, and with RW 1.0 a
+//     request mixing them with new ones is refused and dropped. The saved
+//     Safe position does not advance under a load that never lets the queue
+//     empty (Handed does, and the sent set covers the difference).
+//   - Samples read again before Handed are skipped up to the newest the
+//     receiver accepted for their series: an out-of-order sample (with an
+//     out_of_order_time_window) older than that, logged before Handed and
+//     not sent before the restart, is skipped too.
 //   - metadata_config.send (RW 1.0) reads metadata from the upstream scrape
 //     manager, as in Prometheus.
 package remote

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/tsdb/record"
 
@@ -35,17 +37,27 @@ var errReached = errors.New("position reached")
 
 // followerOptions configure a follower.
 type followerOptions struct {
-	Name     string // the queue's remote_name
-	WAL      *wal.WAL
-	To       writeTo
-	Counts   func() queueCounts // the queue's pending and failed metrics
-	PosFile  string
-	Poll     time.Duration
-	Logger   *slog.Logger
-	Gaps     prometheus.Counter
-	Resumed  bool         // Start was read from PosFile
-	Start    wal.Position // where sending starts
-	SaveEach time.Duration
+	Name    string // the queue's remote_name
+	WAL     *wal.WAL
+	To      writeTo
+	Counts  func() queueCounts // the queue's pending and failed metrics
+	PosFile string
+	Poll    time.Duration
+	Logger  *slog.Logger
+	Gaps    prometheus.Counter
+	Resumed bool         // Start was read from PosFile
+	Start   wal.Position // where sending starts
+	// Handed is the end of what a previous run handed over: from Start up
+	// to it samples are checked against Sent and skipped if already sent.
+	Handed   wal.Position
+	Sent     *sentSet
+	SentFile string
+	// ExternalLabels and Relabel turn a series' labels into those sent
+	// (upstream's order: external labels, then write relabelling), to find
+	// it in Sent.
+	ExternalLabels labels.Labels
+	Relabel        []*relabel.Config
+	SaveEach       time.Duration
 }
 
 // follower reads one WAL for one queue manager. Its goroutine owns every
@@ -62,18 +74,30 @@ type follower struct {
 	failed    float64 // the queue's failed count when safe was last checked
 	rewound   bool
 	rewoundTo wal.Position // where the last re-read after a drop started
-	lastGC    wal.SegmentNum
-	hasGC     bool
-	series    []wal.RefSeries
-	metas     []wal.RefMetadata
-	floats    []wal.RefSample
-	hists     []wal.RefHistogramSample
-	fhists    []wal.RefFloatHistogramSample
-	exemplars []wal.RefExemplar
+	// Samples read again before resendUntil are skipped if Sent has them.
+	resending   bool
+	resendUntil wal.Position
+	sentHash    map[wal.SeriesRef]uint64 // series → hash of its labels as sent
+	builder     *labels.Builder
+	lastGC      wal.SegmentNum
+	hasGC       bool
+	series      []wal.RefSeries
+	metas       []wal.RefMetadata
+	floats      []wal.RefSample
+	hists       []wal.RefHistogramSample
+	fhists      []wal.RefFloatHistogramSample
+	exemplars   []wal.RefExemplar
 }
 
 func newFollower(o followerOptions) *follower {
-	return &follower{o: o, stop: make(chan struct{}), done: make(chan struct{}), tail: o.WAL.NewTail(), pos: o.Start, safe: o.Start}
+	if o.Sent == nil {
+		o.Sent = newSentSet()
+	}
+	return &follower{
+		o: o, stop: make(chan struct{}), done: make(chan struct{}), tail: o.WAL.NewTail(), pos: o.Start, safe: o.Start,
+		resending: o.Start.Less(o.Handed), resendUntil: o.Handed,
+		sentHash: map[wal.SeriesRef]uint64{}, builder: labels.NewBuilder(labels.EmptyLabels()),
+	}
 }
 
 func (f *follower) start() { go f.run() }
@@ -93,9 +117,18 @@ func (f *follower) finish() {
 	if c.complete() && c.pending() == 0 && c.failed() == f.failed {
 		f.safe = f.pos
 	}
-	if err := writePosition(f.o.PosFile, f.safe); err != nil {
+	if err := errors.Join(writeSent(f.o.SentFile, f.o.Sent), writePosition(f.o.PosFile, f.state())); err != nil {
 		f.o.Logger.Error("Saving the remote write position failed; samples since the last saved one will be sent again", "err", err)
 	}
+}
+
+// state is what the position file keeps.
+func (f *follower) state() saved {
+	handed := f.pos
+	if f.resending && handed.Less(f.resendUntil) {
+		handed = f.resendUntil
+	}
+	return saved{Safe: f.safe, Handed: handed}
 }
 
 func (f *follower) stopped() bool {
@@ -183,7 +216,7 @@ func (f *follower) readSeries(s wal.SegmentNum, limit int64) error {
 			return errReached
 		}
 		off += int64(len(rec)) + 9
-		return f.handle(rec, s, true)
+		return f.handle(rec, s, true, false)
 	})
 	if errors.Is(err, errReached) {
 		return nil
@@ -207,11 +240,12 @@ func (f *follower) readCheckpoint(n wal.SegmentNum, gc bool) error {
 			if gc {
 				f.o.To.UpdateSeriesSegment(rs, idx)
 			} else {
+				f.noteSeries(series)
 				f.o.To.StoreSeries(rs, idx)
 			}
 		case wal.RecordMetadata:
 			if !gc {
-				return f.handle(rec, n, true)
+				return f.handle(rec, n, true, false)
 			}
 		}
 		return nil
@@ -230,9 +264,18 @@ func (f *follower) readCheckpoint(n wal.SegmentNum, gc bool) error {
 // segments as they close. caughtUp is true when nothing more is written.
 func (f *follower) step() (caughtUp bool, err error) {
 	for !f.stopped() {
+		at := f.pos
 		next, closed, err := f.tail.ReadSegment(f.pos.Segment, f.pos.Offset, func(rec []byte) error {
-			return f.handle(rec, f.pos.Segment, false)
+			resend := f.resending && at.Less(f.resendUntil)
+			if err := f.handle(rec, at.Segment, false, resend); err != nil {
+				return err
+			}
+			at.Offset += int64(len(rec)) + 9
+			return nil
 		})
+		if f.resending && !(wal.Position{Segment: f.pos.Segment, Offset: next}).Less(f.resendUntil) {
+			f.resending = false
+		}
 		f.pos.Offset = next
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -326,6 +369,10 @@ func (f *follower) checkSent() {
 		if !f.rewound || f.rewoundTo != f.safe {
 			f.rewound, f.rewoundTo = true, f.safe
 			f.o.Logger.Warn("Remote write queue dropped samples; sending again from the last position known to be sent", "segment", f.safe.Segment, "offset", f.safe.Offset)
+			if !f.resending || f.resendUntil.Less(f.pos) {
+				f.resendUntil = f.pos
+			}
+			f.resending = true
 			f.pos = f.safe
 			return
 		}
@@ -336,19 +383,49 @@ func (f *follower) checkSent() {
 		return
 	}
 	f.saved = time.Now()
-	if err := writePosition(f.o.PosFile, f.safe); err != nil {
+	if err := writePosition(f.o.PosFile, f.state()); err != nil {
 		f.o.Logger.Warn("Saving the remote write position", "err", err)
 	}
 }
 
-// handle decodes one record and hands it over. seriesOnly skips samples.
-func (f *follower) handle(rec []byte, seg wal.SegmentNum, seriesOnly bool) error {
+// noteSeries remembers the hash of each series' labels as they are sent.
+func (f *follower) noteSeries(series []wal.RefSeries) {
+	for _, s := range series {
+		f.builder.Reset(s.Labels)
+		f.o.ExternalLabels.Range(func(l labels.Label) {
+			if f.builder.Get(l.Name) == "" {
+				f.builder.Set(l.Name, l.Value)
+			}
+		})
+		if relabel.ProcessBuilder(f.builder, f.o.Relabel...) {
+			f.sentHash[s.Ref] = f.builder.Labels().Hash()
+		} else {
+			delete(f.sentHash, s.Ref)
+		}
+	}
+}
+
+// alreadySent reports whether the receiver accepted series ref's sample
+// at t or a later one.
+func (f *follower) alreadySent(ref wal.SeriesRef, t int64) bool {
+	h, ok := f.sentHash[ref]
+	if !ok {
+		return false
+	}
+	newest, ok := f.o.Sent.newest(h)
+	return ok && t <= newest
+}
+
+// handle decodes one record and hands it over. seriesOnly skips samples;
+// resend skips those the receiver already has.
+func (f *follower) handle(rec []byte, seg wal.SegmentNum, seriesOnly, resend bool) error {
 	var err error
 	switch wal.TypeOf(rec) {
 	case wal.RecordSeries:
 		if f.series, err = wal.DecodeSeriesRecord(rec, f.series[:0]); err != nil {
 			break
 		}
+		f.noteSeries(f.series)
 		f.o.To.StoreSeries(toRefSeries(f.series), int(seg))
 	case wal.RecordMetadata:
 		if f.metas, err = wal.DecodeMetadataRecord(rec, f.metas[:0]); err != nil {
@@ -366,9 +443,12 @@ func (f *follower) handle(rec []byte, seg wal.SegmentNum, seriesOnly bool) error
 		if f.floats, err = wal.DecodeSamplesRecord(rec, f.floats[:0]); err != nil {
 			break
 		}
-		out := make([]record.RefSample, len(f.floats))
-		for i, s := range f.floats {
-			out[i] = record.RefSample{Ref: chunks.HeadSeriesRef(s.Ref), T: s.T, V: s.V}
+		out := make([]record.RefSample, 0, len(f.floats))
+		for _, s := range f.floats {
+			if resend && f.alreadySent(s.Ref, s.T) {
+				continue
+			}
+			out = append(out, record.RefSample{Ref: chunks.HeadSeriesRef(s.Ref), T: s.T, V: s.V})
 		}
 		if !f.o.To.Append(out) {
 			return errQueueStopped
@@ -380,9 +460,12 @@ func (f *follower) handle(rec []byte, seg wal.SegmentNum, seriesOnly bool) error
 		if f.hists, err = wal.DecodeHistogramsRecord(rec, f.hists[:0]); err != nil {
 			break
 		}
-		out := make([]record.RefHistogramSample, len(f.hists))
-		for i, h := range f.hists {
-			out[i] = record.RefHistogramSample{Ref: chunks.HeadSeriesRef(h.Ref), T: h.T, H: h.H}
+		out := make([]record.RefHistogramSample, 0, len(f.hists))
+		for _, h := range f.hists {
+			if resend && f.alreadySent(h.Ref, h.T) {
+				continue
+			}
+			out = append(out, record.RefHistogramSample{Ref: chunks.HeadSeriesRef(h.Ref), T: h.T, H: h.H})
 		}
 		if !f.o.To.AppendHistograms(out) {
 			return errQueueStopped
@@ -394,9 +477,12 @@ func (f *follower) handle(rec []byte, seg wal.SegmentNum, seriesOnly bool) error
 		if f.fhists, err = wal.DecodeFloatHistogramsRecord(rec, f.fhists[:0]); err != nil {
 			break
 		}
-		out := make([]record.RefFloatHistogramSample, len(f.fhists))
-		for i, h := range f.fhists {
-			out[i] = record.RefFloatHistogramSample{Ref: chunks.HeadSeriesRef(h.Ref), T: h.T, FH: h.FH}
+		out := make([]record.RefFloatHistogramSample, 0, len(f.fhists))
+		for _, h := range f.fhists {
+			if resend && f.alreadySent(h.Ref, h.T) {
+				continue
+			}
+			out = append(out, record.RefFloatHistogramSample{Ref: chunks.HeadSeriesRef(h.Ref), T: h.T, FH: h.FH})
 		}
 		if !f.o.To.AppendFloatHistograms(out) {
 			return errQueueStopped

@@ -96,7 +96,7 @@ func logData(t *testing.T, w *wal.WAL, base uint64, n, s int, t0 int64) []string
 func runFollower(t *testing.T, w *wal.WAL, to writeTo, posFile string, start wal.Position, resumed bool, gaps prometheus.Counter) *follower {
 	t.Helper()
 	f := newFollower(followerOptions{
-		Name: "q", WAL: w, To: to, Counts: idleCounts, PosFile: posFile, Poll: 5 * time.Millisecond,
+		Name: "q", WAL: w, To: to, Counts: idleCounts, PosFile: posFile, SentFile: posFile + ".sent", Poll: 5 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler), Gaps: gaps, Resumed: resumed, Start: start, SaveEach: time.Millisecond,
 	})
 	f.start()
@@ -146,10 +146,11 @@ func TestFollowerResumes(t *testing.T) {
 	f.finish()
 	equalLists(t, r.got(), want)
 
-	saved, ok, err := readPosition(posFile)
-	if err != nil || !ok || saved != w.Written() {
-		t.Fatalf("saved %+v (ok %v, err %v), want the written end %+v", saved, ok, err, w.Written())
+	st, ok, err := readPosition(posFile)
+	if err != nil || !ok || st.Safe != w.Written() || st.Handed != st.Safe {
+		t.Fatalf("saved %+v (ok %v, err %v), want the written end %+v", st, ok, err, w.Written())
 	}
+	saved := st.Safe
 	if saved.Segment < 3 {
 		t.Fatalf("the data spans only %d segments", saved.Segment)
 	}
@@ -225,7 +226,7 @@ func TestFollowerRewindsAfterDrop(t *testing.T) {
 	pending.Set(1) // nothing is known sent
 	r := newRecorder()
 	f := newFollower(followerOptions{
-		Name: "q", WAL: w, To: r, Counts: func() queueCounts { return counts }, PosFile: filepath.Join(t.TempDir(), "p"),
+		Name: "q", WAL: w, To: r, Counts: func() queueCounts { return counts }, PosFile: filepath.Join(t.TempDir(), "p"), SentFile: filepath.Join(t.TempDir(), "s"),
 		Poll: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Gaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "g"}),
 		Start: wal.Position{Segment: 1}, SaveEach: time.Millisecond,
 	})
@@ -239,4 +240,53 @@ func TestFollowerRewindsAfterDrop(t *testing.T) {
 	f.halt()
 	f.finish()
 	equalLists(t, r.got(), append(append([]string(nil), want...), want...))
+}
+
+// TestFollowerSkipsWhatWasSent: read again from a saved position, samples
+// the receiver already accepted (the sent set, by labels as sent, external
+// labels included) are skipped up to the end of what was handed over; after
+// it nothing is skipped.
+func TestFollowerSkipsWhatWasSent(t *testing.T) {
+	w, err := wal.Open(wal.Options{Dir: "/wal", FS: wal.NewMemFS(), SegmentSize: wal.MinSegmentSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	all := logData(t, w, 1, 4, 20, 1000) // samples t=1000..1019 of series 1..4
+	handed := w.Written()
+	ext := labels.FromStrings("cluster", "c1")
+	sent := newSentSet()
+	for i := 1; i <= 4; i++ {
+		ls := labels.FromStrings("__name__", "m", "cluster", "c1", "i", fmt.Sprint(i))
+		sent.note(ls.Hash(), int64(1009+i)) // series i was sent up to 1009+i
+	}
+	var want []string
+	for _, s := range all {
+		var i, ts int
+		var v float64
+		if _, err := fmt.Sscanf(s, "{__name__=\"m\", i=\"%d\"}@%d=%g", &i, &ts, &v); err != nil {
+			t.Fatalf("parse %q: %v", s, err)
+		}
+		if ts > 1009+i {
+			want = append(want, s)
+		}
+	}
+	// A sample after the handed-over end is sent even if older than what
+	// was sent (out of order, within the window): nothing is skipped there.
+	if err := w.Log(wal.AppendSamplesRecord(nil, []wal.RefSample{{Ref: 1, T: 1005, V: 7}})); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, `{__name__="m", i="1"}@1005=7`)
+	r := newRecorder()
+	f := newFollower(followerOptions{
+		Name: "q", WAL: w, To: r, Counts: idleCounts, PosFile: filepath.Join(t.TempDir(), "p"), SentFile: filepath.Join(t.TempDir(), "s"),
+		Poll: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Gaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "g"}),
+		Resumed: true, Start: wal.Position{Segment: 1}, Handed: handed, Sent: sent, ExternalLabels: ext, SaveEach: time.Millisecond,
+	})
+	f.start()
+	waitCount(t, r, len(want))
+	time.Sleep(20 * time.Millisecond)
+	f.halt()
+	f.finish()
+	equalLists(t, r.got(), want)
 }

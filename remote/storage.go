@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
 	promstorage "github.com/prometheus/prometheus/storage"
 	upstream "github.com/prometheus/prometheus/storage/remote"
 	"go.yaml.in/yaml/v2"
@@ -162,14 +163,17 @@ func (s *Storage) ApplyConfig(conf *config.Config) error {
 		if !ok {
 			return fmt.Errorf("remote: no upstream queue for remote_write %s (upstream changed its config hash: update configHash)", rw.URL)
 		}
-		if _, running := s.followers[qm]; running {
-			continue
-		}
 		name := rw.Name
 		if name == "" {
 			name = hash[:6]
 		}
-		if err := s.follow(qm, name, hash); err != nil {
+		if f, running := s.followers[qm]; running {
+			if err := s.track(qm, rw, name, f.o.Sent); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.follow(qm, rw, conf.GlobalConfig.ExternalLabels, name, hash); err != nil {
 			return err
 		}
 	}
@@ -189,15 +193,21 @@ func findQueue(qms map[string]*upstream.QueueManager, qm *upstream.QueueManager)
 // follow starts the follower of a new queue manager: from its saved
 // position, or from the end of the WAL for a queue never seen (a new queue
 // sends what comes from now on, as in Prometheus).
-func (s *Storage) follow(qm *upstream.QueueManager, name, hash string) error {
+func (s *Storage) follow(qm *upstream.QueueManager, rw *config.RemoteWriteConfig, ext labels.Labels, name, hash string) error {
 	path := positionPath(s.dir, hash)
-	start, resumed, err := readPosition(path)
+	st, resumed, err := readPosition(path)
 	if err != nil {
 		s.o.Logger.Warn("Ignoring an unreadable remote write position; the queue starts at the end of the WAL", "err", err)
 	}
-	if !resumed {
-		start = s.o.WAL.Written()
-		if err := writePosition(path, start); err != nil {
+	sent := newSentSet()
+	if resumed {
+		if sent, err = readSent(sentPath(s.dir, hash)); err != nil {
+			s.o.Logger.Warn("Ignoring an unreadable remote write sent set; samples may be sent twice", "err", err)
+		}
+	} else {
+		w := s.o.WAL.Written()
+		st = saved{Safe: w, Handed: w}
+		if err := writePosition(path, st); err != nil {
 			return err
 		}
 	}
@@ -206,23 +216,42 @@ func (s *Storage) follow(qm *upstream.QueueManager, name, hash string) error {
 	// name (after a reload) registers its own.
 	counts := s.reg.queue(name)
 	f := newFollower(followerOptions{
-		Name:     name,
-		WAL:      s.o.WAL,
-		To:       qm,
-		Counts:   func() queueCounts { return counts },
-		PosFile:  path,
-		Poll:     s.o.Poll,
-		Logger:   logger,
-		Gaps:     s.gaps.WithLabelValues(name),
-		Resumed:  resumed,
-		Start:    start,
-		SaveEach: s.o.SaveEvery,
+		Name:           name,
+		WAL:            s.o.WAL,
+		To:             qm,
+		Counts:         func() queueCounts { return counts },
+		PosFile:        path,
+		Poll:           s.o.Poll,
+		Logger:         logger,
+		Gaps:           s.gaps.WithLabelValues(name),
+		Resumed:        resumed,
+		Start:          st.Safe,
+		Handed:         st.Handed,
+		Sent:           sent,
+		SentFile:       sentPath(s.dir, hash),
+		ExternalLabels: ext,
+		Relabel:        rw.WriteRelabelConfigs,
+		SaveEach:       s.o.SaveEvery,
 	})
 	if resumed {
-		logger.Info("Remote write resumes from its saved WAL position", "segment", start.Segment, "offset", start.Offset)
+		logger.Info("Remote write resumes from its saved WAL position", "segment", st.Safe.Segment, "offset", st.Safe.Offset)
+	}
+	if err := s.track(qm, rw, name, sent); err != nil {
+		return err
 	}
 	s.followers[qm] = f
 	f.start()
+	return nil
+}
+
+// track gives the queue manager a client that notes what the receiver
+// accepted into sent (upstream sets its own client on every reload).
+func (s *Storage) track(qm *upstream.QueueManager, rw *config.RemoteWriteConfig, name string, sent *sentSet) error {
+	c, err := newTrackingClient(name, rw, sent)
+	if err != nil {
+		return err
+	}
+	qm.SetClient(c)
 	return nil
 }
 
@@ -234,6 +263,9 @@ func (s *Storage) removeStalePositions(keep map[string]bool) {
 	}
 	for _, e := range entries {
 		hash, ok := strings.CutSuffix(e.Name(), ".position")
+		if !ok {
+			hash, ok = strings.CutSuffix(e.Name(), ".sent")
+		}
 		if ok && !keep[hash] {
 			_ = os.Remove(filepath.Join(s.dir, e.Name()))
 		}

@@ -117,13 +117,12 @@ func waitSameSamples(t *testing.T, mine, theirs *proc, selector string, from, un
 // down and those scraped before a restart of mytsdb during which the
 // receiver was down.
 func TestRemoteWriteToPrometheus(t *testing.T) {
-	// The outages run with RW 2.0: after a restart during an outage the
-	// samples sent last before it are sent again, which a Prometheus
-	// receiver rejects one by one in RW 2.0 but with the whole request in
-	// RW 1.0 (see the remote package's caveats). RW 1.0 takes the same path
-	// through the follower; its run stops after the first comparison.
+	// The outages run with RW 1.0, whose receiver refuses a whole request
+	// holding one sample it already has (what a follower must not send
+	// again after a restart); RW 2.0 takes the same path through the
+	// follower, and its run stops after the first comparison.
 	for _, proto := range []string{"prometheus.WriteRequest", "io.prometheus.write.v2.Request"} {
-		t.Run(proto, func(t *testing.T) { testRemoteWriteToPrometheus(t, proto, proto != "prometheus.WriteRequest") })
+		t.Run(proto, func(t *testing.T) { testRemoteWriteToPrometheus(t, proto, proto == "prometheus.WriteRequest") })
 	}
 }
 

@@ -1,0 +1,201 @@
+package remote
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/golang/snappy"
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+	upstream "github.com/prometheus/prometheus/storage/remote"
+)
+
+// sentSet is the newest timestamp a receiver accepted, per series (by the
+// hash of its labels as sent). Samples read again after a restart or a
+// drop are skipped up to it: a Prometheus receiver rejects a whole RW 1.0
+// request holding one sample older than what it has.
+type sentSet struct {
+	mu  sync.Mutex
+	max map[uint64]int64
+}
+
+func newSentSet() *sentSet { return &sentSet{max: map[uint64]int64{}} }
+
+func (s *sentSet) newest(h uint64) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.max[h]
+	return t, ok
+}
+
+func (s *sentSet) note(h uint64, t int64) {
+	if cur, ok := s.max[h]; !ok || t > cur {
+		s.max[h] = t
+	}
+}
+
+// observe records what a request the receiver accepted held.
+func (s *sentSet) observe(compressed []byte, proto remoteapi.WriteMessageType) error {
+	raw, err := snappy.Decode(nil, compressed)
+	if err != nil {
+		return fmt.Errorf("decompress: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if proto == remoteapi.WriteV2MessageType {
+		var req writev2.Request
+		if err := req.Unmarshal(raw); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		var b labels.ScratchBuilder
+		for _, ts := range req.Timeseries {
+			ls, err := ts.ToLabels(&b, req.Symbols)
+			if err != nil {
+				return fmt.Errorf("decode: %w", err)
+			}
+			h := ls.Hash()
+			for _, x := range ts.Samples {
+				s.note(h, x.Timestamp)
+			}
+			for _, x := range ts.Histograms {
+				s.note(h, x.Timestamp)
+			}
+		}
+		return nil
+	}
+	var req prompb.WriteRequest
+	if err := req.Unmarshal(raw); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	var b labels.ScratchBuilder
+	for _, ts := range req.Timeseries {
+		h := ts.ToLabels(&b, nil).Hash()
+		for _, x := range ts.Samples {
+			s.note(h, x.Timestamp)
+		}
+		for _, x := range ts.Histograms {
+			s.note(h, x.Timestamp)
+		}
+	}
+	return nil
+}
+
+// sentMagic starts a sent file: then uvarint(count) and count pairs of
+// (hash uint64 LE, timestamp varint).
+const sentMagic = "mytsdb-remote-write-sent v1\n"
+
+func (s *sentSet) encode() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := append([]byte(sentMagic), binary.AppendUvarint(nil, uint64(len(s.max)))...)
+	for h, t := range s.max {
+		b = binary.LittleEndian.AppendUint64(b, h)
+		b = binary.AppendVarint(b, t)
+	}
+	return b
+}
+
+func decodeSent(b []byte) (*sentSet, error) {
+	rest, ok := cutPrefix(b, sentMagic)
+	if !ok {
+		return nil, errors.New("not a remote write sent file")
+	}
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest))/9 {
+		return nil, errors.New("bad sent file count")
+	}
+	rest = rest[k:]
+	s := newSentSet()
+	for range n {
+		if len(rest) < 9 {
+			return nil, errors.New("sent file truncated")
+		}
+		h := binary.LittleEndian.Uint64(rest)
+		t, k := binary.Varint(rest[8:])
+		if k <= 0 {
+			return nil, errors.New("bad sent file timestamp")
+		}
+		s.note(h, t)
+		rest = rest[8+k:]
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("trailing bytes in sent file")
+	}
+	return s, nil
+}
+
+func cutPrefix(b []byte, p string) ([]byte, bool) {
+	if len(b) < len(p) || string(b[:len(p)]) != p {
+		return nil, false
+	}
+	return b[len(p):], true
+}
+
+func readSent(path string) (*sentSet, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return newSentSet(), nil
+	}
+	if err != nil {
+		return newSentSet(), fmt.Errorf("remote: read %s: %w", path, err)
+	}
+	s, err := decodeSent(b)
+	if err != nil {
+		return newSentSet(), fmt.Errorf("remote: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func writeSent(path string, s *sentSet) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, s.encode(), 0o644); err != nil {
+		return fmt.Errorf("remote: write sent set: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("remote: write sent set: %w", err)
+	}
+	return nil
+}
+
+// trackingClient is the queue's write client, noting what the receiver
+// accepted.
+type trackingClient struct {
+	upstream.WriteClient
+	proto remoteapi.WriteMessageType
+	sent  *sentSet
+}
+
+func (c *trackingClient) Store(ctx context.Context, req []byte, attempt int) (upstream.WriteResponseStats, error) {
+	rs, err := c.WriteClient.Store(ctx, req, attempt)
+	if err == nil {
+		_ = c.sent.observe(req, c.proto) // the request is ours: it decodes
+	}
+	return rs, err
+}
+
+// newTrackingClient builds the client upstream would for rw, wrapped.
+func newTrackingClient(name string, rw *config.RemoteWriteConfig, sent *sentSet) (*trackingClient, error) {
+	c, err := upstream.NewWriteClient(name, &upstream.ClientConfig{
+		URL:              rw.URL,
+		WriteProtoMsg:    rw.ProtobufMessage,
+		Timeout:          rw.RemoteTimeout,
+		HTTPClientConfig: rw.HTTPClientConfig,
+		SigV4Config:      rw.SigV4Config,
+		AzureADConfig:    rw.AzureADConfig,
+		GoogleIAMConfig:  rw.GoogleIAMConfig,
+		Headers:          rw.Headers,
+		RetryOnRateLimit: rw.QueueConfig.RetryOnRateLimit,
+		RoundRobinDNS:    rw.RoundRobinDNS,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remote: %w", err)
+	}
+	return &trackingClient{WriteClient: c, proto: rw.ProtobufMessage, sent: sent}, nil
+}
