@@ -187,7 +187,9 @@ func testRemoteWriteToPrometheus(t *testing.T, proto string, outages bool) {
 
 // TestRemoteReadFromPrometheus: mytsdb configured with the real Prometheus
 // as a remote_read endpoint answers queries with what Prometheus answers
-// for its own data.
+// for its own data; and with external labels, required_matchers and
+// filter_external_labels, as a real Prometheus configured the same way
+// answers.
 func TestRemoteReadFromPrometheus(t *testing.T) {
 	dir := t.TempDir()
 	recvAddr := freeAddr(t)
@@ -198,6 +200,9 @@ func TestRemoteReadFromPrometheus(t *testing.T) {
 		ts := prompb.TimeSeries{Labels: []prompb.Label{
 			{Name: "__name__", Value: "rr_metric"}, {Name: "instance", Value: strconv.Itoa(s)}, {Name: "job", Value: "rr"},
 		}}
+		if s == 2 { // a series carrying the external label the readers set
+			ts.Labels = append(ts.Labels, prompb.Label{Name: "site", Value: "a"})
+		}
 		for i := range 60 {
 			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: base.Add(time.Duration(i) * 10 * time.Second).UnixMilli(), Value: float64(i*(s+1)) + 0.25})
 		}
@@ -207,30 +212,51 @@ func TestRemoteReadFromPrometheus(t *testing.T) {
 	if code, err := remoteWrite(client, recvAddr, &req); err != nil || code != http.StatusNoContent {
 		t.Fatalf("seeding the reference: code %d, err %v", code, err)
 	}
-
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	writeFile(t, cfgPath, fmt.Sprintf(`remote_read:
-  - url: http://%s/api/v1/read
-    read_recent: true
-`, recvAddr))
-	addr := freeAddr(t)
-	m := start(t, mytsdbBinary, dir, addr,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-	)
-	m.waitReady(30 * time.Second)
-
 	at := base.Add(9 * time.Minute)
 	instant := []string{`rr_metric`, `sum by (job) (rr_metric)`, `rate(rr_metric[2m])`, `rr_metric{instance="1"}`, `count(rr_metric > 50)`, `absent(nothing_here)`}
-	for _, q := range instant {
-		v := url.Values{"query": {q}, "time": {strconv.FormatInt(at.Unix(), 10)}}
-		same(t, m, recv, "/api/v1/query", v)
+	compare := func(mine, theirs *proc) {
+		t.Helper()
+		for _, q := range instant {
+			v := url.Values{"query": {q}, "time": {strconv.FormatInt(at.Unix(), 10)}}
+			same(t, mine, theirs, "/api/v1/query", v)
+		}
+		v := url.Values{"query": {`rr_metric`}, "start": {strconv.FormatInt(base.Unix(), 10)}, "end": {strconv.FormatInt(at.Unix(), 10)}, "step": {"30"}}
+		same(t, mine, theirs, "/api/v1/query_range", v)
+		v = url.Values{"match[]": {`rr_metric`}, "start": {strconv.FormatInt(base.Unix(), 10)}, "end": {strconv.FormatInt(at.Unix(), 10)}}
+		same(t, mine, theirs, "/api/v1/series", v)
 	}
-	v := url.Values{"query": {`rr_metric`}, "start": {strconv.FormatInt(base.Unix(), 10)}, "end": {strconv.FormatInt(at.Unix(), 10)}, "step": {"30"}}
-	same(t, m, recv, "/api/v1/query_range", v)
-	v = url.Values{"match[]": {`rr_metric`}, "start": {strconv.FormatInt(base.Unix(), 10)}, "end": {strconv.FormatInt(at.Unix(), 10)}}
-	same(t, m, recv, "/api/v1/series", v)
+	startReader := func(bin, cfg, name string) *proc {
+		t.Helper()
+		cfgPath := filepath.Join(dir, name+".yml")
+		writeFile(t, cfgPath, cfg)
+		addr := freeAddr(t)
+		p := start(t, bin, dir, addr, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, name+"-data"), "--web.listen-address="+addr)
+		p.waitReady(30 * time.Second)
+		return p
+	}
+
+	plain := fmt.Sprintf("remote_read:\n  - url: http://%s/api/v1/read\n    read_recent: true\n", recvAddr)
+	m := startReader(mytsdbBinary, plain, "plain")
+	compare(m, recv)
+	stopGracefully(t, m)
+
+	// The options upstream's remote read client implements, checked against
+	// Prometheus as the client.
+	options := fmt.Sprintf(`global:
+  external_labels: {site: a}
+remote_read:
+  - url: http://%[1]s/api/v1/read
+    name: filtered
+    read_recent: true
+  - url: http://%[1]s/api/v1/read?only=1
+    name: only1
+    read_recent: true
+    filter_external_labels: false
+    required_matchers: {instance: "1"}
+`, recvAddr)
+	m = startReader(mytsdbBinary, options, "options-mytsdb")
+	ref := startReader(prometheusBinary(t), options, "options-prometheus")
+	compare(m, ref)
 }
 
 // same posts v to path on both servers and compares the JSON answers.
