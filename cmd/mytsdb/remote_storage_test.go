@@ -132,6 +132,12 @@ func testRemoteWriteToPrometheus(t *testing.T, proto string, outages bool) {
 	recvAddr := freeAddr(t)
 	recv := startReceiver(t, dir, recvAddr)
 
+	// The short run also drops a metric by write relabelling.
+	relabel, sel := "", `{job="fixture",__name__=~"fixture_.*|up"}`
+	if !outages {
+		relabel = "    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: fixture_temperature\n        action: drop\n"
+		sel = `{job="fixture",__name__=~"fixture_requests_total|up"}`
+	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, cfgPath, scrapeConfig("fixture", exporter, "200ms")+fmt.Sprintf(`remote_write:
   - url: http://%s/api/v1/write
@@ -140,7 +146,7 @@ func testRemoteWriteToPrometheus(t *testing.T, proto string, outages bool) {
       batch_send_deadline: 100ms
       min_backoff: 50ms
       max_backoff: 300ms
-`, recvAddr, proto))
+`, recvAddr, proto)+relabel)
 	addr := freeAddr(t)
 	args := []string{
 		"--config.file=" + cfgPath,
@@ -154,10 +160,17 @@ func testRemoteWriteToPrometheus(t *testing.T, proto string, outages bool) {
 	m.waitReady(30 * time.Second)
 	m.waitQueryValue(`up{job="fixture"}`, "1", 30*time.Second)
 	time.Sleep(time.Second)
-	sel := `{job="fixture",__name__=~"fixture_.*|up"}`
 	n := waitSameSamples(t, m, recv, sel, began, time.Now(), 10*time.Second)
 	t.Logf("receiver up: %d samples the same", n)
 	if !outages {
+		mine, err := m.query(`count(fixture_temperature)`, time.Time{})
+		if err != nil || len(mine.Result) != 1 {
+			t.Fatalf("mytsdb lacks fixture_temperature: %+v %v", mine, err)
+		}
+		theirs, err := recv.query(`count(fixture_temperature)`, time.Time{})
+		if err != nil || len(theirs.Result) != 0 {
+			t.Fatalf("the receiver has fixture_temperature, which write relabelling drops: %+v %v", theirs, err)
+		}
 		return
 	}
 
