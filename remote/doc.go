@@ -39,9 +39,11 @@
 //
 //   - A checkpoint (after a head cut) deletes the segments it covers. A
 //     follower that had not read them yet (its receiver was down for longer
-//     than the head keeps in the WAL) skips to the segment after the
-//     checkpoint: the samples of the deleted segments are not sent, the gap
-//     is logged and counted in mytsdb_remote_storage_wal_gaps_total.
+//     than the head keeps in the WAL) sends the checkpoint's samples (the
+//     head's, after the cut) the receiver does not have, then goes on after
+//     the checkpoint; the deleted segments' samples from before the cut (now
+//     in blocks) are not sent. The gap is logged and counted in
+//     mytsdb_remote_storage_wal_gaps_total.
 //   - A queue whose configuration changes gets a new hash, hence a new
 //     queue manager that starts at the end of the WAL, as a new queue does in
 //     Prometheus.

@@ -201,8 +201,8 @@ func (f *follower) prime() error {
 			return err
 		}
 	}
-	if f.o.Resumed && len(files.Segments) > 0 && f.pos.Segment < files.Segments[0] && files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
-		f.gap(files)
+	if f.o.Resumed && files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
+		return f.gap(files)
 	}
 	return nil
 }
@@ -305,8 +305,7 @@ func (f *follower) missing() (bool, error) {
 		return false, err
 	}
 	if files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
-		f.gap(files)
-		return false, nil
+		return false, f.gap(files)
 	}
 	for _, s := range files.Segments {
 		if s > f.pos.Segment {
@@ -317,8 +316,11 @@ func (f *follower) missing() (bool, error) {
 	return true, nil
 }
 
-// gap moves past segments a checkpoint deleted before they were read.
-func (f *follower) gap(files wal.Files) {
+// gap moves past segments a checkpoint deleted before they were read. The
+// checkpoint holds the head's samples after its last cut: those the
+// receiver does not have yet are sent from it; samples the deleted segments
+// held from before the cut (now in blocks) are not.
+func (f *follower) gap(files wal.Files) error {
 	f.o.Gaps.Inc()
 	from := f.pos
 	f.pos = wal.Position{Segment: files.Checkpoint + 1}
@@ -328,11 +330,18 @@ func (f *follower) gap(files wal.Files) {
 			break
 		}
 	}
-	f.o.Logger.Warn("Remote write fell behind the WAL: segments were checkpointed before they were sent, their samples are skipped",
+	f.o.Logger.Warn("Remote write fell behind the WAL: segments were checkpointed before they were sent; the samples the checkpoint keeps are sent from it, older ones are skipped",
 		"from_segment", from.Segment, "from_offset", from.Offset, "resume_segment", f.pos.Segment)
-	if err := f.readCheckpoint(files.Checkpoint, false); err != nil {
+	err := f.tail.ReadCheckpoint(files.Checkpoint, func(rec []byte) error {
+		return f.handle(rec, files.Checkpoint, false, true)
+	})
+	if errors.Is(err, errQueueStopped) {
+		return err
+	}
+	if err != nil {
 		f.o.Logger.Warn("Reading the WAL checkpoint for remote write", "err", err)
 	}
+	return nil
 }
 
 // collect lets the queue manager drop series that a checkpoint older than

@@ -168,8 +168,8 @@ func TestFollowerResumes(t *testing.T) {
 }
 
 // TestFollowerGap: a checkpoint deletes segments a stopped follower had not
-// read; on restart it counts a gap, skips them and hands over what comes
-// after, with the series the checkpoint keeps.
+// read; on restart it counts a gap, sends the checkpoint's samples the
+// receiver does not have, and hands over what comes after.
 func TestFollowerGap(t *testing.T) {
 	w, err := wal.Open(wal.Options{Dir: "/wal", FS: wal.NewMemFS(), SegmentSize: wal.MinSegmentSize})
 	if err != nil {
@@ -180,14 +180,28 @@ func TestFollowerGap(t *testing.T) {
 	gaps := prometheus.NewCounter(prometheus.CounterOpts{Name: "gaps"})
 	logData(t, w, 1, 3, 40, 1000)
 	series := []wal.RefSeries{{Ref: 1, Labels: labels.FromStrings("__name__", "m", "i", "1")}}
+	// The checkpoint keeps series 1 and its samples from 2000 on (those
+	// before went to blocks); the receiver has them up to 2001.
+	var kept []wal.RefSample
+	var want []string
+	for j := range 5 {
+		kept = append(kept, wal.RefSample{Ref: 1, T: int64(2000 + j), V: float64(j)})
+		if j >= 2 {
+			want = append(want, fmt.Sprintf("%s@%d=%g", series[0].Labels.String(), 2000+j, float64(j)))
+		}
+	}
 	if err := w.Checkpoint(func(emit func([]byte) error) error {
-		return emit(wal.AppendSeriesRecord(nil, series))
+		if err := emit(wal.AppendSeriesRecord(nil, series)); err != nil {
+			return err
+		}
+		return emit(wal.AppendSamplesRecord(nil, kept))
 	}); err != nil {
 		t.Fatal(err)
 	}
+	sent := newSentSet()
+	sent.note(series[0].Labels.Hash(), 2001)
 	// Only series 1 lives on; its new samples come after the checkpoint.
 	var ss []wal.RefSample
-	var want []string
 	for j := range 5 {
 		ss = append(ss, wal.RefSample{Ref: 1, T: int64(9000 + j), V: float64(j)})
 		want = append(want, fmt.Sprintf("%s@%d=%g", series[0].Labels.String(), 9000+j, float64(j)))
@@ -196,7 +210,12 @@ func TestFollowerGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRecorder()
-	f := runFollower(t, w, r, posFile, wal.Position{Segment: 1, Offset: 100}, true, gaps)
+	f := newFollower(followerOptions{
+		Name: "q", WAL: w, To: r, Counts: idleCounts, PosFile: posFile, SentFile: posFile + ".sent", Poll: 5 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler), Gaps: gaps, Resumed: true, Start: wal.Position{Segment: 1, Offset: 100},
+		Handed: wal.Position{Segment: 1, Offset: 100}, Sent: sent, SaveEach: time.Millisecond,
+	})
+	f.start()
 	waitCount(t, r, len(want))
 	f.halt()
 	f.finish()
