@@ -55,9 +55,10 @@
 //     position: a second drop from there is taken as a refusal, as upstream
 //     takes it.
 //   - The sent set costs one decode of every accepted request (snappy and
-//     protobuf), and is saved only at shutdown: after a crash, samples handed
-//     over after the last empty-queue poll are sent again, and with RW 1.0 a
-//     request mixing them with new ones is refused and dropped. The saved
+//     protobuf). It is saved at shutdown and, while something handed over is
+//     not known sent, every 10 s: after a crash, samples sent since its last
+//     save are sent again, and with RW 1.0 a request mixing them with new
+//     ones is refused and dropped. The saved
 //     Safe position does not advance under a load that never lets the queue
 //     empty (Handed does, and the sent set covers the difference).
 //   - Samples read again before Handed are skipped up to the newest the

@@ -71,6 +71,7 @@ type follower struct {
 	pos       wal.Position // next record to read and hand over
 	safe      wal.Position // everything before it is sent; saved in PosFile
 	saved     time.Time
+	sentSaved time.Time
 	failed    float64 // the queue's failed count when safe was last checked
 	rewound   bool
 	rewoundTo wal.Position // where the last re-read after a drop started
@@ -392,7 +393,17 @@ func (f *follower) checkSent() {
 		return
 	}
 	f.saved = time.Now()
-	if err := writePosition(f.o.PosFile, f.state()); err != nil {
+	st := f.state()
+	// The sent set matters only while something handed over is not known
+	// sent; it is as large as the series, so it is saved less often. It is
+	// written before the position that relies on it.
+	if st.Safe != st.Handed && time.Since(f.sentSaved) >= 10*f.o.SaveEach {
+		f.sentSaved = time.Now()
+		if err := writeSent(f.o.SentFile, f.o.Sent); err != nil {
+			f.o.Logger.Warn("Saving the remote write sent set", "err", err)
+		}
+	}
+	if err := writePosition(f.o.PosFile, st); err != nil {
 		f.o.Logger.Warn("Saving the remote write position", "err", err)
 	}
 }
