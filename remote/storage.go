@@ -59,6 +59,7 @@ type Storage struct {
 	mu        sync.Mutex // serialises ApplyConfig and Close
 	followers map[*upstream.QueueManager]*follower
 	closed    bool
+	prepared  bool // the idle watchers' WAL exists
 }
 
 // New prepares the remote storage; nothing is sent or read before
@@ -77,9 +78,6 @@ func New(o Options) (*Storage, error) {
 		return nil, errors.New("remote: Local, WAL and Dir are required")
 	}
 	dir := filepath.Join(o.Dir, "remote_write")
-	if err := idleWatcherWAL(filepath.Join(dir, "wal")); err != nil {
-		return nil, err
-	}
 	s := &Storage{o: o, dir: dir, reg: newCapturingRegisterer(o.Registerer), followers: map[*upstream.QueueManager]*follower{}}
 	s.gaps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mytsdb_remote_storage_wal_gaps_total",
@@ -135,6 +133,14 @@ func (s *Storage) ApplyConfig(conf *config.Config) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("remote: storage closed")
+	}
+	// The directory is made when a queue first needs it, so that a server
+	// without remote_write has none.
+	if len(conf.RemoteWriteConfigs) > 0 && !s.prepared {
+		if err := idleWatcherWAL(filepath.Join(s.dir, "wal")); err != nil {
+			return err
+		}
+		s.prepared = true
 	}
 	if err := s.rs.ApplyConfig(conf); err != nil {
 		return fmt.Errorf("remote: %w", err)
