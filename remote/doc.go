@@ -54,8 +54,9 @@
 //     follower read again from the last position known to be sent, once per
 //     position: a second drop from there is taken as a refusal, as upstream
 //     takes it.
-//   - The sent set costs one decode of every accepted request (snappy and
-//     protobuf). It is saved at shutdown and, while something handed over is
+//   - The sent set costs a walk of every accepted request (snappy, then the
+//     protobuf wire bytes without decoding: ~0.4-0.5 µs per sample sent,
+//     BenchmarkSentObserve, no allocations). It is saved at shutdown and, while something handed over is
 //     not known sent, every 10 s: after a crash, samples sent since its last
 //     save are sent again, and with RW 1.0 a request mixing them with new
 //     ones is refused and dropped. The saved

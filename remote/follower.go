@@ -79,6 +79,7 @@ type follower struct {
 	resendUntil wal.Position
 	sentHash    map[wal.SeriesRef]uint64 // series → hash of its labels as sent
 	builder     *labels.Builder
+	hashBuf     []byte
 	lastGC      wal.SegmentNum
 	hasGC       bool
 	series      []wal.RefSeries

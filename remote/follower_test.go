@@ -70,7 +70,7 @@ func idleCounts() queueCounts {
 // logSeries writes n series records and s samples per series to w, series
 // refs from base, timestamps from t0; it returns the samples as the recorder
 // shows them.
-func logData(t *testing.T, w *wal.WAL, base uint64, n, s int, t0 int64) []string {
+func logData(t testing.TB, w *wal.WAL, base uint64, n, s int, t0 int64) []string {
 	t.Helper()
 	var series []wal.RefSeries
 	for i := range n {
@@ -199,7 +199,8 @@ func TestFollowerGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := newSentSet()
-	sent.note(series[0].Labels.Hash(), 2001)
+	h, _ := seriesHash(nil, series[0].Labels)
+	sent.note(h, 2001)
 	// Only series 1 lives on; its new samples come after the checkpoint.
 	var ss []wal.RefSample
 	for j := range 5 {
@@ -277,7 +278,8 @@ func TestFollowerSkipsWhatWasSent(t *testing.T) {
 	sent := newSentSet()
 	for i := 1; i <= 4; i++ {
 		ls := labels.FromStrings("__name__", "m", "cluster", "c1", "i", fmt.Sprint(i))
-		sent.note(ls.Hash(), int64(1009+i)) // series i was sent up to 1009+i
+		h, _ := seriesHash(nil, ls)
+		sent.note(h, int64(1009+i)) // series i was sent up to 1009+i
 	}
 	var want []string
 	for _, s := range all {

@@ -19,7 +19,7 @@ func (f *follower) noteSeries(series []wal.RefSeries) {
 			}
 		})
 		if relabel.ProcessBuilder(f.builder, f.o.Relabel...) {
-			f.sentHash[s.Ref] = f.builder.Labels().Hash()
+			f.sentHash[s.Ref], f.hashBuf = seriesHash(f.hashBuf, f.builder.Labels())
 		} else {
 			delete(f.sentHash, s.Ref)
 		}

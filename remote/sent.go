@@ -11,9 +11,6 @@ import (
 	"github.com/golang/snappy"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/prompb"
-	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	upstream "github.com/prometheus/prometheus/storage/remote"
 )
 
@@ -24,6 +21,10 @@ import (
 type sentSet struct {
 	mu  sync.Mutex
 	max map[uint64]int64
+	// Scratch space of observe.
+	raw     []byte
+	buf     []byte
+	symbols [][]byte
 }
 
 func newSentSet() *sentSet { return &sentSet{max: map[uint64]int64{}} }
@@ -43,46 +44,26 @@ func (s *sentSet) note(h uint64, t int64) {
 
 // observe records what a request the receiver accepted held.
 func (s *sentSet) observe(compressed []byte, proto remoteapi.WriteMessageType) error {
-	raw, err := snappy.Decode(nil, compressed)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := snappy.DecodedLen(compressed)
 	if err != nil {
 		return fmt.Errorf("decompress: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if cap(s.raw) < n {
+		s.raw = make([]byte, n)
+	}
+	raw, err := snappy.Decode(s.raw[:n], compressed)
+	if err != nil {
+		return fmt.Errorf("decompress: %w", err)
+	}
 	if proto == remoteapi.WriteV2MessageType {
-		var req writev2.Request
-		if err := req.Unmarshal(raw); err != nil {
-			return fmt.Errorf("decode: %w", err)
-		}
-		var b labels.ScratchBuilder
-		for _, ts := range req.Timeseries {
-			ls, err := ts.ToLabels(&b, req.Symbols)
-			if err != nil {
-				return fmt.Errorf("decode: %w", err)
-			}
-			h := ls.Hash()
-			for _, x := range ts.Samples {
-				s.note(h, x.Timestamp)
-			}
-			for _, x := range ts.Histograms {
-				s.note(h, x.Timestamp)
-			}
-		}
-		return nil
+		s.buf, s.symbols, err = scanV2(raw, s.buf, s.symbols, s.note)
+	} else {
+		s.buf, err = scanV1(raw, s.buf, s.note)
 	}
-	var req prompb.WriteRequest
-	if err := req.Unmarshal(raw); err != nil {
+	if err != nil {
 		return fmt.Errorf("decode: %w", err)
-	}
-	var b labels.ScratchBuilder
-	for _, ts := range req.Timeseries {
-		h := ts.ToLabels(&b, nil).Hash()
-		for _, x := range ts.Samples {
-			s.note(h, x.Timestamp)
-		}
-		for _, x := range ts.Histograms {
-			s.note(h, x.Timestamp)
-		}
 	}
 	return nil
 }
