@@ -146,14 +146,23 @@ func (f *follower) run() {
 	if c := f.o.Counts(); c.complete() {
 		f.failed = c.failed()
 	}
-	if err := f.prime(); err != nil {
-		if !errors.Is(err, errQueueStopped) {
-			f.o.Logger.Error("Reading the WAL's series for remote write failed", "err", err)
-		}
-		return
-	}
 	t := time.NewTicker(f.o.Poll)
 	defer t.Stop()
+	for {
+		err := f.prime()
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errQueueStopped) {
+			return
+		}
+		f.o.Logger.Error("Reading the WAL's series for remote write failed; retrying", "err", err)
+		select {
+		case <-f.stop:
+			return
+		case <-time.After(10 * f.o.Poll):
+		}
+	}
 	for {
 		// Checked before reading more, a poll after the last hand-over:
 		// checked right after it, the queue would hardly ever be empty.
@@ -281,6 +290,13 @@ func (f *follower) step() (caughtUp bool, err error) {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return f.missing()
+		case errors.Is(err, wal.ErrCorruption):
+			// Our WAL repairs damage when it opens; a follower meeting some
+			// cannot read past it in this segment: the rest of it is a gap.
+			f.o.Gaps.Inc()
+			f.o.Logger.Error("Remote write skips the rest of a damaged WAL segment", "err", err)
+			f.pos = wal.Position{Segment: f.pos.Segment + 1}
+			continue
 		case err != nil:
 			return false, err
 		case closed:
