@@ -43,7 +43,10 @@
 //     head's, after the cut) the receiver does not have, then goes on after
 //     the checkpoint; the deleted segments' samples from before the cut (now
 //     in blocks) are not sent. The gap is logged and counted in
-//     mytsdb_remote_storage_wal_gaps_total.
+//     mytsdb_remote_storage_wal_gaps_total. Checkpoint samples handed over
+//     but not yet accepted when the gap is found are handed over again.
+//     A segment the follower had read to its end before the checkpoint
+//     deleted it is no gap (the WAL remembers where it closed it).
 //   - A queue whose configuration changes gets a new hash, hence a new
 //     queue manager that starts at the end of the WAL, as a new queue does in
 //     Prometheus.

@@ -322,6 +322,11 @@ func (f *follower) missing() (bool, error) {
 		return false, err
 	}
 	if files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
+		if end, ok := f.o.WAL.ClosedEnd(f.pos.Segment); ok && f.pos.Offset >= end {
+			// Read to its end before the checkpoint deleted it: no gap.
+			f.pos = wal.Position{Segment: f.pos.Segment + 1}
+			return false, nil
+		}
 		return false, f.gap(files)
 	}
 	for _, s := range files.Segments {

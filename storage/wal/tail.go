@@ -44,6 +44,19 @@ func (w *WAL) Written() Position {
 	return Position{Segment: w.next, Offset: 0}
 }
 
+// closedEndKept is how many closed segments' ends the WAL remembers.
+const closedEndKept = 64
+
+// ClosedEnd returns where segment n's data ended when this process closed
+// it (ok false if it did not, or long ago). A follower whose position in a
+// segment a checkpoint deleted is at that end had read all of it.
+func (w *WAL) ClosedEnd(n SegmentNum) (end int64, ok bool) {
+	w.segMu.Lock()
+	defer w.segMu.Unlock()
+	end, ok = w.closedEnd[n]
+	return end, ok
+}
+
 // Tail reads the log while it is being written, for a follower (outgoing
 // remote write) that keeps its own position. It is not safe for concurrent
 // use; several Tails may read one WAL.

@@ -106,6 +106,20 @@ func TestTailAfterCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Where each segment's data ends, as a tail reads it before the
+	// checkpoint (the last one is still open then).
+	ends := map[SegmentNum]int64{}
+	before, err := w.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range before.Segments {
+		end, _, err := w.NewTail().ReadSegment(n, 0, func([]byte) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends[n] = end
+	}
 	state := [][]byte{[]byte("live-1"), []byte("live-2")}
 	if err := w.Checkpoint(func(emit func([]byte) error) error {
 		for _, r := range state {
@@ -123,6 +137,20 @@ func TestTailAfterCheckpoint(t *testing.T) {
 	}
 	if !files.HasCheckpoint || len(files.Segments) != 0 {
 		t.Fatalf("files after checkpoint: %+v", files)
+	}
+	// The WAL remembers where the deleted segments ended: a follower that had
+	// read them to the end lost nothing.
+	if len(ends) < 2 {
+		t.Fatalf("only %d segments before the checkpoint", len(ends))
+	}
+	for n, want := range ends {
+		end, ok := w.ClosedEnd(n)
+		if !ok || end != want {
+			t.Fatalf("segment %d: closed end %d (%v), a tail read to %d", n, end, ok, want)
+		}
+	}
+	if _, ok := w.ClosedEnd(files.Checkpoint + 1); ok {
+		t.Fatal("an open or missing segment has a closed end")
 	}
 	tl := w.NewTail()
 	if _, _, err := tl.ReadSegment(1, 0, func([]byte) error { return nil }); !errors.Is(err, fs.ErrNotExist) {
