@@ -169,3 +169,7 @@ func (m *Manager) Stop() {
 		}
 	})
 }
+
+// Upstream returns the upstream scrape manager, for the upstream parts that
+// read target metadata from it (remote write's metadata_config.send).
+func (m *Manager) Upstream() *upstream.Manager { return m.scrape }

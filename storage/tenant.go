@@ -157,6 +157,13 @@ func (t *Tenant) ID() string { return t.id }
 // Head returns the tenant's head.
 func (t *Tenant) Head() *head.Head { return t.head }
 
+// WAL returns the tenant's write-ahead log, for followers that read it
+// (outgoing remote write); they must not write to it.
+func (t *Tenant) WAL() *wal.WAL { return t.wal }
+
+// Dir returns the tenant's directory, <Dir>/<tenant>.
+func (t *Tenant) Dir() string { return t.dir }
+
 // Appender implements storage.Appendable.
 func (t *Tenant) Appender(ctx context.Context) promstorage.Appender { return t.head.Appender(ctx) }
 

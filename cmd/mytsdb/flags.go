@@ -295,7 +295,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 	fs.agentOnly("storage.agent.no-lockfile", "Do not create lockfile in data directory.").
 		Default("false").BoolVar(&cfg.agentNoLockfile)
 
-	fs.accepted("storage.remote.flush-deadline", "How long to wait flushing sample on shutdown or config reload.").
+	fs.honoured("storage.remote.flush-deadline", "How long to wait flushing sample on shutdown or config reload.").
 		Default("1m").PlaceHolder("<duration>").SetValue(&cfg.remoteFlushDeadline)
 	fs.serverOnly("storage.remote.read-sample-limit", "Maximum overall number of samples to return via the remote read interface, in a single query. 0 means no limit. This limit is ignored for streamed response types.", true).
 		Default("5e7").IntVar(&cfg.remoteReadSampleLimit)

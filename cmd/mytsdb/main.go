@@ -328,26 +328,47 @@ func (s *server) run() int {
 	}
 	engine := newEngine(s.cfg, s.features, s.parser, tracker, func(int64) int64 { return cs.noStepSubqueryInterval.Load() }, logger, reg)
 
+	ready := &readyScrape{}
+	rem, err := openRemote(s, st, ready, reg)
+	if err != nil {
+		logger.Error("failed to create the remote storage", "err", err)
+		tracker.Close()
+		st.close(logger)
+		stopWeb()
+		return 1
+	}
+	st.queryDefault = rem.Fanout()
+	closeRemote := func() {
+		if err := rem.Close(); err != nil {
+			logger.Error("Error stopping remote storage", "err", err)
+		}
+	}
+
 	scrapeOpts := s.features.scrape
 	scrapeOpts.DiscoveryReloadInterval = s.cfg.discoveryReloadInterval
 	scrapeOpts.FeatureRegistry = features.DefaultRegistry
 	sm, err := scrape.New(scrape.Options{
 		Logger:     logger,
 		Registerer: reg,
-		Appendable: st.scrapeAppendable(),
+		// Through the fanout, as in Prometheus: the remote queues learn the
+		// ingestion rate they shard by.
+		Appendable: rem.Fanout(),
 		Scrape:     scrapeOpts,
 	})
 	if err != nil {
 		logger.Error("failed to create a scrape manager", "err", err)
 		tracker.Close()
+		closeRemote()
 		st.close(logger)
 		stopWeb()
 		return 1
 	}
+	ready.set(sm)
 
 	if err := mountAPI(s, wh, st, engine, sm, cs, reg); err != nil {
 		logger.Error("failed to create the HTTP API", "err", err)
 		tracker.Close()
+		closeRemote()
 		st.close(logger)
 		stopWeb()
 		return 1
@@ -355,6 +376,7 @@ func (s *server) run() int {
 
 	cs.reloaders = []reloader{
 		{name: "db_storage", reloader: st.applyConfig},
+		{name: "remote_storage", reloader: rem.ApplyConfig},
 		{name: "web_handler", reloader: func(c *config.Config) error { cs.current.Store(c); return nil }},
 		{name: "query_engine", reloader: queryLogReloader(engine)},
 		{name: "scrape", reloader: sm.ApplyConfig}, // scrape configs, then service discovery
@@ -365,6 +387,7 @@ func (s *server) run() int {
 		sm.Stop()
 		stopWeb()
 		tracker.Close()
+		closeRemote()
 		st.close(logger)
 		return 1
 	}
@@ -388,6 +411,10 @@ func (s *server) run() int {
 	if err := tracker.Close(); err != nil {
 		logger.Warn("Closing the active query tracker", "err", err)
 	}
+	// The queues flush (for at most --storage.remote.flush-deadline) while
+	// the WAL they read is still open.
+	logger.Info("Stopping remote storage...")
+	closeRemote()
 	logger.Info("Stopping storage...")
 	st.close(logger)
 	logger.Info("See you next time!")

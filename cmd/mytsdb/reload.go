@@ -126,12 +126,6 @@ func warnUnsupportedSections(conf *config.Config, logger *slog.Logger) error {
 	if len(conf.AlertingConfig.AlertmanagerConfigs) > 0 || len(conf.AlertingConfig.AlertRelabelConfigs) > 0 {
 		warn("alerting")
 	}
-	if len(conf.RemoteWriteConfigs) > 0 {
-		warn("remote_write")
-	}
-	if len(conf.RemoteReadConfigs) > 0 {
-		warn("remote_read")
-	}
 	if conf.TracingConfig.Endpoint != "" {
 		warn("tracing")
 	}

@@ -40,6 +40,9 @@ type localStorage struct {
 	retention time.Duration
 	ooo       int64
 	logger    *slog.Logger
+	// queryDefault is what queries of the default tenant read: the tenant
+	// with the remote_read sources beside it (nil: the tenant alone).
+	queryDefault promstorage.Storage
 }
 
 func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
@@ -104,6 +107,9 @@ func (l *localStorage) apiStorage(tenant string) (promapi.TenantStorage, error) 
 	if err != nil {
 		return nil, err
 	}
+	if tenant == storage.DefaultTenant && l.queryDefault != nil {
+		return remoteReadTenant{apiTenant: apiTenant{t}, fanout: l.queryDefault}, nil
+	}
 	return apiTenant{t}, nil
 }
 
@@ -155,9 +161,6 @@ func registerTimeGauges(db *storage.DB, reg prometheus.Registerer) {
 		}),
 	)
 }
-
-// scrapeAppendable is where scraped samples go: the default tenant.
-func (l *localStorage) scrapeAppendable() promstorage.AppendableV2 { return l.db.Default() }
 
 // applyConfig hands a new configuration to the storage when it can take one;
 // otherwise it says which storage settings need a restart.

@@ -55,8 +55,13 @@ type WAL struct {
 		open  bool
 		dirty bool // written since the last fdatasync
 	}
-	next       SegmentNum // number of the next segment to create (segMu)
-	firstOwn   SegmentNum // first segment created by this process, 0 if none (segMu)
+	next     SegmentNum // number of the next segment to create (segMu)
+	firstOwn SegmentNum // first segment created by this process, 0 if none (segMu)
+	// closedEnd is where the segments this process closed end (their data,
+	// before the end frame), the newest few, so that a Tail can tell a
+	// segment it had read to the end from one a checkpoint deleted before
+	// it was read (segMu).
+	closedEnd  map[SegmentNum]int64
 	openRepair *CorruptionError
 	reported   bool // openRepair was reported by a Replay (opMu)
 }
@@ -284,6 +289,11 @@ func (w *WAL) closeSegmentLocked() error {
 	w.seg.open = false
 	f := w.seg.f
 	w.seg.f = nil
+	if w.closedEnd == nil {
+		w.closedEnd = map[SegmentNum]int64{}
+	}
+	w.closedEnd[w.seg.num] = w.seg.off
+	delete(w.closedEnd, w.seg.num-closedEndKept)
 	err := w.writeLocked(f, endFrame, w.seg.off, true)
 	if err == nil {
 		// Give back the preallocated tail: a closed segment takes the
