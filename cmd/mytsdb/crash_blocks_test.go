@@ -93,7 +93,7 @@ func TestCrashPointBlocks(t *testing.T) {
 			// expires. A size-only setup would compact up to 31d blocks:
 			// --storage.tsdb.max-block-duration keeps compaction out.
 			name: "retention-renamed-by-size", point: crashpoint.RetentionRenamed, from: -time.Hour, retention: true,
-			extra: []string{"--storage.tsdb.retention.size=256KB", "--storage.tsdb.max-block-duration=" + model.Duration(crashBlockRange).String()},
+			extra: []string{"--storage.tsdb.retention.size=128KB", "--storage.tsdb.max-block-duration=" + model.Duration(crashBlockRange).String()},
 			drive: writeUntilCrash, atCrash: atRetentionRenamed,
 		},
 		{
