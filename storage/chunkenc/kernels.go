@@ -1,0 +1,19 @@
+package chunkenc
+
+// kernelSet holds the bulk decode loops. The pure-Go twins are the default;
+// a build with a vector kernel swaps them in at init when the CPU has it.
+type kernelSet struct {
+	name string
+	// unpack writes len(dst) packed w-bit values of src plus base.
+	unpack func(dst []uint64, src []byte, w uint, base uint64)
+	// decimals converts integers to values, as decimalValue does.
+	decimals func(vs []float64, d []uint64, p float64)
+}
+
+var goKernels = kernelSet{name: "go", unpack: unpackGo, decimals: decimalsGo}
+
+// kernels is the set in use; tests compare every set against goKernels.
+var kernels = goKernels
+
+// Kernels names the decode kernels in use ("go" for the pure-Go twins).
+func Kernels() string { return kernels.name }
