@@ -79,21 +79,35 @@ func unpackGo(dst []uint64, src []byte, w uint, base uint64) {
 		}
 		return
 	}
-	i := 0
-	if w <= 56 {
-		m := lowMask(w)
-		bit := 0
-		// Each value lies within the 8 bytes at its first byte while w <= 57.
-		for ; i < len(dst); i++ {
-			b := bit >> 3
-			if b+8 > len(src) {
-				break
-			}
-			dst[i] = (binary.LittleEndian.Uint64(src[b:])>>(uint(bit)&7))&m + base
-			bit += int(w)
+	if w > 56 {
+		for i := range dst {
+			dst[i] = readPacked(src, i, w) + base
 		}
+		return
 	}
-	for ; i < len(dst); i++ {
-		dst[i] = readPacked(src, i, w) + base
+	// While w <= 57 each value lies within the 8 bytes at its first byte.
+	// Values whose 8 bytes run past src are read from a zero-padded copy
+	// of the tail.
+	m := lowMask(w)
+	n := len(dst)
+	fast := 0
+	if len(src) >= 8 {
+		fast = min(n, (8*(len(src)-8))/int(w)+1)
+	}
+	bit := 0
+	for i := range dst[:fast] {
+		dst[i] = (binary.LittleEndian.Uint64(src[bit>>3:])>>(uint(bit)&7))&m + base
+		bit += int(w)
+	}
+	if fast == n {
+		return
+	}
+	var tail [16]byte
+	off := bit >> 3
+	copy(tail[:], src[off:])
+	bit -= 8 * off
+	for i := fast; i < n; i++ {
+		dst[i] = (binary.LittleEndian.Uint64(tail[bit>>3:])>>(uint(bit)&7))&m + base
+		bit += int(w)
 	}
 }

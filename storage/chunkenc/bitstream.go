@@ -65,6 +65,30 @@ func (r *bitReader) refill() {
 	}
 }
 
+// fill loads whole bytes until at least 56 bits are valid or the input
+// ends; the common case is one unaligned load, small enough to inline.
+func (r *bitReader) fill() {
+	if r.pos+8 <= len(r.b) {
+		k := (63 - r.valid) >> 3
+		r.buf |= (binary.BigEndian.Uint64(r.b[r.pos:]) >> r.valid) &^ lowMask(64-r.valid-8*k)
+		r.pos += int(k)
+		r.valid += 8 * k
+		return
+	}
+	r.refill()
+}
+
+// take returns the next nb bits, nb <= 64.
+func (r *bitReader) take(nb uint) (uint64, bool) {
+	if nb <= r.valid {
+		v := r.buf >> (64 - nb)
+		r.buf <<= nb
+		r.valid -= nb
+		return v, true
+	}
+	return r.readWide(nb)
+}
+
 // read returns the next nb <= 56 bits; ok is false when the input ends first.
 func (r *bitReader) read(nb uint) (v uint64, ok bool) {
 	if r.valid < nb {

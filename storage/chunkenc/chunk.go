@@ -1,7 +1,9 @@
 package chunkenc
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -54,7 +56,12 @@ func (*FloatChunk) Encoding() upstream.Encoding { return EncFloat }
 // slice, so earlier results stay valid and unchanged.
 func (c *FloatChunk) Bytes() []byte {
 	if c.dirty {
-		c.b = appendChunk(make([]byte, 0, 16+4*len(c.ts)), c.ts, c.vs)
+		// Encode into pooled scratch, then keep an exact-size copy: one
+		// allocation, and no slack to trim in Compact.
+		buf := bytesPool.Get().(*[]byte)
+		*buf = appendChunk((*buf)[:0], c.ts, c.vs)
+		c.b = bytes.Clone(*buf)
+		bytesPool.Put(buf)
 		c.dirty = false
 	}
 	return c.b
@@ -73,9 +80,6 @@ func (c *FloatChunk) NumSamples() int {
 func (c *FloatChunk) Compact() {
 	if c.open {
 		c.Bytes()
-		if cap(c.b) > len(c.b)+len(c.b)/8 {
-			c.b = append([]byte(nil), c.b...)
-		}
 		c.ts, c.vs, c.open, c.scratch = nil, nil, false, nil
 	}
 }
@@ -116,6 +120,10 @@ func (c *FloatChunk) Iterator(it upstream.Iterator) upstream.Iterator {
 	return fi
 }
 
+const initialCap = 128
+
+var bytesPool = sync.Pool{New: func() any { return new([]byte) }}
+
 type floatAppender struct{ c *FloatChunk }
 
 // Append adds a sample; st is not stored. It panics when the chunk is full.
@@ -123,6 +131,11 @@ func (a *floatAppender) Append(_, t int64, v float64) {
 	c := a.c
 	if len(c.ts) >= MaxSamples {
 		panic("chunk capacity exceeded")
+	}
+	if cap(c.ts) == 0 {
+		// One allocation per buffer for a chunk of Prometheus's default
+		// 120 samples; longer chunks grow by append.
+		c.ts, c.vs = make([]int64, 0, initialCap), make([]float64, 0, initialCap)
 	}
 	c.ts = append(c.ts, t)
 	c.vs = append(c.vs, v)

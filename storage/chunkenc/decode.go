@@ -121,6 +121,14 @@ func (r *reader) timestamps(ts []int64, scratch []uint64) error {
 		if err != nil {
 			return err
 		}
+		if w == 0 { // a regular interval
+			t := t0
+			for i := 1; i < n; i++ {
+				t += base
+				ts[i] = t
+			}
+			return nil
+		}
 		u := scratch[:n-1]
 		kernels.unpack(u, src, w, uint64(base))
 		t := t0
@@ -234,14 +242,8 @@ func (r *reader) decimals(vs []float64, scratch []uint64, delta bool, p float64)
 		kernels.decimals(vs, u, p)
 		return nil
 	}
-	// Prefix sum into u, then one conversion pass.
-	d := first
-	for i, x := range u {
-		d += int64(x)
-		u[i] = uint64(d)
-	}
 	vs[0] = decimalValue(first, p)
-	kernels.decimals(vs[1:], u, p)
+	kernels.prefixDecimals(vs[1:], u, first, p)
 	return nil
 }
 
@@ -256,6 +258,23 @@ func decimalsGo(vs []float64, d []uint64, p float64) {
 	}
 	for i, x := range d {
 		vs[i] = float64(int64(x)) / p
+	}
+}
+
+// prefixDecimalsGo sets vs[i] = decimalValue(first+d[0]+...+d[i], p).
+func prefixDecimalsGo(vs []float64, d []uint64, first int64, p float64) {
+	d = d[:len(vs)]
+	acc := first
+	if p == 1 {
+		for i, x := range d {
+			acc += int64(x)
+			vs[i] = float64(acc)
+		}
+		return
+	}
+	for i, x := range d {
+		acc += int64(x)
+		vs[i] = float64(acc) / p
 	}
 }
 
@@ -298,49 +317,46 @@ func (r *reader) xor(vs []float64) error {
 	var plz, ptz uint
 	have := false
 	for i := 1; i < len(vs); i++ {
-		c, ok := br.read(2)
-		if !ok {
-			// A final zero bit may be all that is left.
-			if c1, ok1 := br.read(1); ok1 && c1 == 0 {
-				vs[i] = math.Float64frombits(prev)
-				continue
-			}
-			return corruptf(start, "XOR values end before sample %d", i)
+		// A sample's control bits and header take at most 13 bits.
+		if br.valid < 13 {
+			br.fill()
 		}
-		switch c {
-		case 0b00, 0b01:
-			// A zero bit: the value repeats, and the second bit belongs to the next sample.
-			br.buf = br.buf>>1 | uint64(c&1)<<63
-			br.valid++
+		top := br.buf
+		switch {
+		case br.valid >= 1 && top>>63 == 0: // repeat
+			br.buf <<= 1
+			br.valid--
 			vs[i] = math.Float64frombits(prev)
 			continue
-		case 0b10:
+		case br.valid >= 2 && top>>62 == 0b10: // the previous window
 			if !have {
 				return corruptf(start, "XOR sample %d reuses a window before any was set", i)
 			}
-			x, ok := br.readWide(64 - plz - ptz)
+			br.buf <<= 2
+			br.valid -= 2
+			x, ok := br.take(64 - plz - ptz)
 			if !ok {
 				return corruptf(start, "XOR values end in sample %d", i)
 			}
 			prev ^= x << ptz
-		case 0b11:
-			hdr, ok := br.read(11)
-			if !ok {
-				return corruptf(start, "XOR values end in sample %d", i)
-			}
-			lz, sig := uint(hdr>>6), uint(hdr&63)
+		case br.valid >= 13: // a new window
+			lz, sig := uint(top>>57)&31, uint(top>>51)&63
+			br.buf <<= 13
+			br.valid -= 13
 			if sig == 0 {
 				sig = 64
 			}
 			if lz+sig > 64 {
 				return corruptf(start, "XOR sample %d: %d leading and %d significant bits", i, lz, sig)
 			}
-			x, ok := br.readWide(sig)
+			x, ok := br.take(sig)
 			if !ok {
 				return corruptf(start, "XOR values end in sample %d", i)
 			}
 			plz, ptz, have = lz, 64-lz-sig, true
 			prev ^= x << ptz
+		default:
+			return corruptf(start, "XOR values end before sample %d", i)
 		}
 		vs[i] = math.Float64frombits(prev)
 	}

@@ -54,6 +54,14 @@ func (it *floatIterator) decode() {
 
 // Next implements upstream.Iterator.
 func (it *floatIterator) Next() upstream.ValueType {
+	if i := it.i + 1; i < len(it.ts) && !it.done {
+		it.i = i
+		return upstream.ValFloat
+	}
+	return it.nextSlow()
+}
+
+func (it *floatIterator) nextSlow() upstream.ValueType {
 	if it.pending {
 		it.decode()
 	}

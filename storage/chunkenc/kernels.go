@@ -8,9 +8,11 @@ type kernelSet struct {
 	unpack func(dst []uint64, src []byte, w uint, base uint64)
 	// decimals converts integers to values, as decimalValue does.
 	decimals func(vs []float64, d []uint64, p float64)
+	// prefixDecimals converts running sums of deltas to values.
+	prefixDecimals func(vs []float64, d []uint64, first int64, p float64)
 }
 
-var goKernels = kernelSet{name: "go", unpack: unpackGo, decimals: decimalsGo}
+var goKernels = kernelSet{name: "go", unpack: unpackGo, decimals: decimalsGo, prefixDecimals: prefixDecimalsGo}
 
 // kernels is the set in use; tests compare every set against goKernels.
 var kernels = goKernels
