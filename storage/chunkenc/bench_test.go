@@ -230,7 +230,7 @@ func BenchmarkDecodeBulk(b *testing.B) {
 			b.ReportAllocs()
 			ts := make([]int64, benchSamples)
 			vs := make([]float64, benchSamples)
-			scratch := make([]uint64, benchSamples)
+			scratch := make([]uint64, scratchLen(benchSamples))
 			for b.Loop() {
 				for _, c := range chunks {
 					if err := decodeChunk(c, ts, vs, scratch); err != nil {

@@ -26,12 +26,11 @@ func EncodingString(e upstream.Encoding) string {
 // open (samples buffered in ts/vs, b encoded from them when asked) or sealed
 // (only b).
 type FloatChunk struct {
-	b       []byte // encoding of the samples; stale while dirty
-	ts      []int64
-	vs      []float64
-	open    bool // ts/vs hold every sample
-	dirty   bool // ts/vs changed since b was encoded
-	scratch []uint64
+	b     []byte // encoding of the samples; stale while dirty
+	ts    []int64
+	vs    []float64
+	open  bool // ts/vs hold every sample
+	dirty bool // ts/vs changed since b was encoded
 }
 
 var _ upstream.Chunk = (*FloatChunk)(nil)
@@ -80,7 +79,7 @@ func (c *FloatChunk) NumSamples() int {
 func (c *FloatChunk) Compact() {
 	if c.open {
 		c.Bytes()
-		c.ts, c.vs, c.open, c.scratch = nil, nil, false, nil
+		c.ts, c.vs, c.open = nil, nil, false
 	}
 }
 
@@ -97,7 +96,7 @@ func (c *FloatChunk) Appender() (upstream.Appender, error) {
 	if !c.open {
 		n := numSamples(c.b)
 		ts, vs := make([]int64, n, max(n, 16)), make([]float64, n, max(n, 16))
-		if err := decodeChunk(c.b, ts, vs, make([]uint64, n)); err != nil {
+		if err := decodeChunk(c.b, ts, vs, make([]uint64, scratchLen(n))); err != nil {
 			return nil, fmt.Errorf("open mytsdb float chunk for appending: %w", err)
 		}
 		c.ts, c.vs, c.open = ts, vs, true

@@ -73,8 +73,11 @@ func numSamples(b []byte) int {
 	return int(binary.BigEndian.Uint16(b))
 }
 
+// scratchLen is the scratch decodeChunk needs for n samples.
+func scratchLen(n int) int { return n + maxSplitDict }
+
 // decodeChunk decodes the chunk b into ts and vs, which hold numSamples(b)
-// elements; scratch holds as many.
+// elements; scratch holds scratchLen(numSamples(b)).
 func decodeChunk(b []byte, ts []int64, vs []float64, scratch []uint64) error {
 	if len(b) < headerSize {
 		return corruptf(0, "%d bytes, shorter than the header", len(b))
@@ -90,7 +93,7 @@ func decodeChunk(b []byte, ts []int64, vs []float64, scratch []uint64) error {
 	if err := r.timestamps(ts[:n], scratch[:n]); err != nil {
 		return err
 	}
-	return r.values(vs[:n], scratch[:n])
+	return r.values(vs[:n], scratch[:scratchLen(n)])
 }
 
 func (r *reader) timestamps(ts []int64, scratch []uint64) error {
@@ -202,6 +205,10 @@ func (r *reader) values(vs []float64, scratch []uint64) error {
 		}
 	case valXOR:
 		return r.xor(vs)
+	case valSplit:
+		if err := r.split(vs, scratch); err != nil {
+			return err
+		}
 	default:
 		return corruptf(r.pos-1, "unknown value layout %d", mode)
 	}

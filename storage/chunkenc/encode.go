@@ -9,10 +9,13 @@ import (
 
 // encoder holds scratch space reused across chunks.
 type encoder struct {
-	u   []uint64
-	d   []int64
-	exc []int
-	xor []byte
+	u      []uint64
+	sorted []uint64
+	d      []int64
+	exc    []int
+	xor    []byte
+	split  []byte
+	dict   []uint64
 }
 
 var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
@@ -122,19 +125,60 @@ func (e *encoder) appendValues(dst []byte, vs []float64) []byte {
 	}
 	exp, ok := chooseExponent(vs)
 	if !ok {
-		return appendXOR(dst, vs)
+		return e.appendFullPrecision(dst, vs, math.MaxInt)
 	}
 	start := len(dst)
 	out, nexc := e.appendDecimal(dst, vs, exp)
 	if nexc*4 <= len(vs) {
 		return out
 	}
-	// Many exceptions: XOR may be smaller.
-	e.xor = appendXOR(e.xor[:0], vs)
-	if len(e.xor) < len(out)-start {
-		return append(out[:start], e.xor...)
+	// Many exceptions: a full-precision layout may be smaller.
+	return e.appendFullPrecision(out[:start], vs, len(out)-start)
+}
+
+// appendFullPrecision appends the smaller of the split and XOR layouts,
+// unless both are larger than sizeToBeat bytes (the caller's layout, which
+// is already in dst[len(dst):len(dst)+sizeToBeat]); it then leaves that.
+func (e *encoder) appendFullPrecision(dst []byte, vs []float64, sizeToBeat int) []byte {
+	start := len(dst)
+	keep := dst[:start+min(sizeToBeat, cap(dst)-start)]
+	// Both sizes are counted without writing, so only the winner is encoded.
+	xorLen := 9 + (xorBits(vs)+7)/8
+	plan, ok := e.planSplit(vs)
+	splitLen := 3 + (plan.bits+7)/8
+	if min(xorLen, splitLen) >= sizeToBeat {
+		return keep
 	}
-	return out
+	if ok && splitLen < xorLen {
+		return e.appendSplit(dst, vs, plan)
+	}
+	return appendXOR(dst, vs)
+}
+
+// xorBits is the size of appendXOR's bit stream.
+func xorBits(vs []float64) int {
+	n := 0
+	prev := math.Float64bits(vs[0])
+	var plz, ptz uint
+	have := false
+	for _, v := range vs[1:] {
+		cur := math.Float64bits(v)
+		x := cur ^ prev
+		prev = cur
+		if x == 0 {
+			n++
+			continue
+		}
+		lz := min(uint(bits.LeadingZeros64(x)), 31)
+		tz := uint(bits.TrailingZeros64(x))
+		if have && lz >= plz && tz >= ptz {
+			n += 2 + int(64-plz-ptz)
+			continue
+		}
+		n += 13 + int(64-lz-tz)
+		plz, ptz, have = lz, tz, true
+	}
+	return n
 }
 
 // minExponent is the smallest e <= maxExp for which v is exactly

@@ -62,7 +62,7 @@ func TestLayoutChoice(t *testing.T) {
 		{"counter", tsDelta, valDecimalDelta},
 		{"regular-counter", tsDelta, valDecimalDelta},
 		{"gauge2dec", tsDelta, valDecimalDelta},
-		{"fullprec", tsDelta, valXOR},
+		{"fullprec", tsDelta, valSplit},
 		{"constant", tsDelta, valConst},
 	} {
 		ts, vs := kindByName(tc.kind).gen(newRand(9), 120)

@@ -43,7 +43,7 @@ func (it *floatIterator) decode() {
 	n := numSamples(it.src)
 	it.tbuf = growI64(it.tbuf, n)
 	it.vbuf = growF64(it.vbuf, n)
-	it.scratch = growU64(it.scratch, n)
+	it.scratch = growU64(it.scratch, scratchLen(n))
 	if err := decodeChunk(it.src, it.tbuf, it.vbuf, it.scratch); err != nil {
 		it.err = err
 		it.done = true

@@ -10,9 +10,11 @@ type kernelSet struct {
 	decimals func(vs []float64, d []uint64, p float64)
 	// prefixDecimals converts running sums of deltas to values.
 	prefixDecimals func(vs []float64, d []uint64, first int64, p float64)
+	// split joins dictionary high bits and packed low bits.
+	split func(vs []float64, idx []uint64, dict *[maxSplitDict]uint64, rights []byte, p uint)
 }
 
-var goKernels = kernelSet{name: "go", unpack: unpackGo, decimals: decimalsGo, prefixDecimals: prefixDecimalsGo}
+var goKernels = kernelSet{name: "go", unpack: unpackGo, decimals: decimalsGo, prefixDecimals: prefixDecimalsGo, split: splitGo}
 
 // kernels is the set in use; tests compare every set against goKernels.
 var kernels = goKernels

@@ -14,6 +14,7 @@ const (
 	valDecimal      byte = 1 // d/10^e, d packed directly
 	valDecimalDelta byte = 2 // d/10^e, deltas of d packed
 	valXOR          byte = 3 // Gorilla XOR bit stream
+	valSplit        byte = 4 // dictionary of high bits + packed low bits
 
 	// maxExp bounds the decimal exponent; 10^18 is exact in a float64 and
 	// integers d stay below 2^52, so every step of the arithmetic is exact
