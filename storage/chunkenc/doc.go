@@ -16,16 +16,19 @@
 //
 // Timestamps are stored as frame-of-reference bit-packed deltas or as
 // delta-of-deltas, whichever is narrower; a regular scrape interval costs
-// zero bits per sample and a few milliseconds of jitter four to six. Values
-// are stored as one of:
+// zero bits per sample and ±5 ms of jitter five. Values are stored as one
+// of:
 //   - a constant (every value has the same bits, NaN payloads included);
 //   - decimals: every value v is an integer d divided by 10^e for one
 //     exponent e per chunk (the ALP idea), and the d are bit-packed either
 //     directly or as deltas (integer counters are e = 0 with deltas); values
 //     that do not round-trip bit for bit (NaN, stale markers, ±Inf, -0, full
 //     precision outliers) are kept raw as exceptions;
-//   - XOR of consecutive values (Gorilla), the fallback for full-precision
-//     data.
+//   - split (ALP's "real doubles"): for full-precision values, the high bits
+//     of each value index a small per-chunk dictionary and the low bits are
+//     bit-packed as they are;
+//   - XOR of consecutive values (Gorilla), the fallback when split is not
+//     smaller.
 //
 // Every layout is bit-exact for every float64: the encoder checks each value
 // through the decoder's own arithmetic and keeps anything that would change
