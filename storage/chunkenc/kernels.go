@@ -16,8 +16,12 @@ type kernelSet struct {
 
 var goKernels = kernelSet{name: "go", unpack: unpackGo, decimals: decimalsGo, prefixDecimals: prefixDecimalsGo, split: splitGo}
 
-// kernels is the set in use; tests compare every set against goKernels.
+// kernels is the set in use.
 var kernels = goKernels
+
+// kernelSets lists every set this build has that the CPU runs; tests
+// compare each against goKernels bit for bit.
+var kernelSets = []kernelSet{goKernels}
 
 // Kernels names the decode kernels in use ("go" for the pure-Go twins).
 func Kernels() string { return kernels.name }
