@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -86,7 +87,7 @@ func (c *FloatChunk) Compact() {
 // Reset makes the chunk hold the encoded stream (nil: empty).
 func (c *FloatChunk) Reset(stream []byte) {
 	if len(stream) == 0 {
-		stream = []byte{0, 0}
+		stream = emptyChunk[:headerSize:headerSize]
 	}
 	*c = FloatChunk{b: stream}
 }
@@ -95,7 +96,7 @@ func (c *FloatChunk) Reset(stream []byte) {
 func (c *FloatChunk) Appender() (upstream.Appender, error) {
 	if !c.open {
 		n := numSamples(c.b)
-		ts, vs := make([]int64, n, max(n, 16)), make([]float64, n, max(n, 16))
+		ts, vs := newBuffers(n, max(n, initialCap))
 		if err := decodeChunk(c.b, ts, vs, make([]uint64, scratchLen(n))); err != nil {
 			return nil, fmt.Errorf("open mytsdb float chunk for appending: %w", err)
 		}
@@ -121,6 +122,10 @@ func (c *FloatChunk) Iterator(it upstream.Iterator) upstream.Iterator {
 
 const initialCap = 128
 
+// emptyChunk is the encoding of no samples, shared by reset chunks; the
+// full slice expression makes any append copy it.
+var emptyChunk = [headerSize]byte{}
+
 var bytesPool = sync.Pool{New: func() any { return new([]byte) }}
 
 type floatAppender struct{ c *FloatChunk }
@@ -128,17 +133,31 @@ type floatAppender struct{ c *FloatChunk }
 // Append adds a sample; st is not stored. It panics when the chunk is full.
 func (a *floatAppender) Append(_, t int64, v float64) {
 	c := a.c
-	if len(c.ts) >= MaxSamples {
-		panic("chunk capacity exceeded")
+	n := len(c.ts)
+	if n == cap(c.ts) {
+		if n >= MaxSamples {
+			panic("chunk capacity exceeded")
+		}
+		ts, vs := newBuffers(n, min(max(initialCap, 2*n), MaxSamples))
+		copy(ts, c.ts)
+		copy(vs, c.vs)
+		c.ts, c.vs = ts, vs
 	}
-	if cap(c.ts) == 0 {
-		// One allocation per buffer for a chunk of Prometheus's default
-		// 120 samples; longer chunks grow by append.
-		c.ts, c.vs = make([]int64, 0, initialCap), make([]float64, 0, initialCap)
-	}
-	c.ts = append(c.ts, t)
-	c.vs = append(c.vs, v)
+	c.ts = c.ts[:n+1]
+	c.vs = c.vs[:n+1]
+	c.ts[n], c.vs[n] = t, v
 	c.dirty = true
+}
+
+// newBuffers returns timestamp and value buffers of length n and capacity
+// capacity, both in one allocation: for a chunk of Prometheus's default 120
+// samples, one allocation in all. The two never overlap: each slice's
+// capacity ends where the other begins.
+func newBuffers(n, capacity int) ([]int64, []float64) {
+	buf := make([]uint64, 2*capacity)
+	ts := unsafe.Slice((*int64)(unsafe.Pointer(&buf[0])), capacity)
+	vs := unsafe.Slice((*float64)(unsafe.Pointer(&buf[capacity])), capacity)
+	return ts[:n], vs[:n]
 }
 
 func (*floatAppender) AppendHistogram(upstream.Appender, int64, int64, *histogram.Histogram, bool) (upstream.Chunk, bool, upstream.Appender, error) {

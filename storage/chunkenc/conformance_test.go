@@ -226,3 +226,44 @@ func TestSeekAfterExhaustionStaysExhausted(t *testing.T) {
 		t.Fatalf("Next after the end: %s", typ)
 	}
 }
+
+func TestPoolAndFromData(t *testing.T) {
+	seq := conformanceSequences()[10]
+	ours := buildOpen(seq)
+	xor := buildXOR(t, seq)
+	p := NewPool()
+	for _, c := range []upstream.Chunk{ours, xor} {
+		got, err := p.Get(c.Encoding(), c.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Encoding() != c.Encoding() {
+			t.Fatalf("pool gave %s for %s", EncodingString(got.Encoding()), EncodingString(c.Encoding()))
+		}
+		checkSamples(t, "pooled "+EncodingString(c.Encoding()), got.Iterator(nil), seq.ts, seq.vs)
+		if err := p.Put(got); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := FromData(c.Encoding(), c.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSamples(t, "FromData "+EncodingString(c.Encoding()), fd.Iterator(nil), seq.ts, seq.vs)
+		empty, err := NewEmptyChunk(c.Encoding())
+		if err != nil || empty.NumSamples() != 0 || empty.Encoding() != c.Encoding() {
+			t.Fatalf("NewEmptyChunk(%s): %v", EncodingString(c.Encoding()), err)
+		}
+	}
+	if _, err := p.Get(upstream.Encoding(0x7f), nil); err == nil {
+		t.Fatal("pool accepted an unknown encoding")
+	}
+	if _, err := FromData(upstream.Encoding(0x7f), nil); err == nil {
+		t.Fatal("FromData accepted an unknown encoding")
+	}
+	if IsValidEncoding(0x7f) || !IsValidEncoding(EncFloat) || !IsValidEncoding(upstream.EncXOR) {
+		t.Fatal("IsValidEncoding")
+	}
+	if upstream.IsValidEncoding(EncFloat) {
+		t.Fatal("EncFloat collides with an upstream encoding")
+	}
+}

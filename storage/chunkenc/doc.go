@@ -7,7 +7,8 @@
 // It owns the encoding byte EncFloat, the chunk type FloatChunk (which
 // satisfies the upstream github.com/prometheus/prometheus/tsdb/chunkenc.Chunk
 // interface), its appender and iterator, FromData and NewEmptyChunk (which
-// hand every other encoding to upstream), and the conversions to and from
+// hand every other encoding to upstream), NewPool (likewise for upstream's
+// chunk pool), and the conversions to and from
 // upstream XOR chunks. It must not know about the head, blocks, WAL or
 // queries: callers decide when to cut a chunk, where its bytes live and
 // which encoding to write.
