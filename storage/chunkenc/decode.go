@@ -168,6 +168,28 @@ func (r *reader) timestamps(ts []int64, scratch []uint64) error {
 			t += d
 			ts[i+2] = t
 		}
+	case tsGrid:
+		step, err := r.varint("grid step")
+		if err != nil {
+			return err
+		}
+		base, err := r.varint("grid base")
+		if err != nil {
+			return err
+		}
+		w, err := r.width("grid width")
+		if err != nil {
+			return err
+		}
+		src, err := r.packed(n-1, w, "grid offsets")
+		if err != nil {
+			return err
+		}
+		u := scratch[:n-1]
+		kernels.unpack(u, src, w, uint64(base))
+		for i, g := range u {
+			ts[i+1] = t0 + int64(i+1)*step + int64(g)
+		}
 	default:
 		return corruptf(r.pos-1, "unknown timestamp layout %d", mode)
 	}

@@ -15,10 +15,10 @@
 //
 // # Layouts
 //
-// Timestamps are stored as frame-of-reference bit-packed deltas or as
-// delta-of-deltas, whichever is narrower; a regular scrape interval costs
-// zero bits per sample and ±5 ms of jitter five. Values are stored as one
-// of:
+// Timestamps are stored as frame-of-reference bit-packed deltas,
+// delta-of-deltas or offsets from a regular grid, whichever is smallest; a
+// regular scrape interval costs zero bits per sample and ±5 ms of jitter
+// four. Values are stored as one of:
 //   - a constant (every value has the same bits, NaN payloads included);
 //   - decimals: every value v is an integer d divided by 10^e for one
 //     exponent e per chunk (the ALP idea), and the d are bit-packed either

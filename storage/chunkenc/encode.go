@@ -88,6 +88,30 @@ func (e *encoder) appendTimestamps(dst []byte, ts []int64) []byte {
 		costDoD += varintLen(minDD) + 1 + packedLen(n-2, wdd)
 	}
 
+	// Offsets from the grid t0 + i*step: scrape jitter costs its own span
+	// here, where deltas see twice the span (two jitters per delta). The
+	// step is the mean interval, or that rounded to whole seconds (scrape
+	// intervals are), whichever gives the narrower offsets: the mean is
+	// off by the jitter of the chunk's ends, which drifts the grid.
+	mean := (ts[n-1] - ts[0]) / int64(n-1)
+	step, minG, wg := gridOffsets(ts, mean)
+	if rounded := (mean + 500) / 1000 * 1000; rounded != mean && rounded > 0 {
+		if s, m, w := gridOffsets(ts, rounded); w < wg {
+			step, minG, wg = s, m, w
+		}
+	}
+	costGrid := varintLen(step) + varintLen(minG) + 1 + packedLen(n-1, wg)
+
+	if costGrid < costDelta && costGrid < costDoD {
+		for i := 1; i < n; i++ {
+			u[i] = uint64(ts[i]-ts[0]-int64(i)*step) - uint64(minG)
+		}
+		dst = append(dst, tsGrid)
+		dst = binary.AppendVarint(dst, step)
+		dst = binary.AppendVarint(dst, minG)
+		dst = append(dst, byte(wg))
+		return appendPacked(dst, u[1:n], wg)
+	}
 	if costDoD < costDelta {
 		dst = append(dst, tsDoD)
 		dst = binary.AppendVarint(dst, d1)
@@ -108,6 +132,17 @@ func (e *encoder) appendTimestamps(dst []byte, ts []int64) []byte {
 	dst = binary.AppendVarint(dst, minD)
 	dst = append(dst, byte(wd))
 	return appendPacked(dst, u[1:n], wd)
+}
+
+// gridOffsets returns the base and width of the offsets of ts from the grid
+// ts[0] + i*step.
+func gridOffsets(ts []int64, step int64) (int64, int64, uint) {
+	minG, maxG := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := 1; i < len(ts); i++ {
+		g := ts[i] - ts[0] - int64(i)*step
+		minG, maxG = min(minG, g), max(maxG, g)
+	}
+	return step, minG, widthOf(uint64(maxG) - uint64(minG))
 }
 
 func (e *encoder) appendValues(dst []byte, vs []float64) []byte {

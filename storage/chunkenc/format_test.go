@@ -59,10 +59,10 @@ func TestLayoutChoice(t *testing.T) {
 		tsMode byte
 		vMode  byte
 	}{
-		{"counter", tsDelta, valDecimalDelta},
+		{"counter", tsGrid, valDecimalDelta},
 		{"regular-counter", tsDelta, valDecimalDelta},
-		{"gauge2dec", tsDelta, valDecimalDelta},
-		{"fullprec", tsDelta, valSplit},
+		{"gauge2dec", tsGrid, valDecimalDelta},
+		{"fullprec", tsGrid, valSplit},
 		{"constant", tsDelta, valConst},
 	} {
 		ts, vs := kindByName(tc.kind).gen(newRand(9), 120)

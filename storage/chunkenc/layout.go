@@ -9,6 +9,7 @@ import (
 const (
 	tsDelta byte = 0 // frame-of-reference packed deltas
 	tsDoD   byte = 1 // frame-of-reference packed delta-of-deltas
+	tsGrid  byte = 2 // frame-of-reference packed offsets from a regular grid
 
 	valConst        byte = 0 // one raw value
 	valDecimal      byte = 1 // d/10^e, d packed directly
