@@ -94,15 +94,24 @@ func (c *FloatChunk) Reset(stream []byte) {
 
 // Appender implements upstream.Chunk; a sealed chunk is decoded first.
 func (c *FloatChunk) Appender() (upstream.Appender, error) {
-	if !c.open {
-		n := numSamples(c.b)
-		ts, vs := newBuffers(n, max(n, initialCap))
-		if err := decodeChunk(c.b, ts, vs, make([]uint64, scratchLen(n))); err != nil {
-			return nil, fmt.Errorf("open mytsdb float chunk for appending: %w", err)
-		}
-		c.ts, c.vs, c.open = ts, vs, true
+	if err := c.reopen(); err != nil {
+		return nil, err
 	}
 	return &floatAppender{c: c}, nil
+}
+
+// reopen decodes a sealed chunk into its sample buffers.
+func (c *FloatChunk) reopen() error {
+	if c.open {
+		return nil
+	}
+	n := numSamples(c.b)
+	ts, vs := newBuffers(n, max(n, initialCap))
+	if err := decodeChunk(c.b, ts, vs, make([]uint64, scratchLen(n))); err != nil {
+		return fmt.Errorf("open mytsdb float chunk for appending: %w", err)
+	}
+	c.ts, c.vs, c.open = ts, vs, true
+	return nil
 }
 
 // Iterator implements upstream.Iterable; it reuses it when it is one of ours.
@@ -133,6 +142,15 @@ type floatAppender struct{ c *FloatChunk }
 // Append adds a sample; st is not stored. It panics when the chunk is full.
 func (a *floatAppender) Append(_, t int64, v float64) {
 	c := a.c
+	if !c.open {
+		// Compact was called since the appender was made (upstream allows
+		// appending after it). The bytes decoded when the appender was
+		// made, so this cannot fail unless Reset put other bytes in: then
+		// the chunk starts over with this sample.
+		if c.reopen() != nil {
+			c.ts, c.vs, c.open = nil, nil, true
+		}
+	}
 	n := len(c.ts)
 	if n == cap(c.ts) {
 		if n >= MaxSamples {

@@ -41,3 +41,25 @@ func TestIteratorWhileAppending(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Upstream allows appending after Compact; nothing appended before is lost.
+func TestAppendAfterCompact(t *testing.T) {
+	ts, vs := kindByName("gauge2dec").gen(newRand(4), 300)
+	c := NewFloatChunk()
+	app, err := c.Appender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ts {
+		app.Append(0, ts[i], vs[i])
+		if i%50 == 7 {
+			c.Compact()
+			if c.NumSamples() != i+1 {
+				t.Fatalf("NumSamples %d after Compact, want %d", c.NumSamples(), i+1)
+			}
+		}
+	}
+	checkSamples(t, "open", c.Iterator(nil), ts, vs)
+	c.Compact()
+	checkSamples(t, "sealed", c.Iterator(nil), ts, vs)
+}
