@@ -9,13 +9,13 @@ import (
 
 // encoder holds scratch space reused across chunks.
 type encoder struct {
-	u      []uint64
-	sorted []uint64
-	d      []int64
-	exc    []int
-	xor    []byte
-	split  []byte
-	dict   []uint64
+	u     []uint64
+	keys  []uint8
+	d     []int64
+	exc   []int
+	xor   []byte
+	split []byte
+	dict  []uint64
 }
 
 var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
@@ -247,6 +247,11 @@ func chooseExponent(vs []float64) (exp int, ok bool) {
 			me = maxExp + 1
 		}
 		byExp[me]++
+		if i == 3 && byExp[maxExp+1] == 4 {
+			// Full precision: each failed value costs up to 19 tries, so
+			// give up after the first four rather than sample all.
+			return 0, false
+		}
 	}
 	if byExp[maxExp+1]*2 > k {
 		return 0, false

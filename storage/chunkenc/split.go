@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"slices"
-	"sort"
 )
 
 // The split layout (ALP's "real doubles" variant) for values that are not
@@ -22,38 +20,52 @@ type splitPlan struct {
 	p    uint // right bits
 	k    int  // dictionary entries
 	bits int  // size of the dictionary, packed indexes and low bits
+	lo   uint // the lowest cut considered: key = bits>>lo & 0xff
 }
 
-// planSplit finds the cut with the smallest size. Sorting the values once
-// gives the number of distinct left parts for every cut: the left parts of
-// two neighbours in sorted order differ exactly when their XOR has a bit at
-// or above p.
+// planSplit finds the cut with the smallest size. Bits at and above L
+// (the highest bit in which any two values differ, plus one) are common to
+// all values, so cuts from L down to L-8 have at most 256 left parts, told
+// apart by the key bits [L-8, L); cuts below would need a larger dictionary.
+// The distinct keys in order give the number of left parts of every cut.
 func (e *encoder) planSplit(vs []float64) (splitPlan, bool) {
+	b0 := math.Float64bits(vs[0])
+	var diff uint64
+	for _, v := range vs[1:] {
+		diff |= math.Float64bits(v) ^ b0
+	}
+	top := uint(bits.Len64(diff))
+	lo := max(top, 9) - 8
+	if lo > 56 {
+		return splitPlan{}, false
+	}
+	var present [4]uint64
+	for _, v := range vs {
+		k := math.Float64bits(v) >> lo & 0xff
+		present[k>>6] |= 1 << (k & 63)
+	}
+	keys := e.keys[:0]
+	for w, word := range present {
+		for word != 0 {
+			keys = append(keys, uint8(w*64+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+	}
+	e.keys = keys
 	n := len(vs)
-	s := growU64(e.sorted, n)
-	e.sorted = s
-	for i, v := range vs {
-		s[i] = math.Float64bits(v)
-	}
-	slices.Sort(s)
-	var byLen [65]int
-	for i := 1; i < n; i++ {
-		byLen[bits.Len64(s[i]^s[i-1])]++
-	}
 	best := splitPlan{bits: math.MaxInt}
-	above := 0 // neighbour pairs whose left parts differ for the cut p
-	for p := 64; p >= 1; p-- {
-		if p <= 56 {
-			k := 1 + above
-			if k > maxSplitDict {
-				break
-			}
-			c := n*(p+int(widthOf(uint64(k-1)))) + k*8*((64-p+6)/7)
-			if c < best.bits {
-				best = splitPlan{p: uint(p), k: k, bits: c}
+	for p := lo; p <= min(top, 56); p++ {
+		s := p - lo
+		k := 1
+		for i := 1; i < len(keys); i++ {
+			if keys[i]>>s != keys[i-1]>>s {
+				k++
 			}
 		}
-		above += byLen[p]
+		c := n*(int(p)+int(widthOf(uint64(k-1)))) + k*8*((64-int(p)+6)/7)
+		if c < best.bits {
+			best = splitPlan{p: p, k: k, bits: c, lo: lo}
+		}
 	}
 	return best, best.k > 0
 }
@@ -61,12 +73,17 @@ func (e *encoder) planSplit(vs []float64) (splitPlan, bool) {
 // appendSplit appends the split layout planned in plan.
 func (e *encoder) appendSplit(dst []byte, vs []float64, plan splitPlan) []byte {
 	n := len(vs)
-	p := plan.p
+	p, lo := plan.p, plan.lo
+	// Every value's left part is its common high bits with the key's.
+	common := math.Float64bits(vs[0]) &^ lowMask(lo+8)
+	var rank [256]uint8
 	dict := e.dict[:0]
-	for i, b := range e.sorted[:n] {
-		if l := b >> p; i == 0 || l != dict[len(dict)-1] {
+	for _, k := range e.keys {
+		l := (common | uint64(k)<<lo) >> p
+		if len(dict) == 0 || l != dict[len(dict)-1] {
 			dict = append(dict, l)
 		}
+		rank[k] = uint8(len(dict) - 1)
 	}
 	e.dict = dict
 	dst = append(dst, valSplit, byte(p), byte(len(dict)-1))
@@ -77,8 +94,7 @@ func (e *encoder) appendSplit(dst []byte, vs []float64, plan splitPlan) []byte {
 	u := growU64(e.u, n)
 	e.u = u
 	for i, v := range vs {
-		l := math.Float64bits(v) >> p
-		u[i] = uint64(sort.Search(len(dict), func(j int) bool { return dict[j] >= l }))
+		u[i] = uint64(rank[math.Float64bits(v)>>lo&0xff])
 	}
 	dst = appendPacked(dst, u, wi)
 	for i, v := range vs {
