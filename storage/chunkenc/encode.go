@@ -72,6 +72,12 @@ func (e *encoder) appendTimestamps(dst []byte, ts []int64) []byte {
 		u[i] = uint64(d)
 		minD, maxD = min(minD, d), max(maxD, d)
 	}
+	if minD == maxD {
+		// A regular interval: deltas in 0 bits, which nothing beats.
+		dst = append(dst, tsDelta)
+		dst = binary.AppendVarint(dst, minD)
+		return append(dst, 0)
+	}
 	wd := widthOf(uint64(maxD) - uint64(minD))
 	costDelta := varintLen(minD) + 1 + packedLen(n-1, wd)
 
