@@ -14,6 +14,8 @@ type floatIterator struct {
 	ts []int64
 	vs []float64
 	i  int // current sample; -1 before the first
+	t  int64
+	v  float64 // the current sample, copied so At is two loads
 
 	src     []byte // encoded chunk still to decode, if pending
 	pending bool
@@ -29,12 +31,12 @@ type floatIterator struct {
 var _ upstream.Iterator = (*floatIterator)(nil)
 
 func (it *floatIterator) resetDecoded(ts []int64, vs []float64) {
-	it.ts, it.vs = ts, vs
+	it.ts, it.vs, it.t, it.v = ts, vs, math.MinInt64, 0
 	it.i, it.src, it.pending, it.done, it.err = -1, nil, false, false, nil
 }
 
 func (it *floatIterator) resetEncoded(b []byte) {
-	it.ts, it.vs = nil, nil
+	it.ts, it.vs, it.t, it.v = nil, nil, math.MinInt64, 0
 	it.i, it.src, it.pending, it.done, it.err = -1, b, true, false, nil
 }
 
@@ -54,8 +56,8 @@ func (it *floatIterator) decode() {
 
 // Next implements upstream.Iterator.
 func (it *floatIterator) Next() upstream.ValueType {
-	if i := it.i + 1; i < len(it.ts) && !it.done {
-		it.i = i
+	if i := it.i + 1; i < len(it.ts) && i < len(it.vs) && !it.done {
+		it.i, it.t, it.v = i, it.ts[i], it.vs[i]
 		return upstream.ValFloat
 	}
 	return it.nextSlow()
@@ -73,6 +75,7 @@ func (it *floatIterator) nextSlow() upstream.ValueType {
 		return upstream.ValNone
 	}
 	it.i++
+	it.t, it.v = it.ts[it.i], it.vs[it.i]
 	return upstream.ValFloat
 }
 
@@ -92,12 +95,13 @@ func (it *floatIterator) Seek(t int64) upstream.ValueType {
 	ts := it.ts
 	for j := it.i + 1; j < len(ts); j++ {
 		if ts[j] >= t {
-			it.i = j
+			it.i, it.t, it.v = j, ts[j], it.vs[j]
 			return upstream.ValFloat
 		}
 	}
 	if len(ts) > 0 {
 		it.i = len(ts) - 1
+		it.t, it.v = ts[it.i], it.vs[it.i]
 	}
 	it.done = true
 	return upstream.ValNone
@@ -105,20 +109,10 @@ func (it *floatIterator) Seek(t int64) upstream.ValueType {
 
 // At implements upstream.Iterator. Before the first Next it returns
 // (math.MinInt64, 0); after the end, the last sample.
-func (it *floatIterator) At() (int64, float64) {
-	if i := it.i; i >= 0 && i < len(it.ts) && i < len(it.vs) {
-		return it.ts[i], it.vs[i]
-	}
-	return math.MinInt64, 0
-}
+func (it *floatIterator) At() (int64, float64) { return it.t, it.v }
 
 // AtT implements upstream.Iterator.
-func (it *floatIterator) AtT() int64 {
-	if i := it.i; i >= 0 && i < len(it.ts) {
-		return it.ts[i]
-	}
-	return math.MinInt64
-}
+func (it *floatIterator) AtT() int64 { return it.t }
 
 // AtST implements upstream.Iterator: start timestamps are not stored.
 func (*floatIterator) AtST() int64 { return 0 }
