@@ -1,0 +1,385 @@
+package chunkenc
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"sync"
+)
+
+// encoder holds scratch space reused across chunks.
+type encoder struct {
+	u     []uint64
+	keys  []uint8
+	d     []int64
+	exc   []int
+	xor   []byte
+	split []byte
+	dict  []uint64
+}
+
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
+
+func growU64(s []uint64, n int) []uint64 {
+	if cap(s) < n {
+		return make([]uint64, n, n+n/4)
+	}
+	return s[:n]
+}
+
+func growI64(s []int64, n int) []int64 {
+	if cap(s) < n {
+		return make([]int64, n, n+n/4)
+	}
+	return s[:n]
+}
+
+func growF64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n, n+n/4)
+	}
+	return s[:n]
+}
+
+// appendChunk appends the encoding of the samples (ts[i], vs[i]) to dst;
+// len(ts) == len(vs) <= MaxSamples.
+func appendChunk(dst []byte, ts []int64, vs []float64) []byte {
+	n := len(ts)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(n))
+	if n == 0 {
+		return dst
+	}
+	e := encoderPool.Get().(*encoder)
+	dst = e.appendTimestamps(dst, ts)
+	dst = e.appendValues(dst, vs)
+	encoderPool.Put(e)
+	return dst
+}
+
+func (e *encoder) appendTimestamps(dst []byte, ts []int64) []byte {
+	n := len(ts)
+	dst = binary.AppendVarint(dst, ts[0])
+	if n == 1 {
+		return dst
+	}
+	// Deltas and delta-of-deltas use wrapping arithmetic, so any int64
+	// sequence round-trips (timestamps in a chunk normally increase).
+	u := growU64(e.u, n)
+	e.u = u
+	minD, maxD := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := 1; i < n; i++ {
+		d := ts[i] - ts[i-1]
+		u[i] = uint64(d)
+		minD, maxD = min(minD, d), max(maxD, d)
+	}
+	if minD == maxD {
+		// A regular interval: deltas in 0 bits, which nothing beats.
+		dst = append(dst, tsDelta)
+		dst = binary.AppendVarint(dst, minD)
+		return append(dst, 0)
+	}
+	wd := widthOf(uint64(maxD) - uint64(minD))
+	costDelta := varintLen(minD) + 1 + packedLen(n-1, wd)
+
+	d1 := int64(u[1])
+	costDoD := varintLen(d1)
+	minDD, maxDD := int64(math.MaxInt64), int64(math.MinInt64)
+	var wdd uint
+	if n >= 3 {
+		for i := 2; i < n; i++ {
+			dd := int64(u[i] - u[i-1])
+			minDD, maxDD = min(minDD, dd), max(maxDD, dd)
+		}
+		wdd = widthOf(uint64(maxDD) - uint64(minDD))
+		costDoD += varintLen(minDD) + 1 + packedLen(n-2, wdd)
+	}
+
+	// Offsets from the grid t0 + i*step: scrape jitter costs its own span
+	// here, where deltas see twice the span (two jitters per delta). The
+	// step is the mean interval, or that rounded to whole seconds (scrape
+	// intervals are), whichever gives the narrower offsets: the mean is
+	// off by the jitter of the chunk's ends, which drifts the grid.
+	mean := (ts[n-1] - ts[0]) / int64(n-1)
+	step, minG, wg := gridOffsets(ts, mean)
+	if rounded := (mean + 500) / 1000 * 1000; rounded != mean && rounded > 0 {
+		if s, m, w := gridOffsets(ts, rounded); w < wg {
+			step, minG, wg = s, m, w
+		}
+	}
+	costGrid := varintLen(step) + varintLen(minG) + 1 + packedLen(n-1, wg)
+
+	if costGrid < costDelta && costGrid < costDoD {
+		for i := 1; i < n; i++ {
+			u[i] = uint64(ts[i]-ts[0]-int64(i)*step) - uint64(minG)
+		}
+		dst = append(dst, tsGrid)
+		dst = binary.AppendVarint(dst, step)
+		dst = binary.AppendVarint(dst, minG)
+		dst = append(dst, byte(wg))
+		return appendPacked(dst, u[1:n], wg)
+	}
+	if costDoD < costDelta {
+		dst = append(dst, tsDoD)
+		dst = binary.AppendVarint(dst, d1)
+		if n < 3 {
+			return dst
+		}
+		for i := n - 1; i >= 2; i-- {
+			u[i] = u[i] - u[i-1] - uint64(minDD)
+		}
+		dst = binary.AppendVarint(dst, minDD)
+		dst = append(dst, byte(wdd))
+		return appendPacked(dst, u[2:n], wdd)
+	}
+	for i := 1; i < n; i++ {
+		u[i] -= uint64(minD)
+	}
+	dst = append(dst, tsDelta)
+	dst = binary.AppendVarint(dst, minD)
+	dst = append(dst, byte(wd))
+	return appendPacked(dst, u[1:n], wd)
+}
+
+// gridOffsets returns the base and width of the offsets of ts from the grid
+// ts[0] + i*step.
+func gridOffsets(ts []int64, step int64) (int64, int64, uint) {
+	minG, maxG := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := 1; i < len(ts); i++ {
+		g := ts[i] - ts[0] - int64(i)*step
+		minG, maxG = min(minG, g), max(maxG, g)
+	}
+	return step, minG, widthOf(uint64(maxG) - uint64(minG))
+}
+
+func (e *encoder) appendValues(dst []byte, vs []float64) []byte {
+	b0 := math.Float64bits(vs[0])
+	same := true
+	for _, v := range vs[1:] {
+		if math.Float64bits(v) != b0 {
+			same = false
+			break
+		}
+	}
+	if same {
+		dst = append(dst, valConst)
+		return binary.LittleEndian.AppendUint64(dst, b0)
+	}
+	exp, ok := chooseExponent(vs)
+	if !ok {
+		return e.appendFullPrecision(dst, vs, math.MaxInt)
+	}
+	start := len(dst)
+	out, nexc := e.appendDecimal(dst, vs, exp)
+	if nexc*4 <= len(vs) {
+		return out
+	}
+	// Many exceptions: a full-precision layout may be smaller.
+	return e.appendFullPrecision(out[:start], vs, len(out)-start)
+}
+
+// appendFullPrecision appends the smaller of the split and XOR layouts,
+// unless both are larger than sizeToBeat bytes (the caller's layout, which
+// is already in dst[len(dst):len(dst)+sizeToBeat]); it then leaves that.
+func (e *encoder) appendFullPrecision(dst []byte, vs []float64, sizeToBeat int) []byte {
+	start := len(dst)
+	keep := dst[:start+min(sizeToBeat, cap(dst)-start)]
+	// Both sizes are counted without writing, so only the winner is encoded.
+	xorLen := 9 + (xorBits(vs)+7)/8
+	plan, ok := e.planSplit(vs)
+	splitLen := 3 + (plan.bits+7)/8
+	if min(xorLen, splitLen) >= sizeToBeat {
+		return keep
+	}
+	if ok && splitLen < xorLen {
+		return e.appendSplit(dst, vs, plan)
+	}
+	return appendXOR(dst, vs)
+}
+
+// xorBits is the size of appendXOR's bit stream.
+func xorBits(vs []float64) int {
+	n := 0
+	prev := math.Float64bits(vs[0])
+	var plz, ptz uint
+	have := false
+	for _, v := range vs[1:] {
+		cur := math.Float64bits(v)
+		x := cur ^ prev
+		prev = cur
+		if x == 0 {
+			n++
+			continue
+		}
+		lz := min(uint(bits.LeadingZeros64(x)), 31)
+		tz := uint(bits.TrailingZeros64(x))
+		if have && lz >= plz && tz >= ptz {
+			n += 2 + int(64-plz-ptz)
+			continue
+		}
+		n += 13 + int(64-lz-tz)
+		plz, ptz, have = lz, tz, true
+	}
+	return n
+}
+
+// minExponent is the smallest e <= maxExp for which v is exactly
+// decimalValue(d, 10^e) for an integer d, or -1.
+func minExponent(v float64) int {
+	vb := math.Float64bits(v)
+	for e := 0; e <= maxExp; e++ {
+		x := v * pow10[e]
+		if !(math.Abs(x) < 1<<52) { // also NaN and ±Inf
+			return -1
+		}
+		if math.Float64bits(decimalValue(int64(math.Round(x)), pow10[e])) == vb {
+			return e
+		}
+	}
+	return -1
+}
+
+// chooseExponent picks the chunk's decimal exponent from a sample of its
+// values (ALP samples too): each extra digit costs about 3.3 bits per value,
+// each exception about 72 bits. ok is false when most sampled values are not
+// short decimals, which sends the chunk to XOR.
+func chooseExponent(vs []float64) (exp int, ok bool) {
+	const sampleSize = 16
+	n := len(vs)
+	k := min(n, sampleSize)
+	var byExp [maxExp + 2]int // the last slot counts values with no exponent
+	for i := range k {
+		me := minExponent(vs[i*n/k])
+		if me < 0 {
+			me = maxExp + 1
+		}
+		byExp[me]++
+		if i == 3 && byExp[maxExp+1] == 4 {
+			// Full precision: each failed value costs up to 19 tries, so
+			// give up after the first four rather than sample all.
+			return 0, false
+		}
+	}
+	if byExp[maxExp+1]*2 > k {
+		return 0, false
+	}
+	best, bestCost := 0, math.Inf(1)
+	above := k // sampled values needing a larger exponent than e
+	for e := 0; e <= maxExp; e++ {
+		above -= byExp[e]
+		if byExp[e] == 0 && e > 0 {
+			continue
+		}
+		cost := float64(above)*72 + float64(k)*3.33*float64(e)
+		if cost < bestCost {
+			best, bestCost = e, cost
+		}
+	}
+	return best, true
+}
+
+// appendDecimal appends the decimal layout with exponent exp and returns the
+// number of exceptions it stored.
+func (e *encoder) appendDecimal(dst []byte, vs []float64, exp int) ([]byte, int) {
+	n := len(vs)
+	p := pow10[exp]
+	d := growI64(e.d, n)
+	e.d = d
+	exc := e.exc[:0]
+	var last int64 // exceptions take the previous d, so they widen nothing
+	have := false
+	for i, v := range vs {
+		x := v * p
+		if math.Abs(x) < 1<<52 {
+			di := int64(math.Round(x))
+			if math.Float64bits(decimalValue(di, p)) == math.Float64bits(v) {
+				if !have {
+					for _, j := range exc {
+						d[j] = di
+					}
+					have = true
+				}
+				d[i], last = di, di
+				continue
+			}
+		}
+		exc = append(exc, i)
+		d[i] = last
+	}
+	e.exc = exc
+
+	minV, maxV := d[0], d[0]
+	minD, maxD := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := 1; i < n; i++ {
+		minV, maxV = min(minV, d[i]), max(maxV, d[i])
+		dd := d[i] - d[i-1]
+		minD, maxD = min(minD, dd), max(maxD, dd)
+	}
+	wDirect := widthOf(uint64(maxV - minV))
+	wDelta := widthOf(uint64(maxD) - uint64(minD))
+	costDirect := varintLen(minV) + 1 + packedLen(n, wDirect)
+	costDelta := varintLen(d[0]) + varintLen(minD) + 1 + packedLen(n-1, wDelta)
+
+	u := growU64(e.u, n)
+	e.u = u
+	if costDelta < costDirect {
+		dst = append(dst, valDecimalDelta, byte(exp))
+		dst = binary.AppendVarint(dst, d[0])
+		dst = binary.AppendVarint(dst, minD)
+		dst = append(dst, byte(wDelta))
+		for i := 1; i < n; i++ {
+			u[i-1] = uint64(d[i]-d[i-1]) - uint64(minD)
+		}
+		dst = appendPacked(dst, u[:n-1], wDelta)
+	} else {
+		dst = append(dst, valDecimal, byte(exp))
+		dst = binary.AppendVarint(dst, minV)
+		dst = append(dst, byte(wDirect))
+		for i := range n {
+			u[i] = uint64(d[i] - minV)
+		}
+		dst = appendPacked(dst, u[:n], wDirect)
+	}
+
+	dst = binary.AppendUvarint(dst, uint64(len(exc)))
+	prev := -1
+	for _, i := range exc {
+		dst = binary.AppendUvarint(dst, uint64(i-prev-1))
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(vs[i]))
+		prev = i
+	}
+	return dst, len(exc)
+}
+
+// appendXOR appends the XOR layout: Gorilla's value encoding, with the
+// leading-zero count capped at 31 as in Prometheus.
+func appendXOR(dst []byte, vs []float64) []byte {
+	dst = append(dst, valXOR)
+	prev := math.Float64bits(vs[0])
+	dst = binary.LittleEndian.AppendUint64(dst, prev)
+	w := bitWriter{b: dst}
+	var plz, ptz uint
+	have := false
+	for _, v := range vs[1:] {
+		cur := math.Float64bits(v)
+		x := cur ^ prev
+		prev = cur
+		if x == 0 {
+			w.write(0, 1)
+			continue
+		}
+		lz := min(uint(bits.LeadingZeros64(x)), 31)
+		tz := uint(bits.TrailingZeros64(x))
+		if have && lz >= plz && tz >= ptz {
+			w.write(0b10, 2)
+			w.write(x>>ptz, 64-plz-ptz)
+			continue
+		}
+		sig := 64 - lz - tz
+		w.write(0b11, 2)
+		w.write(uint64(lz), 5)
+		w.write(uint64(sig&63), 6) // 64 is stored as 0
+		w.write(x>>tz, sig)
+		plz, ptz, have = lz, tz, true
+	}
+	return w.finish()
+}

@@ -1,0 +1,110 @@
+package chunkenc
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"testing"
+)
+
+// Chunks in the shape FORMAT.md draws, byte for byte.
+func TestFormatExamples(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ts   []int64
+		vs   []float64
+		want []byte
+	}{
+		{"empty", nil, nil, []byte{0x00, 0x00}},
+		{
+			"one sample", []int64{1000}, []float64{2},
+			[]byte{0x00, 0x01, 0xd0, 0x0f, valConst, 0, 0, 0, 0, 0, 0, 0, 0x40},
+		},
+		{
+			// Regular 15 s steps: deltas 15000 in 0 bits; values 1,2,3 as d-1 in 2 bits.
+			"small counter", []int64{1000, 16000, 31000}, []float64{1, 2, 3},
+			[]byte{
+				0x00, 0x03, // count
+				0xd0, 0x0f, // t0 = 1000 (zigzag varint)
+				tsDelta, 0xb0, 0xea, 0x01, 0x00, // base delta 15000, width 0
+				valDecimal, 0, 0x02, 0x02, 0b10_01_00, // e=0, base 1, width 2, [0 1 2]
+				0x00, // no exceptions
+			},
+		},
+		{
+			// 0.25 and 0.5 at e=2 are 25 and 50; the stale marker is an exception.
+			"decimal with stale marker", []int64{0, 10, 20}, []float64{0.25, 0.5, math.Float64frombits(staleNaN)},
+			[]byte{
+				0x00, 0x03, 0x00,
+				tsDelta, 0x14, 0x00, // base delta 10, width 0
+				valDecimal, 2, 0x32, 0x05, 0x20, 0x67, // e=2, base 25, width 5: [0 25 25] = 25<<5 | 25<<10
+				0x01, 0x02, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f, // one exception: gap 2, raw bits
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := appendChunk(nil, tc.ts, tc.vs)
+			if !bytes.Equal(got, tc.want) {
+				t.Fatalf("got  % x\nwant % x", got, tc.want)
+			}
+			checkSamples(t, "decoded", newSealedMust(t, got).Iterator(nil), tc.ts, tc.vs)
+		})
+	}
+}
+
+// Every layout is reached by the data it is meant for.
+func TestLayoutChoice(t *testing.T) {
+	for _, tc := range []struct {
+		kind   string
+		tsMode byte
+		vMode  byte
+	}{
+		{"counter", tsGrid, valDecimalDelta},
+		{"regular-counter", tsDelta, valDecimalDelta},
+		{"gauge2dec", tsGrid, valDecimalDelta},
+		{"fullprec", tsGrid, valSplit},
+		{"constant", tsDelta, valConst},
+	} {
+		ts, vs := kindByName(tc.kind).gen(newRand(9), 120)
+		b := appendChunk(nil, ts, vs)
+		r := reader{b: b, pos: headerSize}
+		if _, err := r.varint(""); err != nil {
+			t.Fatal(err)
+		}
+		tsMode := b[r.pos]
+		r.pos = headerSize
+		scratch := make([]uint64, 120)
+		if err := r.timestamps(make([]int64, 120), scratch); err != nil {
+			t.Fatal(err)
+		}
+		if tsMode != tc.tsMode || b[r.pos] != tc.vMode {
+			t.Errorf("%s: layouts %d/%d, want %d/%d", tc.kind, tsMode, b[r.pos], tc.tsMode, tc.vMode)
+		}
+	}
+}
+
+func TestCorruptErrors(t *testing.T) {
+	ts, vs := kindByName("counter").gen(newRand(1), 50)
+	good := appendChunk(nil, ts, vs)
+	for name, b := range map[string][]byte{
+		"short header":   {0x01},
+		"truncated":      good[:len(good)-1],
+		"trailing bytes": append(append([]byte(nil), good...), 0),
+		"bad layout":     {0x00, 0x02, 0x00, 0x09},
+		"bad width":      {0x00, 0x02, 0x00, tsDelta, 0x00, 65},
+	} {
+		c, err := FromData(EncFloat, b)
+		if err == nil {
+			it := c.Iterator(nil)
+			for it.Next() != 0 {
+			}
+			err = it.Err()
+		}
+		var ce *CorruptError
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: error %v, want ErrCorrupt", name, err)
+		} else if errors.As(err, &ce) && ce.Offset > len(b) {
+			t.Errorf("%s: offset %d beyond %d bytes", name, ce.Offset, len(b))
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package chunkenc
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Layout bytes; FORMAT.md describes each.
+const (
+	tsDelta byte = 0 // frame-of-reference packed deltas
+	tsDoD   byte = 1 // frame-of-reference packed delta-of-deltas
+	tsGrid  byte = 2 // frame-of-reference packed offsets from a regular grid
+
+	valConst        byte = 0 // one raw value
+	valDecimal      byte = 1 // d/10^e, d packed directly
+	valDecimalDelta byte = 2 // d/10^e, deltas of d packed
+	valXOR          byte = 3 // Gorilla XOR bit stream
+	valSplit        byte = 4 // dictionary of high bits + packed low bits
+
+	// maxExp bounds the decimal exponent; 10^18 is exact in a float64 and
+	// integers d stay below 2^52, so every step of the arithmetic is exact
+	// except the final, correctly rounded division.
+	maxExp = 18
+
+	// MaxSamples is the most samples a chunk holds (its count is a uint16).
+	MaxSamples = math.MaxUint16
+
+	headerSize = 2
+)
+
+var pow10 = func() (p [maxExp + 1]float64) {
+	p[0] = 1
+	for i := 1; i <= maxExp; i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// decimalValue is the one formula both encoder and decoder use, so a value
+// the encoder accepts decodes to the same bits.
+func decimalValue(d int64, p float64) float64 { return float64(d) / p }
+
+func varintLen(v int64) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutVarint(buf[:], v)
+}
