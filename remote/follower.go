@@ -220,12 +220,12 @@ func (f *follower) prime() error {
 // readSeries stores the series and metadata of segment s before offset
 // limit (the whole segment when limit < 0).
 func (f *follower) readSeries(s wal.SegmentNum, limit int64) error {
-	var off int64
+	var off int64 // where the record given to fn starts
 	_, _, err := f.tail.ReadSegment(s, 0, func(rec []byte) error {
 		if limit >= 0 && off >= limit {
 			return errReached
 		}
-		off += int64(len(rec)) + 9
+		off = f.tail.RecordEnd()
 		return f.handle(rec, s, true, false)
 	})
 	if errors.Is(err, errReached) {
@@ -280,7 +280,7 @@ func (f *follower) step() (caughtUp bool, err error) {
 			if err := f.handle(rec, at.Segment, false, resend); err != nil {
 				return err
 			}
-			at.Offset += int64(len(rec)) + 9
+			at.Offset = f.tail.RecordEnd()
 			return nil
 		})
 		if f.resending && !(wal.Position{Segment: f.pos.Segment, Offset: next}).Less(f.resendUntil) {

@@ -38,6 +38,10 @@ type scanResult struct {
 type frameScanner struct {
 	buf []byte
 	dec []byte // decompressed record of a compressed frame
+	// recEnd is, while fn runs, the offset (in the scanned file) just past
+	// the frame of the record fn is given: a compressed frame is shorter
+	// than its record, so callers tracking positions use this.
+	recEnd int64
 }
 
 // scan reads the frames of f (size bytes) in order, calling fn with each
@@ -155,6 +159,7 @@ func (s *frameScanner) scan(f File, size int64, fn func(rec []byte) error) (scan
 		lo += need
 		res.end = off + int64(need)
 		res.records++
+		s.recEnd = res.end
 		if fn != nil {
 			if err := fn(rec); err != nil {
 				return res, err

@@ -61,9 +61,15 @@ func (w *WAL) ClosedEnd(n SegmentNum) (end int64, ok bool) {
 // remote write) that keeps its own position. It is not safe for concurrent
 // use; several Tails may read one WAL.
 type Tail struct {
-	w  *WAL
-	sc frameScanner
+	w    *WAL
+	sc   frameScanner
+	base int64 // offset ReadSegment started at
 }
+
+// RecordEnd is, during ReadSegment's fn, the segment offset just past the
+// record fn was given: where the next one starts. Records may be
+// compressed, so it is not the record's start plus its length.
+func (t *Tail) RecordEnd() int64 { return t.base + t.sc.recEnd }
 
 // NewTail returns a reader of w's files.
 func (w *WAL) NewTail() *Tail { return &Tail{w: w} }
@@ -100,11 +106,12 @@ func (t *Tail) ReadSegment(n SegmentNum, off int64, fn func(rec []byte) error) (
 		return off, false, fmt.Errorf("wal: tail segment %d: offset %d past its end %d", n, off, size)
 	}
 	next = off
+	t.base = off
 	res, err := t.sc.scan(sectionFile{File: f, base: off}, size-off, func(rec []byte) error {
 		if err := fn(rec); err != nil {
 			return err
 		}
-		next += frameHeaderSize + int64(len(rec))
+		next = t.RecordEnd()
 		return nil
 	})
 	if err != nil {
