@@ -34,6 +34,11 @@ func runTSDB(args []string, stdout, stderr io.Writer) int {
 	omLabels := om.Flag("label", "Label to attach to metrics. Can be specified multiple times. Example --label=label_name=label_value").StringMap()
 	omQuiet := om.Flag("quiet", "Do not print created blocks.").Short('q').Bool()
 
+	imp := a.Command("import-prometheus-blocks", "Write the Prometheus blocks of a directory (another Prometheus's data directory, or blocks from promtool) as mytsdb blocks.")
+	impSrc := imp.Arg("source directory", "Directory holding Prometheus block directories; it is not changed.").Required().String()
+	impOutput := imp.Arg("output directory", "Data directory (--storage.tsdb.path) to add the blocks to; a running server picks them up within --storage.tsdb.block-reload-interval.").Default("data/").String()
+	impTenant := imp.Flag("tenant", "Tenant whose blocks directory receives the blocks.").Default(storage.DefaultTenant).String()
+
 	exp := a.Command("export", "Write a tenant's data (and the Prometheus history it serves) as Prometheus TSDB blocks that a real Prometheus opens with --storage.tsdb.path.")
 	expOutput := exp.Arg("output directory", "Directory to write the Prometheus blocks to.").Required().String()
 	expData := exp.Flag("storage.tsdb.path", "mytsdb's data directory (the server must be stopped: the directory is locked).").Default("data/").String()
@@ -75,6 +80,24 @@ func runTSDB(args []string, stdout, stderr io.Writer) int {
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "getting min and max timestamp or creating blocks:", err)
+			return 1
+		}
+	case imp.FullCommand():
+		if err := storage.ValidateTenantID(*impTenant); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		dir := filepath.Join(*impOutput, *impTenant, "blocks")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		metas, err := backfill.ImportPrometheusBlocks(ctx, *impSrc, dir, logger)
+		for _, m := range metas {
+			fmt.Fprintf(stdout, "%s\t%d\t%d\t%d samples\t%d series\n", m.ULID, m.MinTime, m.MaxTime, m.Stats.NumSamples, m.Stats.NumSeries)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
 			return 1
 		}
 	case exp.FullCommand():

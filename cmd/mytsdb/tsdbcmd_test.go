@@ -67,8 +67,10 @@ func promtoolBinary(t *testing.T) string {
 
 // TestBackfillAsPromtool backfills one OpenMetrics file with promtool into a
 // Prometheus data directory and with `mytsdb tsdb create-blocks-from
-// openmetrics` into ours; the real Prometheus and mytsdb started on them
-// answer the same raw samples. A sample without a timestamp fails both.
+// openmetrics` into ours, and imports promtool's blocks with `mytsdb tsdb
+// import-prometheus-blocks` into a third; the real Prometheus and mytsdb
+// started on them answer the same raw samples. A sample without a timestamp
+// fails both backfills.
 func TestBackfillAsPromtool(t *testing.T) {
 	dir := t.TempDir()
 	start0 := time.Now().Add(-9 * time.Hour).Truncate(time.Hour)
@@ -99,9 +101,14 @@ func TestBackfillAsPromtool(t *testing.T) {
 		t.Fatalf("mytsdb printed %d lines for a 5h input:\n%s", n, out)
 	}
 
+	imported := filepath.Join(dir, "imported")
+	if out, err := exec.Command(mytsdbBinary, "tsdb", "import-prometheus-blocks", promData, imported).CombinedOutput(); err != nil || strings.Count(string(out), "\n") < 3 {
+		t.Fatalf("mytsdb tsdb import-prometheus-blocks: %v\n%s", err, out)
+	}
+
 	cfg := emptyConfig(t, dir)
 	var answers []string
-	for _, s := range []struct{ bin, data string }{{mytsdbBinary, ourData}, {prometheusBinary(t), promData}} {
+	for _, s := range []struct{ bin, data string }{{mytsdbBinary, ourData}, {prometheusBinary(t), promData}, {mytsdbBinary, imported}} {
 		addr := freeAddr(t)
 		p := start(t, s.bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.tsdb.path="+s.data)
 		p.waitReady(30 * time.Second)
@@ -110,6 +117,9 @@ func TestBackfillAsPromtool(t *testing.T) {
 	}
 	if answers[0] != answers[1] {
 		t.Fatalf("backfilled data differs:\nmytsdb     %.600s\nprometheus %.600s", answers[0], answers[1])
+	}
+	if answers[2] != answers[1] {
+		t.Fatalf("imported blocks differ:\nmytsdb     %.600s\nprometheus %.600s", answers[2], answers[1])
 	}
 	if !strings.Contains(answers[0], `"code":"500"`) || !strings.Contains(answers[0], "bf_temp") {
 		t.Fatalf("backfilled data lacks series: %.300s", answers[0])
