@@ -22,6 +22,7 @@ type featureOpts struct {
 	enableDelayedNameRem   bool
 	enableTypeAndUnitLabel bool
 	exemplarStorage        bool
+	concurrentRuleEval     bool
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -39,6 +40,9 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				config.DefaultConfig.GlobalConfig.ExtraScrapeMetrics = &t
 				config.DefaultGlobalConfig.ExtraScrapeMetrics = &t
 				logger.Warn("This option for --enable-feature is being phased out. It currently changes the default for the extra_scrape_metrics config setting to true, but will become a no-op in a future version. Stop using this option and set extra_scrape_metrics in the config instead.", "option", o)
+			case "concurrent-rule-eval":
+				f.concurrentRuleEval = true
+				logger.Info("Experimental concurrent rule evaluation enabled.")
 			case "exemplar-storage":
 				f.exemplarStorage = true
 				logger.Info("Experimental in-memory exemplar storage enabled")
@@ -81,7 +85,7 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				nativeOTLPDelta = true
 				warnFeatureNotHonoured(logger, o)
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
-				"concurrent-rule-eval", "created-timestamp-zero-ingestion", "xor2-encoding",
+				"created-timestamp-zero-ingestion", "xor2-encoding",
 				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
 				"delayed-compaction", "old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
 				warnFeatureNotHonoured(logger, o)
@@ -133,7 +137,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 // TSDB's options (tsdb.Open), the rule manager's, the template functions and
 // the UI (web.New). The flag-driven values mytsdb does not honour
 // (delayed-compaction, use-uncached-io, st-storage, histograms-st-encoding,
-// concurrent-rule-eval, old-ui) stay at their defaults: those options are
+// old-ui) stay at their defaults: those options are
 // accepted with a warning (parseFeatures), not acted on.
 func setDeclaredFeatures() {
 	features.Set(features.TSDB, "delayed_compaction", false)
@@ -143,9 +147,8 @@ func setDeclaredFeatures() {
 	features.Set(features.TSDB, "st_storage", false)
 	features.Enable(features.TSDB, "xor2_encoding")
 	features.Set(features.TSDB, "histograms_st_encoding", false)
-	features.Set(features.Rules, "concurrent_rule_eval", false)
-	features.Enable(features.Rules, "query_offset")
-	features.Enable(features.Rules, "keep_firing_for")
+	// The rules section is the rule manager's own (rules.NewManager sets
+	// concurrent_rule_eval, query_offset and keep_firing_for).
 	template.RegisterFeatures(features.DefaultRegistry)
 	features.Set(features.UI, "ui_v3", true)
 	features.Set(features.UI, "ui_v2", false)
