@@ -1,0 +1,332 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// alertmanagerBinary returns the real Alertmanager (make ref builds it) or
+// fails the test.
+func alertmanagerBinary(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("ALERTMANAGER_BINARY")
+	if p == "" {
+		p = filepath.Join("..", "..", ".cache", "ref", "alertmanager-v0.34.1", "alertmanager")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("alertmanager binary not found at %s (run make ref): %v", abs, err)
+	}
+	return abs
+}
+
+// startAlertmanager runs a real Alertmanager on loopback with one receiver
+// that sends nowhere: the tests read what it received from /api/v2/alerts.
+func startAlertmanager(t *testing.T) *proc {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	writeFile(t, cfg, "route:\n  receiver: sink\nreceivers:\n  - name: sink\n")
+	addr := freeAddr(t)
+	p := start(t, alertmanagerBinary(t), dir, addr, "--config.file="+cfg,
+		"--storage.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr,
+		"--cluster.listen-address=")
+	p.waitReady(30 * time.Second)
+	return p
+}
+
+// amAlert is what the tests compare of an alert Alertmanager holds.
+type amAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+	Status       struct {
+		State string `json:"state"`
+	} `json:"status"`
+}
+
+func amAlerts(t *testing.T, am *proc) []amAlert {
+	t.Helper()
+	resp, err := http.Get(am.url("/api/v2/alerts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var as []amAlert
+	if err := json.NewDecoder(resp.Body).Decode(&as); err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(as, func(i, j int) bool { return as[i].Fingerprint < as[j].Fingerprint })
+	return as
+}
+
+// toggleExporter serves cond_value with the value the test sets.
+func toggleExporter(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	v := &atomic.Int64{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# TYPE cond_value gauge\ncond_value{kind=\"a\"} %d\ncond_value{kind=\"b\"} %d\n", v.Load(), 2*v.Load())
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), v
+}
+
+const testRules = `groups:
+  - name: cond
+    interval: 1s
+    rules:
+      - record: job:cond_value:sum
+        expr: sum by (job) (cond_value)
+      - alert: CondHigh
+        expr: cond_value > 0
+        for: 2s
+        labels:
+          severity: page
+        annotations:
+          summary: 'value {{ $value }} on {{ $labels.kind }}'
+          link: '{{ $externalURL }}'
+  - name: slow
+    limit: 10
+    rules:
+      - alert: AlwaysPending
+        expr: vector(1)
+        for: 1h
+        keep_firing_for: 5m
+      - record: two
+        expr: vector(2)
+`
+
+func rulesConfig(target, rulesFile, am string) string {
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+  external_labels:
+    dc: eu1
+rule_files:
+  - %s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+scrape_configs:
+  - job_name: cond
+    static_configs:
+      - targets: [%q]
+`, rulesFile, am, target)
+}
+
+// getBody returns the status and body of a GET.
+func getBody(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// timesRe matches what differs between two servers evaluating the same rules
+// at different instants: evaluation timestamps and durations.
+var timesRe = regexp.MustCompile(`"(lastEvaluation|activeAt|keepFiringSince)":"[^"]*"|"evaluationTime":[-0-9.e]+`)
+
+func maskTimes(s string) string {
+	return timesRe.ReplaceAllStringFunc(s, func(m string) string { return m[:strings.Index(m, ":")] + `:"T"` })
+}
+
+// sameAnswers waits until path answers the same (times masked) on every
+// server: the servers evaluate on their own schedules, so a state change
+// reaches them a moment apart.
+func sameAnswers(t *testing.T, path string, servers ...*proc) string {
+	t.Helper()
+	var bodies []string
+	for range 50 {
+		bodies = bodies[:0]
+		for _, p := range servers {
+			code, body := getBody(t, p.url(path))
+			bodies = append(bodies, fmt.Sprintf("%d %s", code, maskTimes(body)))
+		}
+		if bodies[0] == bodies[1] {
+			return bodies[0]
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("GET %s differs:\nmytsdb:     %s\nprometheus: %s", path, bodies[0], bodies[1])
+	return ""
+}
+
+// TestRulesAndAlertsMatchPrometheus runs mytsdb and the real Prometheus on
+// the same rule file, each sending to its own real Alertmanager: the alert
+// arrives with the same labels, annotations and generator URL, resolves when
+// its condition ends, and /api/v1/rules (with every filter and pagination),
+// /api/v1/alerts, /api/v1/alertmanagers and the recording rule's output are
+// the same.
+func TestRulesAndAlertsMatchPrometheus(t *testing.T) {
+	target, cond := toggleExporter(t)
+	cond.Store(1)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "rules.yml"), testRules)
+	var servers, ams []*proc
+	for i, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
+		am := startAlertmanager(t)
+		ams = append(ams, am)
+		cfg := filepath.Join(dir, fmt.Sprintf("prometheus%d.yml", i))
+		writeFile(t, cfg, rulesConfig(target, "rules.yml", am.addr))
+		addr := freeAddr(t)
+		servers = append(servers, start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"),
+			"--web.external-url=http://prom.example:9090/", "--rules.alert.resend-delay=1s"))
+	}
+	for _, p := range servers {
+		p.waitReady(30 * time.Second)
+	}
+
+	// The alert fires and reaches each Alertmanager the same way.
+	var got [2][]amAlert
+	deadline := time.Now().Add(20 * time.Second)
+	for i := range ams {
+		for {
+			got[i] = amAlerts(t, ams[i])
+			if len(got[i]) == 2 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if len(got[0]) != 2 {
+		t.Fatalf("mytsdb's Alertmanager holds %+v, want the two CondHigh alerts", got[0])
+	}
+	a, b := fmt.Sprintf("%+v", got[0]), fmt.Sprintf("%+v", got[1])
+	if a != b {
+		t.Fatalf("alerts at Alertmanager differ:\nmytsdb:     %s\nprometheus: %s", a, b)
+	}
+	if w := "value 2 on b"; got[0][0].Annotations["summary"] != w && got[0][1].Annotations["summary"] != w {
+		t.Errorf("annotations not expanded: %+v", got[0])
+	}
+	if got[0][0].Labels["dc"] != "eu1" || !strings.HasPrefix(got[0][0].GeneratorURL, "http://prom.example:9090/graph?") {
+		t.Errorf("external labels or generator URL missing: %+v", got[0][0])
+	}
+
+	// Both firing: the answers carry the rules and their alerts.
+	if body := sameAnswers(t, "/api/v1/rules", servers...); !strings.Contains(body, `"state":"firing","name":"CondHigh"`) ||
+		!strings.Contains(body, `"name":"AlwaysPending"`) || !strings.Contains(body, `"value":"2e+00"`) {
+		t.Fatalf("/api/v1/rules lacks the firing rule: %s", body)
+	}
+	for _, path := range []string{
+		"/api/v1/alerts",
+		"/api/v1/rules?type=alert",
+		"/api/v1/rules?type=record",
+		"/api/v1/rules?exclude_alerts=true",
+		"/api/v1/rules?rule_group[]=slow",
+		"/api/v1/rules?rule_name[]=CondHigh&rule_name[]=two",
+		"/api/v1/rules?file[]=rules.yml",
+		"/api/v1/rules?file[]=other.yml",
+		"/api/v1/rules?match[]=" + url.QueryEscape(`{severity="page"}`),
+		"/api/v1/rules?group_limit=1",
+		"/api/v1/rules?group_limit=1&group_next_token=nope",
+		"/api/v1/rules?type=bogus",
+	} {
+		sameAnswers(t, path, servers...)
+	}
+	// The second page, through the token the first page gave.
+	var page struct {
+		Data struct {
+			Token string `json:"groupNextToken"`
+		} `json:"data"`
+	}
+	_, body := getBody(t, servers[0].url("/api/v1/rules?group_limit=1"))
+	if err := json.Unmarshal([]byte(body), &page); err != nil || page.Data.Token == "" {
+		t.Fatalf("no groupNextToken in %s: %v", body, err)
+	}
+	sameAnswers(t, "/api/v1/rules?group_limit=1&group_next_token="+page.Data.Token, servers...)
+
+	// Alertmanagers: the same once each server's own Alertmanager address is
+	// named alike.
+	for i, p := range servers {
+		_, body := getBody(t, p.url("/api/v1/alertmanagers"))
+		want := `{"status":"success","data":{"activeAlertmanagers":[{"url":"http://` + ams[i].addr + `/api/v2/alerts"}],"droppedAlertmanagers":[]}}`
+		if body != want {
+			t.Errorf("server %d /api/v1/alertmanagers: %s, want %s", i, body, want)
+		}
+	}
+
+	// Recording rule output, ALERTS and ALERTS_FOR_STATE: the same series
+	// and values.
+	for _, q := range []string{"job:cond_value:sum", "two", `ALERTS`, `count by (alertname, kind) (ALERTS_FOR_STATE)`} {
+		var res [2]string
+		for range 50 {
+			for i, p := range servers {
+				d, err := p.query(q, time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var rows []string
+				for _, r := range d.Result {
+					rows = append(rows, labelKey(r.Metric)+"="+fmt.Sprint(r.Value[1]))
+				}
+				sort.Strings(rows)
+				res[i] = strings.Join(rows, " ")
+			}
+			if res[0] == res[1] && res[0] != "" {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if res[0] != res[1] || res[0] == "" {
+			t.Errorf("%s: mytsdb %q, prometheus %q", q, res[0], res[1])
+		}
+	}
+
+	// The condition ends: the alerts resolve at both Alertmanagers.
+	cond.Store(0)
+	for i, am := range ams {
+		deadline := time.Now().Add(20 * time.Second)
+		for len(amAlerts(t, am)) != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("server %d's alerts did not resolve: %+v", i, amAlerts(t, am))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	sameAnswers(t, "/api/v1/alerts", servers...)
+	sameAnswers(t, "/api/v1/rules?type=alert", servers...)
+
+	// The rule manager's and the notifier's metrics: the same series (names
+	// and labels, the Alertmanager address aside) as Prometheus's.
+	var series [2]string
+	for i, p := range servers {
+		var rows []string
+		for _, line := range strings.Split(metricsText(t, p), "\n") {
+			if strings.HasPrefix(line, "prometheus_rule_") || strings.HasPrefix(line, "prometheus_notifications_") {
+				name := line[:strings.LastIndexByte(line, ' ')]
+				rows = append(rows, strings.ReplaceAll(name, ams[i].addr, "AM"))
+			}
+		}
+		sort.Strings(rows)
+		series[i] = strings.Join(rows, "\n")
+	}
+	if series[0] != series[1] || !strings.Contains(series[0], `prometheus_notifications_sent_total{alertmanager="http://AM/api/v2/alerts"}`) {
+		t.Errorf("rule and notifier metrics differ:\nmytsdb:\n%s\nprometheus:\n%s", series[0], series[1])
+	}
+}
