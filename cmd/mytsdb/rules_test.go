@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -329,4 +330,114 @@ func TestRulesAndAlertsMatchPrometheus(t *testing.T) {
 	if series[0] != series[1] || !strings.Contains(series[0], `prometheus_notifications_sent_total{alertmanager="http://AM/api/v2/alerts"}`) {
 		t.Errorf("rule and notifier metrics differ:\nmytsdb:\n%s\nprometheus:\n%s", series[0], series[1])
 	}
+}
+
+// logErr returns the err= value (logfmt-quoted) of the last log line whose
+// msg starts with msg.
+func logErr(t *testing.T, log, msg string) string {
+	t.Helper()
+	re := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `[^\n]*? err="((?:[^"\\]|\\.)*)"`)
+	all := re.FindAllStringSubmatch(log, -1)
+	if len(all) == 0 {
+		return ""
+	}
+	return all[len(all)-1][1]
+}
+
+// TestRuleFileErrorsMatchPrometheus: a broken rule file stops the start with
+// exit code 2 and the same error as Prometheus's; on reload (/-/reload and
+// SIGHUP) it fails the reload with the same answer and error, sets
+// prometheus_config_last_reload_successful to 0 and keeps the old rules
+// running; a fixed file is then loaded.
+func TestRuleFileErrorsMatchPrometheus(t *testing.T) {
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yml")
+	cfg := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfg, "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n")
+	const good = "groups:\n  - name: g\n    rules:\n      - record: one\n        expr: vector(1)\n"
+	broken := map[string]string{
+		"yaml":      "groups:\n  - name: g\n    rules: [\n",
+		"promql":    "groups:\n  - name: g\n    rules:\n      - record: one\n        expr: sum(\n",
+		"field":     "groups:\n  - name: g\n    no_such_field: 1\n    rules: []\n",
+		"duplicate": "groups:\n  - name: g\n    rules: []\n  - name: g\n    rules: []\n",
+		"template":  "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          a: '{{ .Nope'\n",
+		"both":      "groups:\n  - name: g\n    rules:\n      - record: one\n        alert: two\n        expr: vector(1)\n",
+	}
+	names := []string{"yaml", "promql", "field", "duplicate", "template", "both"}
+
+	// At start.
+	bins := []string{mytsdbBinary, prometheusBinary(t)}
+	for _, name := range names {
+		writeFile(t, rulesPath, broken[name])
+		var errs [2]string
+		for i, bin := range bins {
+			addr := freeAddr(t)
+			p := start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+				"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"))
+			select {
+			case <-p.done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%s: %s started with a broken rule file", name, filepath.Base(bin))
+			}
+			if code := p.cmd.ProcessState.ExitCode(); code != 2 {
+				t.Errorf("%s: %s exited with %d, want 2", name, filepath.Base(bin), code)
+			}
+			errs[i] = logErr(t, p.logText(), "Error loading rule file patterns from config")
+		}
+		if errs[0] == "" || errs[0] != errs[1] {
+			t.Errorf("%s at start: mytsdb logged %q, prometheus %q", name, errs[0], errs[1])
+		}
+	}
+
+	// On reload.
+	writeFile(t, rulesPath, good)
+	var servers []*proc
+	for _, bin := range bins {
+		addr := freeAddr(t)
+		servers = append(servers, start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--web.enable-lifecycle"))
+	}
+	for _, p := range servers {
+		p.waitReady(30 * time.Second)
+		p.waitQueryValue("one", "1", 20*time.Second)
+	}
+	before := sameAnswers(t, "/api/v1/rules", servers...)
+	for _, name := range names {
+		writeFile(t, rulesPath, broken[name])
+		var answers, errs [2]string
+		for i, p := range servers {
+			code, body := post(t, p.url("/-/reload"))
+			answers[i] = fmt.Sprintf("%d %s", code, body)
+			errs[i] = logErr(t, p.logText(), "Failed to apply configuration")
+		}
+		if answers[0] != answers[1] || !strings.HasPrefix(answers[0], "500 ") {
+			t.Errorf("%s: /-/reload answered %q by mytsdb, %q by prometheus", name, answers[0], answers[1])
+		}
+		if errs[0] == "" || errs[0] != errs[1] {
+			t.Errorf("%s on reload: mytsdb logged %q, prometheus %q", name, errs[0], errs[1])
+		}
+		if !strings.Contains(metricsText(t, servers[0]), "prometheus_config_last_reload_successful 0") {
+			t.Errorf("%s: prometheus_config_last_reload_successful is not 0 after the failed reload", name)
+		}
+		if after := sameAnswers(t, "/api/v1/rules", servers...); after != before {
+			t.Errorf("%s: the rules changed after a failed reload:\n%s\nwas\n%s", name, after, before)
+		}
+	}
+	// The old rule still evaluates: a fresh sample after the failed reloads.
+	time.Sleep(1500 * time.Millisecond)
+	if d, err := servers[0].query("count_over_time(one[1s])", time.Time{}); err != nil || len(d.Result) != 1 {
+		t.Fatalf("the old rule stopped evaluating: %v %+v", err, d)
+	}
+	// A fixed file, by SIGHUP.
+	writeFile(t, rulesPath, "groups:\n  - name: g\n    rules:\n      - record: three\n        expr: vector(3)\n")
+	for _, p := range servers {
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		p.waitQueryValue("three", "3", 20*time.Second)
+	}
+	if !strings.Contains(metricsText(t, servers[0]), "prometheus_config_last_reload_successful 1") {
+		t.Error("prometheus_config_last_reload_successful is not 1 after the good reload")
+	}
+	sameAnswers(t, "/api/v1/rules", servers...)
 }
