@@ -441,3 +441,84 @@ func TestRuleFileErrorsMatchPrometheus(t *testing.T) {
 	}
 	sameAnswers(t, "/api/v1/rules", servers...)
 }
+
+// pendingSince waits for the single alert of /api/v1/alerts to be pending
+// and returns its activeAt.
+func pendingSince(t *testing.T, p *proc) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body := getBody(t, p.url("/api/v1/alerts"))
+		var r struct {
+			Data struct {
+				Alerts []struct {
+					State    string    `json:"state"`
+					ActiveAt time.Time `json:"activeAt"`
+				} `json:"alerts"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if len(r.Data.Alerts) == 1 && r.Data.Alerts[0].State == "pending" {
+			return r.Data.Alerts[0].ActiveAt
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pending alert: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAlertForStateRestored: a pending alert's "for" state survives a
+// restart as the upstream rule manager restores it from ALERTS_FOR_STATE
+// (its activeAt moved forward by the outage), and is not restored when the
+// outage exceeds --rules.alert.for-outage-tolerance.
+func TestAlertForStateRestored(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "rules.yml"), "groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: vector(1)\n        for: 1h\n")
+	cfg := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfg, "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n")
+	data := filepath.Join(t.TempDir(), "data")
+	run := func(args ...string) (*proc, time.Time) {
+		addr := freeAddr(t)
+		p := start(t, mytsdbBinary, dir, addr, append([]string{"--config.file=" + cfg, "--web.listen-address=" + addr,
+			"--storage.tsdb.path=" + data}, args...)...)
+		p.waitReady(30 * time.Second)
+		return p, time.Now()
+	}
+	stop := func(p *proc) time.Time {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		return time.Now()
+	}
+
+	p, _ := run()
+	first := pendingSince(t, p)
+	time.Sleep(6 * time.Second) // pending long enough that a fresh activeAt is told apart
+	killedAt := stop(p)
+	time.Sleep(2 * time.Second)
+	p, readyAt := run()
+	// Upstream restores after the second evaluation: until then activeAt is
+	// a fresh one.
+	time.Sleep(3 * time.Second)
+	restored := pendingSince(t, p)
+	// Upstream shifts activeAt by the outage: from the last ALERTS_FOR_STATE
+	// sample (up to an interval before the stop; its value in whole seconds)
+	// to the restore (up to two intervals after the start).
+	outage := readyAt.Sub(killedAt)
+	if shift := restored.Sub(first); shift < outage-1500*time.Millisecond || shift > outage+3500*time.Millisecond {
+		t.Fatalf("activeAt %s before the restart, %s after (shift %s); want it shifted by about the outage %s",
+			first, restored, shift, outage)
+	}
+
+	stop(p)
+	time.Sleep(3 * time.Second)
+	p, readyAt = run("--rules.alert.for-outage-tolerance=1s")
+	time.Sleep(3 * time.Second)
+	if fresh := pendingSince(t, p); fresh.Before(readyAt.Add(-500*time.Millisecond)) || fresh.After(readyAt.Add(2500*time.Millisecond)) {
+		t.Fatalf("after an outage longer than the tolerance, activeAt is %s; want a fresh one near %s", fresh, readyAt)
+	}
+}
