@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -34,6 +36,32 @@ func alertmanagerBinary(t *testing.T) string {
 		t.Fatalf("alertmanager binary not found at %s (run make ref): %v", abs, err)
 	}
 	return abs
+}
+
+// promtoolBinary returns the reference promtool or fails the test.
+func promtoolBinary(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("PROMTOOL_BINARY")
+	if p == "" {
+		p = filepath.Join(filepath.Dir(prometheusBinary(t)), "promtool")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("reference promtool not found at %s (run make ref): %v", p, err)
+	}
+	return p
+}
+
+// promtool runs the reference promtool in dir and returns its exit code and output.
+func promtool(t *testing.T, dir string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(promtoolBinary(t), args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
 }
 
 // startAlertmanager runs a real Alertmanager on loopback with one receiver
@@ -234,6 +262,24 @@ func TestRulesAndAlertsMatchPrometheus(t *testing.T) {
 		!strings.Contains(body, `"name":"AlwaysPending"`) || !strings.Contains(body, `"value":"2e+00"`) {
 		t.Fatalf("/api/v1/rules lacks the firing rule: %s", body)
 	}
+	// promtool test rules, given the series mytsdb scraped, expects exactly
+	// the alerts mytsdb sent (less the external labels the notifier adds).
+	var unit strings.Builder
+	fmt.Fprintf(&unit, "rule_files: [rules.yml]\nevaluation_interval: 1s\ntests:\n  - interval: 1s\n    external_url: http://prom.example:9090\n    input_series:\n")
+	fmt.Fprintf(&unit, "      - series: 'cond_value{kind=\"a\",job=\"cond\",instance=\"%s\"}'\n        values: 1x10\n", target)
+	fmt.Fprintf(&unit, "      - series: 'cond_value{kind=\"b\",job=\"cond\",instance=\"%s\"}'\n        values: 2x10\n", target)
+	fmt.Fprintf(&unit, "    alert_rule_test:\n      - eval_time: 5s\n        alertname: CondHigh\n        exp_alerts:\n")
+	for _, a := range got[0] {
+		delete(a.Labels, "dc")
+		l, _ := json.Marshal(a.Labels)
+		an, _ := json.Marshal(a.Annotations)
+		fmt.Fprintf(&unit, "          - exp_labels: %s\n            exp_annotations: %s\n", l, an)
+	}
+	writeFile(t, filepath.Join(dir, "rules_test.yml"), unit.String())
+	if code, out := promtool(t, dir, "test", "rules", "rules_test.yml"); code != 0 {
+		t.Errorf("promtool test rules disagrees with mytsdb's alerts (exit %d):\n%s\n%s", code, out, unit.String())
+	}
+
 	for _, path := range []string{
 		"/api/v1/alerts",
 		"/api/v1/rules?type=alert",
@@ -387,6 +433,14 @@ func TestRuleFileErrorsMatchPrometheus(t *testing.T) {
 		if errs[0] == "" || errs[0] != errs[1] {
 			t.Errorf("%s at start: mytsdb logged %q, prometheus %q", name, errs[0], errs[1])
 		}
+		// promtool refuses what mytsdb refuses.
+		if code, out := promtool(t, dir, "check", "rules", "rules.yml"); code != 1 {
+			t.Errorf("%s: promtool check rules exited %d: %s", name, code, out)
+		}
+	}
+	writeFile(t, rulesPath, good)
+	if code, out := promtool(t, dir, "check", "rules", "rules.yml"); code != 0 {
+		t.Errorf("promtool check rules refuses the good file: %d %s", code, out)
 	}
 
 	// On reload.
