@@ -576,3 +576,68 @@ func TestAlertForStateRestored(t *testing.T) {
 		t.Fatalf("after an outage longer than the tolerance, activeAt is %s; want a fresh one near %s", fresh, readyAt)
 	}
 }
+
+// TestAlertmanagerDiscoveryMatchesPrometheus: Alertmanagers found through
+// file SD, with relabelling that drops one and a path prefix, are listed by
+// /api/v1/alertmanagers exactly as Prometheus lists them, also after a
+// reload that changes the discovered set.
+func TestAlertmanagerDiscoveryMatchesPrometheus(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "am.json")
+	writeFile(t, sd, `[{"targets":["127.0.0.1:1","127.0.0.1:2","127.0.0.1:3"],"labels":{"env":"prod"}}]`)
+	cfg := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfg, `alerting:
+  alert_relabel_configs:
+    - target_label: via
+      replacement: relabel
+  alertmanagers:
+    - path_prefix: /am
+      file_sd_configs:
+        - files: [am.json]
+          refresh_interval: 1s
+      relabel_configs:
+        - source_labels: [__address__]
+          regex: 127.0.0.1:2
+          action: drop
+    - scheme: https
+      static_configs:
+        - targets: ["127.0.0.1:4"]
+`)
+	var servers []*proc
+	for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
+		addr := freeAddr(t)
+		servers = append(servers, start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--web.enable-lifecycle"))
+	}
+	for _, p := range servers {
+		p.waitReady(30 * time.Second)
+	}
+	// Discovery runs in the background: wait for its first result.
+	waitFor := func(sub string) string {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			body := sameAnswers(t, "/api/v1/alertmanagers", servers...)
+			if strings.Contains(body, sub) || time.Now().After(deadline) {
+				return body
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	body := waitFor("127.0.0.1:1/")
+	for _, want := range []string{`{"url":"http://127.0.0.1:1/am/api/v2/alerts"}`, `"droppedAlertmanagers":[{"url":"http://127.0.0.1:2/am/api/v2/alerts"}]`, `{"url":"https://127.0.0.1:4/api/v2/alerts"}`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/api/v1/alertmanagers lacks %s: %s", want, body)
+		}
+	}
+	// The discovered set changes, and the config by reload.
+	writeFile(t, sd, `[{"targets":["127.0.0.1:2","127.0.0.1:5"]}]`)
+	for _, p := range servers {
+		if code, body := post(t, p.url("/-/reload")); code != http.StatusOK {
+			t.Fatalf("reload: %d %s", code, body)
+		}
+	}
+	body = waitFor("127.0.0.1:5/")
+	if !strings.Contains(body, `{"url":"http://127.0.0.1:5/am/api/v2/alerts"}`) || strings.Contains(body, "127.0.0.1:1/") {
+		t.Errorf("/api/v1/alertmanagers after the SD change: %s", body)
+	}
+}
