@@ -582,7 +582,8 @@ func TestAlertForStateRestored(t *testing.T) {
 // TestAlertmanagerDiscoveryMatchesPrometheus: Alertmanagers found through
 // file SD, with relabelling that drops one and a path prefix, are listed by
 // /api/v1/alertmanagers exactly as Prometheus lists them, also after a
-// reload that changes the discovered set.
+// reload that changes the discovered set; /api/v1/features shows
+// concurrent-rule-eval as Prometheus does.
 func TestAlertmanagerDiscoveryMatchesPrometheus(t *testing.T) {
 	dir := t.TempDir()
 	sd := filepath.Join(dir, "am.json")
@@ -609,10 +610,15 @@ func TestAlertmanagerDiscoveryMatchesPrometheus(t *testing.T) {
 	for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
 		addr := freeAddr(t)
 		servers = append(servers, start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
-			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--web.enable-lifecycle"))
+			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--web.enable-lifecycle",
+			"--enable-feature=concurrent-rule-eval", "--rules.max-concurrent-evals=2"))
 	}
 	for _, p := range servers {
 		p.waitReady(30 * time.Second)
+	}
+	// The rule manager reports the feature as Prometheus's does.
+	if body := sameAnswers(t, "/api/v1/features", servers...); !strings.Contains(body, `"concurrent_rule_eval":true`) {
+		t.Errorf("/api/v1/features with concurrent-rule-eval: %s", body)
 	}
 	// Discovery runs in the background: wait for its first result.
 	waitFor := func(sub string) string {
