@@ -649,3 +649,28 @@ func TestAlertmanagerDiscoveryMatchesPrometheus(t *testing.T) {
 		t.Errorf("/api/v1/alertmanagers after the SD change: %s", body)
 	}
 }
+
+// TestRuleFileAutoReload: with --config.auto-reload a change to a rule file
+// alone (the config file unchanged) is picked up, as the checksum covers the
+// rule files, in mytsdb as in Prometheus.
+func TestRuleFileAutoReload(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "rules.yml"), "groups:\n  - name: g\n    rules:\n      - record: one\n        expr: vector(1)\n")
+	cfg := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, cfg, "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n")
+	var servers []*proc
+	for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
+		addr := freeAddr(t)
+		servers = append(servers, start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--config.auto-reload", "--config.auto-reload-interval=1s"))
+	}
+	for _, p := range servers {
+		p.waitReady(30 * time.Second)
+		p.waitQueryValue("one", "1", 20*time.Second)
+	}
+	writeFile(t, filepath.Join(dir, "rules.yml"), "groups:\n  - name: g\n    rules:\n      - record: four\n        expr: vector(4)\n")
+	for _, p := range servers {
+		p.waitQueryValue("four", "4", 20*time.Second)
+	}
+	sameAnswers(t, "/api/v1/rules", servers...)
+}
