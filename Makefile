@@ -9,10 +9,15 @@ REF_DIR       := $(CURDIR)/.cache/ref/$(PROM_VERSION)
 PROMETHEUS    := $(REF_DIR)/prometheus
 PROMTOOL      := $(REF_DIR)/promtool
 MYTSDB        := $(CURDIR)/bin/mytsdb
+# The real Alertmanager for the alerting tests, at the version go.mod pins.
+AM_VERSION    := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/alertmanager)
+AM_DIR        := $(CURDIR)/.cache/ref/alertmanager-$(AM_VERSION)
+ALERTMANAGER  := $(AM_DIR)/alertmanager
 
 export PROMETHEUS_BINARY := $(PROMETHEUS)
 export PROMTOOL_BINARY   := $(PROMTOOL)
 export MYTSDB_BINARY     := $(MYTSDB)
+export ALERTMANAGER_BINARY := $(ALERTMANAGER)
 
 .PHONY: all build run test ref compliance bench soak fmt vet clean
 
@@ -30,13 +35,27 @@ build:
 run: build
 	$(MYTSDB) $(ARGS)
 
-ref: $(PROMETHEUS) $(PROMTOOL)
+ref: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER)
 
 $(PROMETHEUS) $(PROMTOOL):
 	mkdir -p $(REF_DIR)
 	cd $(REF_DIR) && GOBIN=$(REF_DIR) GOFLAGS=-buildvcs=false $(GO) install \
 		github.com/prometheus/prometheus/cmd/prometheus@$(PROM_VERSION) \
 		github.com/prometheus/prometheus/cmd/promtool@$(PROM_VERSION)
+
+# `go install .../alertmanager@VERSION` fails: ui/web.go embeds app/dist, which the
+# module zip lacks. So build from a writable copy of the module with a placeholder
+# page there (the UI is not what the tests use; the API is).
+$(ALERTMANAGER):
+	mkdir -p $(AM_DIR)
+	rm -rf $(AM_DIR)/src
+	cp -r $$($(GO) mod download -json github.com/prometheus/alertmanager@$(AM_VERSION) | \
+		sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') $(AM_DIR)/src
+	chmod -R u+w $(AM_DIR)/src
+	mkdir -p $(AM_DIR)/src/ui/app/dist
+	echo '<!doctype html><title>Alertmanager</title>' > $(AM_DIR)/src/ui/app/dist/index.html
+	cd $(AM_DIR)/src && GOFLAGS=-buildvcs=false $(GO) build -o $(ALERTMANAGER) ./cmd/alertmanager
+	rm -rf $(AM_DIR)/src
 
 # vet's stdmethods check wants every Seek to be io.Seeker's; upstream
 # chunkenc.Iterator's Seek(int64) ValueType, which our iterators must

@@ -96,6 +96,10 @@ type Options struct {
 	// filled by the engine, parser, discovery and its flags); nil answers 500
 	// "feature registry not configured" as Prometheus does without one.
 	Features features.Collector
+	// Rules backs /rules and /alerts, Alertmanagers /alertmanagers (the
+	// live rule and notifier managers); nil serves empty lists.
+	Rules         RulesRetriever
+	Alertmanagers AlertmanagerRetriever
 	// Notices backs /notifications and /notifications/live; nil serves none.
 	Notices Notices
 	// Registerer receives the remote-read handler's metrics; nil = none.

@@ -31,6 +31,10 @@ type Options struct {
 	// default behaviour except DiscoveryReloadInterval, which defaults to 5s
 	// like the hidden flag.
 	Scrape upstream.Options
+	// SDMetrics are the service-discovery metrics, shared with the notifier's
+	// discovery manager (they can be registered only once per registry, as in
+	// Prometheus's main). Nil: created and registered on Registerer.
+	SDMetrics *discovery.SDMetrics
 }
 
 // Manager runs service discovery and the scrape loops. It satisfies
@@ -69,9 +73,12 @@ func New(o Options) (*Manager, error) {
 	if k8sErr != nil {
 		return nil, fmt.Errorf("scrape: register kubernetes client metrics: %w", k8sErr)
 	}
-	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
-	if err != nil {
-		return nil, fmt.Errorf("scrape: register service discovery metrics: %w", err)
+	sdMetrics := o.SDMetrics
+	if sdMetrics == nil {
+		var err error
+		if sdMetrics, err = discovery.CreateAndRegisterSDMetrics(reg); err != nil {
+			return nil, fmt.Errorf("scrape: register service discovery metrics: %w", err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	dmOpts := []func(*discovery.Manager){discovery.Name("scrape")}

@@ -25,6 +25,7 @@ type featureOpts struct {
 	delayedCompaction      bool
 	convertOTLPDelta       bool // otlp-deltatocumulative
 	nativeOTLPDelta        bool // otlp-native-delta-ingestion
+	concurrentRuleEval     bool
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -44,6 +45,9 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "delayed-compaction":
 				f.delayedCompaction = true
 				logger.Info("Experimental delayed compaction is enabled.")
+			case "concurrent-rule-eval":
+				f.concurrentRuleEval = true
+				logger.Info("Experimental concurrent rule evaluation enabled.")
 			case "exemplar-storage":
 				f.exemplarStorage = true
 				logger.Info("Experimental in-memory exemplar storage enabled")
@@ -86,7 +90,7 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				f.nativeOTLPDelta = true
 				logger.Info("Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
-				"concurrent-rule-eval", "created-timestamp-zero-ingestion", "xor2-encoding",
+				"created-timestamp-zero-ingestion", "xor2-encoding",
 				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
 				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
 				warnFeatureNotHonoured(logger, o)
@@ -139,7 +143,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 // TSDB's options (tsdb.Open), the rule manager's, the template functions and
 // the UI (web.New). The flag-driven values mytsdb does not honour
 // (use-uncached-io, st-storage, histograms-st-encoding,
-// concurrent-rule-eval, old-ui) stay at their defaults: those options are
+// old-ui) stay at their defaults: those options are
 // accepted with a warning (parseFeatures), not acted on.
 func setDeclaredFeatures() {
 	features.Set(features.TSDB, "isolation", true)
@@ -148,9 +152,8 @@ func setDeclaredFeatures() {
 	features.Set(features.TSDB, "st_storage", false)
 	features.Enable(features.TSDB, "xor2_encoding")
 	features.Set(features.TSDB, "histograms_st_encoding", false)
-	features.Set(features.Rules, "concurrent_rule_eval", false)
-	features.Enable(features.Rules, "query_offset")
-	features.Enable(features.Rules, "keep_firing_for")
+	// The rules section is the rule manager's own (rules.NewManager sets
+	// concurrent_rule_eval, query_offset and keep_firing_for).
 	template.RegisterFeatures(features.DefaultRegistry)
 	features.Set(features.UI, "ui_v3", true)
 	features.Set(features.UI, "ui_v2", false)

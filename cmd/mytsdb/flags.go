@@ -305,13 +305,13 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("1048576").IntVar(&cfg.remoteReadBytesInFrame)
 	fs.serverOnly("web.search.max-limit", "Hard upper bound on the \"limit\" query parameter accepted by the experimental search API (--enable-feature=search-api). Requests with a higher limit are rejected with HTTP 400. 0 disables the cap.", false).
 		Default("10000").IntVar(&cfg.searchMaxLimit)
-	fs.serverOnly("rules.alert.for-outage-tolerance", "Max time to tolerate prometheus outage for restoring \"for\" state of alert.", false).
+	fs.serverOnly("rules.alert.for-outage-tolerance", "Max time to tolerate prometheus outage for restoring \"for\" state of alert.", true).
 		Default("1h").SetValue(&cfg.outageTolerance)
-	fs.serverOnly("rules.alert.for-grace-period", "Minimum duration between alert and restored \"for\" state. This is maintained only for alerts with configured \"for\" time greater than grace period.", false).
+	fs.serverOnly("rules.alert.for-grace-period", "Minimum duration between alert and restored \"for\" state. This is maintained only for alerts with configured \"for\" time greater than grace period.", true).
 		Default("10m").SetValue(&cfg.forGracePeriod)
-	fs.serverOnly("rules.alert.resend-delay", "Minimum amount of time to wait before resending an alert to Alertmanager.", false).
+	fs.serverOnly("rules.alert.resend-delay", "Minimum amount of time to wait before resending an alert to Alertmanager.", true).
 		Default("1m").SetValue(&cfg.resendDelay)
-	fs.serverOnly("rules.max-concurrent-evals", "Global concurrency limit for independent rules that can run concurrently. When set, \"query.max-concurrency\" may need to be adjusted accordingly.", false).
+	fs.serverOnly("rules.max-concurrent-evals", "Global concurrency limit for independent rules that can run concurrently. When set, \"query.max-concurrency\" may need to be adjusted accordingly.", true).
 		Default("4").Int64Var(&cfg.maxConcurrentEvals)
 
 	// These two set upstream scrape package variables directly, as in Prometheus.
@@ -320,11 +320,11 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 	fs.honoured("scrape.timestamp-tolerance", "Timestamp tolerance. See https://github.com/prometheus/prometheus/issues/7846 for more context. Experimental. This flag will be removed in a future release.").
 		Hidden().Default("2ms").DurationVar(&scrape.ScrapeTimestampTolerance)
 
-	fs.serverOnly("alertmanager.notification-queue-capacity", "The capacity of the queue for pending Alertmanager notifications.", false).
+	fs.serverOnly("alertmanager.notification-queue-capacity", "The capacity of the queue for pending Alertmanager notifications.", true).
 		Default("10000").IntVar(&cfg.notifierQueueCapacity)
-	fs.serverOnly("alertmanager.notification-batch-size", "The maximum number of notifications per batch to send to the Alertmanager.", false).
+	fs.serverOnly("alertmanager.notification-batch-size", "The maximum number of notifications per batch to send to the Alertmanager.", true).
 		Default(strconv.Itoa(notifier.DefaultMaxBatchSize)).IntVar(&cfg.notifierBatchSize)
-	fs.serverOnly("alertmanager.drain-notification-queue-on-shutdown", "Send any outstanding Alertmanager notifications when shutting down. If false, any outstanding Alertmanager notifications will be dropped when shutting down.", false).
+	fs.serverOnly("alertmanager.drain-notification-queue-on-shutdown", "Send any outstanding Alertmanager notifications when shutting down. If false, any outstanding Alertmanager notifications will be dropped when shutting down.", true).
 		Default("true").BoolVar(&cfg.notifierDrainOnShutdown)
 
 	fs.serverOnly("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.", true).

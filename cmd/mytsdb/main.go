@@ -22,9 +22,11 @@ import (
 	"github.com/prometheus/common/version"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/util/documentcli"
 	"github.com/prometheus/prometheus/util/features"
 	"github.com/prometheus/prometheus/util/notifications"
@@ -159,6 +161,16 @@ func run(args []string) int {
 		logger.Error(fmt.Sprintf("Error loading config (--config.file=%s)", cfg.configFile), "file", absPath, "err", err)
 		return 2
 	}
+	// Parse rule files to verify they exist and contain valid rules, as
+	// Prometheus does before starting anything.
+	if err := rules.ParseFiles(cfgFile.RuleFiles, cfgFile.GlobalConfig.MetricNameValidationScheme, parser.NewParser(feats.parser), logger); err != nil {
+		absPath, pathErr := filepath.Abs(cfg.configFile)
+		if pathErr != nil {
+			absPath = cfg.configFile
+		}
+		logger.Error(fmt.Sprintf("Error loading rule file patterns from config (--config.file=%q)", cfg.configFile), "file", absPath, "err", err)
+		return 2
+	}
 	retention := time.Duration(cfgFile.StorageConfig.TSDBConfig.Retention.Time)
 	if retention < 0 { // overflow: Prometheus caps at 100y
 		y, _ := model.ParseDuration("100y")
@@ -217,6 +229,8 @@ func run(args []string) int {
 		parser:       parser.NewParser(feats.parser),
 		cors:         cors.Regexp,
 		configSrc:    src,
+		nameScheme:   cfgFile.GlobalConfig.MetricNameValidationScheme,
+		ruleOffset:   time.Duration(cfgFile.GlobalConfig.RuleQueryOffset),
 	}
 	return s.run()
 }
@@ -244,6 +258,10 @@ type server struct {
 	cors           *regexp.Regexp // --web.cors.origin, anchored
 	configSrc      configSource
 	notices        *notifications.Notifications
+	// The startup config's name validation scheme and rule_query_offset,
+	// which Prometheus's rule manager and notifier keep for the process's life.
+	nameScheme model.ValidationScheme
+	ruleOffset time.Duration
 }
 
 // run starts the components in Prometheus's order (web server first so
@@ -328,6 +346,16 @@ func (s *server) run() int {
 	}
 	engine := newEngine(s.cfg, s.features, s.parser, tracker, func(int64) int64 { return cs.noStepSubqueryInterval.Load() }, logger, reg)
 
+	// The service-discovery metrics register once; scrape and Alertmanager
+	// discovery share them, as in Prometheus's main.
+	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
+	if err != nil {
+		logger.Error("failed to register service discovery metrics", "err", err)
+		tracker.Close()
+		st.close(logger)
+		stopWeb()
+		return 1
+	}
 	ready := &readyScrape{}
 	rem, err := openRemote(s, st, ready, reg)
 	if err != nil {
@@ -354,6 +382,7 @@ func (s *server) run() int {
 		// ingestion rate they shard by.
 		Appendable: rem.Fanout(),
 		Scrape:     scrapeOpts,
+		SDMetrics:  sdMetrics,
 	})
 	if err != nil {
 		logger.Error("failed to create a scrape manager", "err", err)
@@ -365,8 +394,20 @@ func (s *server) run() int {
 	}
 	ready.set(sm)
 
-	if err := mountAPI(s, wh, st, engine, sm, cs, reg); err != nil {
+	rl, err := newRuler(s, st, engine, sdMetrics, reg)
+	if err != nil {
+		logger.Error("failed to create the rule manager", "err", err)
+		sm.Stop()
+		tracker.Close()
+		closeRemote()
+		st.close(logger)
+		stopWeb()
+		return 1
+	}
+
+	if err := mountAPI(s, wh, st, engine, sm, rl, cs, reg); err != nil {
 		logger.Error("failed to create the HTTP API", "err", err)
+		rl.Stop()
 		tracker.Close()
 		closeRemote()
 		st.close(logger)
@@ -380,11 +421,15 @@ func (s *server) run() int {
 		{name: "web_handler", reloader: func(c *config.Config) error { cs.current.Store(c); return nil }},
 		{name: "query_engine", reloader: queryLogReloader(engine)},
 		{name: "scrape", reloader: sm.ApplyConfig}, // scrape configs, then service discovery
+		{name: "notify", reloader: rl.ApplyNotifier},
+		{name: "notify_sd", reloader: rl.ApplyNotifierSD},
+		{name: "rules", reloader: rl.ApplyRules},
 		{name: "unsupported", reloader: func(c *config.Config) error { return warnUnsupportedSections(c, logger) }},
 	}
 	if err := cs.reload(); err != nil {
 		logger.Error("Fatal error", "err", fmt.Errorf("error loading config from %q: %w", s.cfg.configFile, err))
 		sm.Stop()
+		rl.Stop()
 		stopWeb()
 		tracker.Close()
 		closeRemote()
@@ -394,6 +439,7 @@ func (s *server) run() int {
 
 	scrapeErr := make(chan error, 1)
 	go func() { scrapeErr <- sm.Run() }()
+	rl.Run()
 	wh.SetReady(web.Ready)
 	s.notices.DeleteNotification(notifications.StartingUp)
 	logger.Info("Server is ready to receive web requests.")
@@ -403,6 +449,7 @@ func (s *server) run() int {
 	wh.SetReady(web.Stopping)
 	s.notices.AddNotification(notifications.ShuttingDown)
 	sm.Stop()
+	rl.Stop() // rules append until they stop: before the storage closes
 	if webStopped {
 		cancelWeb()
 	} else {

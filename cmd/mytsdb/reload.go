@@ -120,12 +120,6 @@ func warnUnsupportedSections(conf *config.Config, logger *slog.Logger) error {
 	warn := func(section string) {
 		logger.Warn("Configuration section accepted but not honoured yet by mytsdb", "section", section)
 	}
-	if len(conf.RuleFiles) > 0 {
-		warn("rule_files")
-	}
-	if len(conf.AlertingConfig.AlertmanagerConfigs) > 0 || len(conf.AlertingConfig.AlertRelabelConfigs) > 0 {
-		warn("alerting")
-	}
 	if conf.TracingConfig.Endpoint != "" {
 		warn("tracing")
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -55,14 +54,6 @@ func emptyConfig(t *testing.T, dir string) string {
 	p := filepath.Join(dir, "empty.yml")
 	writeFile(t, p, "global:\n  scrape_interval: 1h\n")
 	return p
-}
-
-func promtoolBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("PROMTOOL_BINARY"); p != "" {
-		return p
-	}
-	return filepath.Join(filepath.Dir(prometheusBinary(t)), "promtool")
 }
 
 // TestBackfillAsPromtool backfills one OpenMetrics file with promtool into a

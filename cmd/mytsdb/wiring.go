@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
@@ -25,6 +26,7 @@ import (
 	"mytsdb/promapi"
 	"mytsdb/promapi/otlp"
 	"mytsdb/promapi/remotewrite"
+	"mytsdb/ruler"
 	"mytsdb/scrape"
 	"mytsdb/storage"
 	"mytsdb/storage/head"
@@ -207,7 +209,7 @@ func activeQueryDir(storagePath string) string { return storagePath }
 
 // mountAPI builds the query API and, when enabled, the remote-write receiver,
 // and hands them to the web handler.
-func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engine, sm *scrape.Manager, cs *configState, reg *prometheus.Registry) error {
+func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engine, sm *scrape.Manager, rl *ruler.Ruler, cs *configState, reg *prometheus.Registry) error {
 	var rw http.Handler
 	if s.cfg.enableRemoteWrite {
 		protos := make([]remotewrite.Proto, 0, len(s.cfg.remoteWriteMsgs))
@@ -259,6 +261,8 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		Storage:        st.apiStorage,
 		ValidateTenant: storage.ValidateTenantID,
 		Targets:        sm,
+		Rules:          rl,
+		Alertmanagers:  rl,
 		Config:         cs.Config,
 		Flags:          s.flags,
 		BuildInfo:      buildInfo(),
@@ -296,6 +300,36 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		wh.SetRemoteWrite(rw)
 	}
 	return nil
+}
+
+// newRuler builds the rule and notifier managers over the default tenant:
+// rules query and append there, as scraped data lands there.
+func newRuler(s *server, st *localStorage, engine *promql.Engine, sdMetrics *discovery.SDMetrics, reg prometheus.Registerer) (*ruler.Ruler, error) {
+	def := st.db.Default()
+	if def == nil {
+		return nil, errors.New("the default tenant is not open")
+	}
+	return ruler.New(ruler.Options{
+		Logger:               s.logger,
+		Registerer:           reg,
+		SDMetrics:            sdMetrics,
+		FeatureRegistry:      features.DefaultRegistry,
+		Engine:               engine,
+		Appendable:           def,
+		Queryable:            def,
+		Parser:               s.parser,
+		ExternalURL:          s.externalURL,
+		NameValidationScheme: s.nameScheme,
+		RuleQueryOffset:      s.ruleOffset,
+		OutageTolerance:      time.Duration(s.cfg.outageTolerance),
+		ForGracePeriod:       time.Duration(s.cfg.forGracePeriod),
+		ResendDelay:          time.Duration(s.cfg.resendDelay),
+		MaxConcurrentEvals:   s.cfg.maxConcurrentEvals,
+		ConcurrentEvals:      s.features.concurrentRuleEval,
+		QueueCapacity:        s.cfg.notifierQueueCapacity,
+		MaxBatchSize:         s.cfg.notifierBatchSize,
+		DrainOnShutdown:      s.cfg.notifierDrainOnShutdown,
+	})
 }
 
 func buildInfo() promapi.BuildInfo {
