@@ -375,41 +375,33 @@ func (h *History) MaxTime() int64 {
 
 // Querier merges the blocks overlapping [mint, maxt] and the WAL's head.
 func (h *History) Querier(mint, maxt int64) (storage.Querier, error) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	var qs []storage.Querier
-	fail := func(err error) (storage.Querier, error) {
-		for _, q := range qs {
-			_ = q.Close()
-		}
-		return nil, fmt.Errorf("promtsdb: %w", err)
-	}
-	for _, b := range h.blocks {
-		if b.MinTime() > maxt || b.MaxTime() <= mint {
-			continue
-		}
-		q, err := tsdb.NewBlockQuerier(b, mint, maxt)
-		if err != nil {
-			return fail(err)
-		}
-		qs = append(qs, q)
-	}
-	if h.head != nil && h.head.MinTime() <= maxt && h.head.MaxTime() >= mint {
-		q, err := h.head.Querier(mint, maxt)
-		if err != nil {
-			return fail(err)
-		}
-		qs = append(qs, q)
+	qs, err := overlapping(h, mint, maxt,
+		func(b *tsdb.Block) (storage.Querier, error) { return tsdb.NewBlockQuerier(b, mint, maxt) },
+		func(hd *head.Head) (storage.Querier, error) { return hd.Querier(mint, maxt) })
+	if err != nil {
+		return nil, err
 	}
 	return storage.NewMergeQuerier(qs, nil, storage.ChainedSeriesMerge), nil
 }
 
 // ChunkQuerier is Querier's chunk form.
 func (h *History) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	qs, err := overlapping(h, mint, maxt,
+		func(b *tsdb.Block) (storage.ChunkQuerier, error) { return tsdb.NewBlockChunkQuerier(b, mint, maxt) },
+		func(hd *head.Head) (storage.ChunkQuerier, error) { return hd.ChunkQuerier(mint, maxt) })
+	if err != nil {
+		return nil, err
+	}
+	return storage.NewMergeChunkQuerier(qs, nil, storage.NewCompactingChunkSeriesMerger(storage.ChainedSeriesMerge)), nil
+}
+
+// overlapping opens a querier of kind Q on every part overlapping
+// [mint, maxt]; on an error it closes those already open.
+func overlapping[Q interface{ Close() error }](h *History, mint, maxt int64, ofBlock func(*tsdb.Block) (Q, error), ofHead func(*head.Head) (Q, error)) ([]Q, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	var qs []storage.ChunkQuerier
-	fail := func(err error) (storage.ChunkQuerier, error) {
+	var qs []Q
+	fail := func(err error) ([]Q, error) {
 		for _, q := range qs {
 			_ = q.Close()
 		}
@@ -419,20 +411,20 @@ func (h *History) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
 		if b.MinTime() > maxt || b.MaxTime() <= mint {
 			continue
 		}
-		q, err := tsdb.NewBlockChunkQuerier(b, mint, maxt)
+		q, err := ofBlock(b)
 		if err != nil {
 			return fail(err)
 		}
 		qs = append(qs, q)
 	}
 	if h.head != nil && h.head.MinTime() <= maxt && h.head.MaxTime() >= mint {
-		q, err := h.head.ChunkQuerier(mint, maxt)
+		q, err := ofHead(h.head)
 		if err != nil {
 			return fail(err)
 		}
 		qs = append(qs, q)
 	}
-	return storage.NewMergeChunkQuerier(qs, nil, storage.NewCompactingChunkSeriesMerger(storage.ChainedSeriesMerge)), nil
+	return qs, nil
 }
 
 // Close releases the blocks and the head. Block Close waits for the
