@@ -20,8 +20,6 @@ const DefaultPageTitle = "Prometheus Time Series Collection and Processing Serve
 var pagePaths = []string{
 	"/query", "/alerts", "/rules", "/targets", "/service-discovery",
 	"/config", "/flags", "/status", "/tsdb-status", "/alertmanager-discovery",
-	// Ours, beyond Prometheus's.
-	"/tenants",
 }
 
 // pageRoutes adds the UI: the redirects of / and /graph, the page routes, the
