@@ -65,3 +65,21 @@ func TestPagesServeIndexWithTitleAndBase(t *testing.T) {
 		t.Fatalf("unknown page: %d", a.code)
 	}
 }
+
+// While the storage opens the page is told so, and shows the WAL replay
+// progress instead of a view (Prometheus's READY_PLACEHOLDER).
+func TestIndexReadyAndBase(t *testing.T) {
+	h, _ := newTestHandler(t, Options{RoutePrefix: "/p", ExternalURL: mustURL("http://h/outer/")})
+	tmpl := []byte("READY_PLACEHOLDER BASE_PLACEHOLDER")
+	if got := string(h.renderIndex(tmpl)); got != "false /outer/" {
+		t.Fatalf("starting: %q", got)
+	}
+	h.SetReady(Ready)
+	if got := string(h.renderIndex(tmpl)); got != "true /outer/" {
+		t.Fatalf("ready: %q", got)
+	}
+	h, _ = newTestHandler(t, Options{})
+	if got := string(h.renderIndex(tmpl)); got != "false /" {
+		t.Fatalf("no prefix: %q", got)
+	}
+}
