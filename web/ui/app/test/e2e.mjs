@@ -48,11 +48,16 @@ await step('query-table', async () => {
   await page.goto(base + 'query?' + new URLSearchParams({ 'g0.moment_input': moment, 'g0.tab': 'table' }));
   await page.click('.cm-content');
   await page.keyboard.type('fixture_req');
-  const option = page.locator('.cm-tooltip-autocomplete li', { hasText: expr });
-  await option.first().waitFor();
-  await page.keyboard.press('Enter'); // accepts the completion
+  const option = page.locator('.cm-tooltip-autocomplete li', { hasText: expr }).first();
+  await option.waitFor();
+  // Clicking applies the completion; Enter could race the remote source's
+  // answer on a loaded machine and run the half-typed query instead.
+  await option.click();
+  await page.waitForFunction((want) => document.querySelector('.cm-content').innerText.trim() === want, expr, { timeout: 5000 }).catch(() => {});
   const typed = await page.locator('.cm-content').innerText();
   if (typed.trim() !== expr) throw new Error(`editor holds ${JSON.stringify(typed)} after completion, want ${expr}`);
+  await page.click('.cm-content');
+  await page.keyboard.press('End');
   await page.keyboard.press('Enter'); // runs the query
   await page.locator('.data-table tr').first().waitFor();
   const rows = await page.locator('.data-table tr').evaluateAll((trs) => trs.map((tr) =>
