@@ -19,7 +19,7 @@ export PROMTOOL_BINARY   := $(PROMTOOL)
 export MYTSDB_BINARY     := $(MYTSDB)
 export ALERTMANAGER_BINARY := $(ALERTMANAGER)
 
-.PHONY: all build run test ref compliance bench soak fmt vet clean
+.PHONY: all build run test ref ui ui-browser compliance bench soak fmt vet clean
 
 all: build
 
@@ -27,8 +27,27 @@ all: build
 # compliance/server, so that tests which build the binary themselves agree.
 LDFLAGS        = $(shell $(GO) run ./compliance/cmd/ldflags)
 
-build:
+build: ui
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(MYTSDB) ./cmd/mytsdb
+
+# The browser UI: our pages in web/ui/app bundled with their npm libraries
+# (esbuild) into web/ui/build, which the binary embeds. node_modules stays in
+# web/ui/app (git-ignored), npm's download cache in .cache/npm. A plain
+# `go build` without this step embeds a placeholder page instead.
+UI_APP    := web/ui/app
+UI_BUNDLE := web/ui/build/index.html
+ui: $(UI_BUNDLE)
+
+$(UI_APP)/node_modules/.package-lock.json: $(UI_APP)/package.json $(UI_APP)/package-lock.json
+	cd $(UI_APP) && npm ci --cache $(CURDIR)/.cache/npm --no-audit --no-fund
+
+$(UI_BUNDLE): $(UI_APP)/node_modules/.package-lock.json $(UI_APP)/build.mjs $(UI_APP)/index.html $(UI_APP)/favicon.svg $(wildcard $(UI_APP)/src/*)
+	cd $(UI_APP) && node build.mjs
+
+# Debian's chromium for the browser tests (playwright-core drives it; it never
+# downloads a browser of its own).
+ui-browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 # Starts mytsdb on :9090 with the embedded default config (it scrapes itself and
 # stores under ./data). Pass flags with ARGS="--web.listen-address=:9091 ...".
@@ -62,9 +81,11 @@ $(ALERTMANAGER):
 # implement, is not. The race run leaves out Prometheus's PromQL suites: they
 # evaluate on one goroutine (nothing for the detector) and take minutes under
 # -race; they run in the plain run.
-test: ref build
+# MYTSDB_UI_E2E makes the browser test fail, not skip, when node_modules or
+# chromium is missing.
+test: ref build ui-browser
 	$(GO) vet -stdmethods=false ./...
-	$(GO) test -count=1 -timeout 25m ./...
+	MYTSDB_UI_E2E=1 $(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -timeout 15m -skip '^TestPromQLBuiltin' ./storage/...
 
 # The full side-by-side corpus against the real Prometheus, twice: all data in the head,

@@ -29,6 +29,7 @@ type Options struct {
 	RoutePrefix     string                // --web.route-prefix, normalised to "/" or "/path"
 	EnableLifecycle bool                  // --web.enable-lifecycle
 	AppName         string                // "Prometheus Server" when empty; used in /-/healthy and /-/ready bodies
+	PageTitle       string                // --web.page-title; DefaultPageTitle when empty
 	Gatherer        prometheus.Gatherer   // served at /metrics; nil = /metrics answers 404
 	Registerer      prometheus.Registerer // receives the prometheus_http_* and prometheus_ready metrics
 	// UserAssetsPath is --web.user-assets, served at /user/ when set.
@@ -70,6 +71,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if o.AppName == "" {
 		o.AppName = "Prometheus Server"
+	}
+	if o.PageTitle == "" {
+		o.PageTitle = DefaultPageTitle
 	}
 	if o.RoutePrefix == "" {
 		o.RoutePrefix = "/"
@@ -168,11 +172,7 @@ func (h *Handler) routes() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "mytsdb: the web UI is not available yet; the Prometheus HTTP API is served under %sapi/v1/.\n",
-			strings.TrimSuffix(h.o.RoutePrefix, "/")+"/")
-	})
+	h.pageRoutes(mux)
 
 	if h.o.RoutePrefix == "/" {
 		return mux

@@ -229,7 +229,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("consoles").StringVar(&cfg.consoleTemplates)
 	fs.honoured("web.console.libraries", "Path to the console library directory.").
 		Default("console_libraries").StringVar(&cfg.consoleLibraries)
-	fs.accepted("web.page-title", "Document title of Prometheus instance.").
+	fs.honoured("web.page-title", "Document title of Prometheus instance.").
 		Default("Prometheus Time Series Collection and Processing Server").StringVar(&cfg.pageTitle)
 	fs.honoured("web.cors.origin", `Regex for CORS origin. It is fully anchored. Example: 'https?://(domain1|domain2)\.com'`).
 		Default(".*").StringVar(&cfg.corsOrigin)

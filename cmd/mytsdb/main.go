@@ -296,6 +296,7 @@ func (s *server) run() int {
 		ExternalURL:          s.externalURL,
 		RoutePrefix:          s.routePrefix,
 		EnableLifecycle:      s.cfg.enableLifecycle,
+		PageTitle:            s.cfg.pageTitle,
 		UserAssetsPath:       s.cfg.userAssets,
 		ConsoleTemplatesPath: s.cfg.consoleTemplates,
 		ConsoleLibrariesPath: s.cfg.consoleLibraries,
