@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"math"
 	"os"
@@ -174,5 +175,40 @@ func TestBlockScenarioShapes(t *testing.T) {
 		if !strings.Contains(md.String(), s) {
 			t.Errorf("report lacks %q:\n%s", s, md.String())
 		}
+	}
+}
+
+// TestRateAround: the ticks split at the moment given, the tick at the
+// split counted in both halves.
+func TestRateAround(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var ticks []convertTick
+	for i := range 21 { // 1000 samples/s for 1 s, then 500/s
+		tk := convertTick{at: t0.Add(time.Duration(i) * 100 * time.Millisecond)}
+		if i > 0 {
+			tk.samples = ticks[i-1].samples + 100
+			if i > 10 {
+				tk.samples -= 50
+			}
+		}
+		ticks = append(ticks, tk)
+	}
+	before, after := rateAround(ticks, t0.Add(time.Second))
+	if math.Abs(before-1000) > 1e-6 || math.Abs(after-500) > 1e-6 {
+		t.Fatalf("before %v after %v, want 1000 and 500", before, after)
+	}
+	if b, a := rateAround(ticks, time.Time{}); math.Abs(b-750) > 1e-6 || a != 0 {
+		t.Fatalf("no split: %v %v, want 750 and 0", b, a)
+	}
+}
+
+func TestScanGauge(t *testing.T) {
+	text := "# HELP mytsdb_prometheus_history_parts_x other\nmytsdb_prometheus_history_parts_x 7\nmytsdb_prometheus_history_parts 3\n"
+	v, err := scanGauge(bufio.NewScanner(strings.NewReader(text)), historyPartsMetric)
+	if err != nil || v != 3 {
+		t.Fatalf("got %v, %v; want 3", v, err)
+	}
+	if _, err := scanGauge(bufio.NewScanner(strings.NewReader("up 1\n")), historyPartsMetric); err == nil {
+		t.Fatal("missing gauge read as a value")
 	}
 }
