@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"mytsdb/compliance/corpus"
 	"mytsdb/compliance/server"
 )
 
@@ -17,6 +19,77 @@ import (
 // loaded, becomes one whose candidate is mytsdb serving that Prometheus's
 // data: SwapCandidate does the swap, WaitConverted waits for mytsdb's
 // background conversion of it.
+
+// Swap runs the swap on a loaded Env whose candidate is the real
+// Prometheus (short-block mode, so that the directory holds blocks,
+// compactions, a head and a WAL): the candidate is stopped and mytsdb
+// started on its data directory, the reference restarted on its own (both
+// sides have just restarted), and cases are compared three times: with
+// Prometheus's files served read-only (--storage.prometheus-data.keep),
+// right after a restart that converts them in the background, and once the
+// conversion is done (within timeout). Outcomes are named by phase.
+func (e *Env) Swap(ctx context.Context, cases []corpus.Case, timeout time.Duration) ([]Outcome, error) {
+	cases = swapCases(cases)
+	var outs []Outcome
+	phase := func(name string, restart bool, extra ...string) error {
+		if restart {
+			if err := e.SwapCandidate(ctx, extra...); err != nil {
+				return err
+			}
+			if err := e.RestartReference(ctx); err != nil {
+				return err
+			}
+		}
+		o := RunCasesMode(ctx, e.Ref.URL, e.Cand.URL, e.Base, cases, e.Blocks)
+		for i := range o {
+			o[i].Name = name + ": " + o[i].Name
+		}
+		outs = append(outs, o...)
+		return nil
+	}
+	if err := phase("before the conversion", true, "--storage.prometheus-data.keep"); err != nil {
+		return nil, err
+	}
+	if v, err := metricValue(ctx, e.Cand.URL, HistoryPartsMetric); err == nil {
+		return nil, fmt.Errorf("compliance: with --storage.prometheus-data.keep mytsdb converts: %s = %v", HistoryPartsMetric, v)
+	}
+	if err := phase("during the conversion", true); err != nil {
+		return nil, err
+	}
+	if err := e.WaitConverted(ctx, timeout); err != nil {
+		return nil, err
+	}
+	if err := phase("after the conversion", false); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// swapLayoutPaths are the endpoints that describe where the data lives
+// (the head's statistics, the blocks, the WAL replay), which the swap
+// changes by design: mytsdb serves Prometheus's head from its WAL beside a
+// head of its own, then holds it in its own blocks.
+var swapLayoutPaths = []string{"/api/v1/status/tsdb", "/api/v1/status/tsdb/blocks", "/api/v1/status/walreplay"}
+
+// swapCases adapts the corpus to the swap: the layout endpoints go, and
+// results are compared without their order, which for unsorted selects
+// and limits follows the storage's layout (a head returns its series in
+// creation order, a block in label order; Prometheus does the same once it
+// has compacted its head). A limited label-values case with matchers
+// keeps the values of the first series the layout yields: it goes too.
+func swapCases(cases []corpus.Case) []corpus.Case {
+	var out []corpus.Case
+	for _, c := range cases {
+		r := c.Resolve(0)
+		if (c.Kind == corpus.API || c.Kind == corpus.ScrapeAPI) && (slices.Contains(swapLayoutPaths, r.Path) ||
+			strings.HasPrefix(r.Path, "/api/v1/label/") && r.Params.Get("limit") != "" && r.Params.Has("match[]")) {
+			continue
+		}
+		c.Unordered = true
+		out = append(out, c)
+	}
+	return out
+}
 
 // HistoryPartsMetric is mytsdb's gauge of the Prometheus parts still to
 // convert.
