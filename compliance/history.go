@@ -1,12 +1,10 @@
 package compliance
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +48,7 @@ func (e *Env) Swap(ctx context.Context, cases []corpus.Case, timeout time.Durati
 	if err := phase("before the conversion", true, "--storage.prometheus-data.keep"); err != nil {
 		return nil, err
 	}
-	if v, err := metricValue(ctx, e.Cand.URL, HistoryPartsMetric); err == nil {
+	if v, err := server.Metric(ctx, http.DefaultClient, e.Cand.URL, HistoryPartsMetric); err == nil {
 		return nil, fmt.Errorf("compliance: with --storage.prometheus-data.keep mytsdb converts: %s = %v", HistoryPartsMetric, v)
 	}
 	if err := phase("during the conversion", true); err != nil {
@@ -155,7 +153,7 @@ func (e *Env) WaitConverted(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
-		v, err := metricValue(ctx, e.Cand.URL, HistoryPartsMetric)
+		v, err := server.Metric(ctx, http.DefaultClient, e.Cand.URL, HistoryPartsMetric)
 		switch {
 		case err != nil:
 			last = err.Error()
@@ -173,28 +171,4 @@ func (e *Env) WaitConverted(ctx context.Context, timeout time.Duration) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// metricValue reads an unlabelled sample from serverURL's /metrics.
-func metricValue(ctx context.Context, serverURL, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serverURL+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("/metrics has no %s", name)
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"math"
 	"os"
@@ -199,16 +198,5 @@ func TestRateAround(t *testing.T) {
 	}
 	if b, a := rateAround(ticks, time.Time{}); math.Abs(b-750) > 1e-6 || a != 0 {
 		t.Fatalf("no split: %v %v, want 750 and 0", b, a)
-	}
-}
-
-func TestScanGauge(t *testing.T) {
-	text := "# HELP mytsdb_prometheus_history_parts_x other\nmytsdb_prometheus_history_parts_x 7\nmytsdb_prometheus_history_parts 3\n"
-	v, err := scanGauge(bufio.NewScanner(strings.NewReader(text)), historyPartsMetric)
-	if err != nil || v != 3 {
-		t.Fatalf("got %v, %v; want 3", v, err)
-	}
-	if _, err := scanGauge(bufio.NewScanner(strings.NewReader("up 1\n")), historyPartsMetric); err == nil {
-		t.Fatal("missing gauge read as a value")
 	}
 }

@@ -1,20 +1,19 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"mytsdb/compliance/loadgen"
+	"mytsdb/compliance/server"
 )
 
 // ConvertKind's shape beyond BlockScenario's history fields: the live load
@@ -200,7 +199,7 @@ func (r *blockRunner) watchConversion(ctx context.Context, mytsdb bool, progress
 		case mytsdb && !doneAt.IsZero() && now.Sub(doneAt) >= convertAfter:
 			return ticks, doneAt
 		case mytsdb && doneAt.IsZero():
-			if left, err := gauge(ctx, client, r.p.url, historyPartsMetric); err == nil && left == 0 {
+			if left, err := server.Metric(ctx, client, r.p.url, historyPartsMetric); err == nil && left == 0 {
 				doneAt = now
 			}
 		}
@@ -237,40 +236,6 @@ func rateAround(ticks []convertTick, split time.Time) (before, after float64) {
 	// The first tick at or past the split belongs to both halves: no
 	// interval is lost.
 	return rate(ticks[:i+1]), rate(ticks[i:])
-}
-
-// gauge reads one unlabelled sample of name from base's /metrics.
-func gauge(ctx context.Context, client *http.Client, base, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/metrics: HTTP %d", resp.StatusCode)
-	}
-	return scanGauge(bufio.NewScanner(resp.Body), name)
-}
-
-// scanGauge finds the line "name value" of a text exposition.
-func scanGauge(sc *bufio.Scanner, name string) (float64, error) {
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || !strings.HasPrefix(rest, " ") {
-			continue
-		}
-		return strconv.ParseFloat(strings.Fields(rest)[0], 64)
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("/metrics has no %s", name)
 }
 
 // copyDir copies the regular files and directories of src into dst.
