@@ -26,6 +26,7 @@ type featureOpts struct {
 	convertOTLPDelta       bool // otlp-deltatocumulative
 	nativeOTLPDelta        bool // otlp-native-delta-ingestion
 	concurrentRuleEval     bool
+	useStartTimestamps     bool // use-start-timestamps: the engine's default for a query's use_start_timestamps
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -89,9 +90,18 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "otlp-native-delta-ingestion":
 				f.nativeOTLPDelta = true
 				logger.Info("Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time.")
+			case "st-synthesis":
+				// The scrape loops synthesise start timestamps; like
+				// Prometheus without st-storage, the storage keeps none.
+				f.scrape.SynthesizeST = true
+				features.Enable(features.Scrape, "st-synthesis")
+				logger.Info("Experimental start timestamp synthesis enabled.")
+			case "use-start-timestamps":
+				f.useStartTimestamps = true
+				logger.Info("Experimental usage of start timestamps in PromQL engine is enabled.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"created-timestamp-zero-ingestion", "xor2-encoding",
-				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
+				"histograms-st-encoding", "st-storage",
 				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
 				warnFeatureNotHonoured(logger, o)
 			default:
