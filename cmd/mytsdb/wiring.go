@@ -69,6 +69,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		MaxExemplars:            s.maxExemplars,
 		ChunkRange:              s.chunkRange,
 		SamplesPerChunk:         s.cfg.samplesPerChunk,
+		STAsZeroSample:          s.features.stZeroIngestion,
 		BlockReloadInterval:     blockReloadInterval(time.Duration(s.cfg.blockReloadInterval), s.logger),
 		CompactionDelay:         s.compactionDelay(),
 		CompactionExclude:       uploadedOnly(s.cfg.delayCompactFilePath, s.logger),

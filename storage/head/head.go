@@ -42,6 +42,11 @@ type Options struct {
 	// cut early (at a time computed after a quarter of it) to hold about
 	// this many samples, and at twice as many at the latest. <= 0 = 120.
 	SamplesPerChunk int
+	// STAsZeroSample is created-timestamp-zero-ingestion: a sample appended
+	// with a start timestamp also stores a 0 (a counter reset) at it,
+	// best effort, as Prometheus's head does (AppenderV2; the V1 appender
+	// has AppendSTZeroSample for that).
+	STAsZeroSample bool
 }
 
 // Validate reports every problem of o at once.
