@@ -37,16 +37,29 @@
 //
 // # Caveats
 //
-//   - A checkpoint (after a head cut) deletes the segments it covers. A
-//     follower that had not read them yet (its receiver was down for longer
-//     than the head keeps in the WAL) sends the checkpoint's samples (the
-//     head's, after the cut) the receiver does not have, then goes on after
-//     the checkpoint; the deleted segments' samples from before the cut (now
-//     in blocks) are not sent. The gap is logged and counted in
-//     mytsdb_remote_storage_wal_gaps_total. Checkpoint samples handed over
-//     but not yet accepted when the gap is found are handed over again.
-//     A segment the follower had read to its end before the checkpoint
-//     deleted it is no gap (the WAL remembers where it closed it).
+//   - A checkpoint (after a head cut) covers the segments before it, but
+//     deletes none a follower may still read: each follower holds
+//     (wal.Hold) the segment it reads and, if its saved Safe position lies
+//     earlier, the one before it; a restarted process keeps every covered
+//     segment (storage.Options.DefaultWALHold) until ApplyConfig has
+//     started the followers. So a receiver that is down for hours loses
+//     nothing: the WAL grows meanwhile (it counts in size retention). This
+//     is more than Prometheus does: its head truncation deletes the oldest
+//     two thirds of the segments whatever its watchers have read.
+//     What is not held: a Safe position more than one segment behind the
+//     read position (under a load that never lets the queue empty Safe does
+//     not advance; the queue holds far less than a segment), and the
+//     segments of a queue that is no longer configured. A follower that
+//     still finds its segment deleted (Safe that far behind after a drop or
+//     a crash, or a position saved before an upgrade) sends the
+//     checkpoint's samples (the head's, after the cut) the receiver does not
+//     have, then goes on after the checkpoint; the deleted segments' samples
+//     from before the cut (now in blocks) are not sent. The gap is logged
+//     and counted in mytsdb_remote_storage_wal_gaps_total. Checkpoint
+//     samples handed over but not yet accepted when the gap is found are
+//     handed over again. A segment the follower had read to its end before
+//     the checkpoint deleted it is no gap (the WAL remembers where it
+//     closed it).
 //   - A queue whose configuration changes gets a new hash, hence a new
 //     queue manager that starts at the end of the WAL, as a new queue does in
 //     Prometheus.

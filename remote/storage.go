@@ -184,6 +184,10 @@ func (s *Storage) ApplyConfig(conf *config.Config) error {
 		}
 	}
 	s.removeStalePositions(keep)
+	// Every follower now holds what it still needs: the segments the WAL
+	// kept from its Open on for them (storage.Options.DefaultWALHold) may
+	// go at the next checkpoint.
+	s.o.WAL.ReleaseOpenHold()
 	return nil
 }
 
