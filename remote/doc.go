@@ -72,12 +72,22 @@
 //     takes it.
 //   - The sent set costs a walk of every accepted request (snappy, then the
 //     protobuf wire bytes without decoding: ~0.4-0.5 µs per sample sent,
-//     BenchmarkSentObserve, no allocations). It is saved at shutdown and, while something handed over is
-//     not known sent, every 10 s: after a crash, samples sent since its last
-//     save are sent again, and with RW 1.0 a request mixing them with new
-//     ones is refused and dropped. The saved
-//     Safe position does not advance under a load that never lets the queue
-//     empty (Handed does, and the sent set covers the difference).
+//     BenchmarkSentObserve, no allocations), plus one write(2) per accepted
+//     request to its journal (<queue hash>.sent.journal, sent_journal.go):
+//     the (series, newest timestamp) pairs the request held. The set itself
+//     is saved at shutdown and every 10 s while anything was journaled;
+//     the save empties the journal. After a SIGKILL the set is read back
+//     from the file and the journal, and a resumed follower checks every
+//     sample from its saved Safe position up to where the previous
+//     process's WAL ended against it: only what the receiver did not accept
+//     is sent again (TestRemoteWriteSurvivesSIGKILL, with the real
+//     Prometheus as receiver). What remains: a request the receiver
+//     accepted in the instant before the kill, before its journal write, is
+//     sent again, and with RW 1.0 a request mixing it with new samples is
+//     refused and dropped; the journal is not fsynced, so after a power
+//     loss samples sent since the last save may be sent again likewise. The
+//     saved Safe position does not advance under a load that never lets the
+//     queue empty (Handed does, and the sent set covers the difference).
 //   - Samples read again before Handed are skipped up to the newest the
 //     receiver accepted for their series: an out-of-order sample (with an
 //     out_of_order_time_window) older than that, logged before Handed and

@@ -140,7 +140,7 @@ func (f *follower) finish() {
 	if c.complete() && c.pending() == 0 && c.failed() == f.failed {
 		f.safe = f.pos
 	}
-	if err := errors.Join(writeSent(f.o.SentFile, f.o.Sent), writePosition(f.o.PosFile, f.state())); err != nil {
+	if err := errors.Join(writeSent(f.o.SentFile, f.o.Sent), writePosition(f.o.PosFile, f.state()), f.o.Sent.closeJournal()); err != nil {
 		f.o.Logger.Error("Saving the remote write position failed; samples since the last saved one will be sent again", "err", err)
 	}
 	// A follower of a queue that stays configured is replaced by one of
@@ -442,10 +442,12 @@ func (f *follower) checkSent() {
 	}
 	f.saved = time.Now()
 	st := f.state()
-	// The sent set matters only while something handed over is not known
-	// sent; it is as large as the series, so it is saved less often. It is
-	// written before the position that relies on it.
-	if st.Safe != st.Handed && time.Since(f.sentSaved) >= 10*f.o.SaveEach {
+	// The sent set matters while something handed over is not known sent,
+	// and after a restart (see follow); it is as large as the series, so it
+	// is saved less often, and its journal (sent_journal.go) carries what
+	// was accepted since. It is written before the position that relies
+	// on it.
+	if (st.Safe != st.Handed || f.o.Sent.journaled()) && time.Since(f.sentSaved) >= 10*f.o.SaveEach {
 		f.sentSaved = time.Now()
 		if err := writeSent(f.o.SentFile, f.o.Sent); err != nil {
 			f.o.Logger.Warn("Saving the remote write sent set", "err", err)
