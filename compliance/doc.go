@@ -23,6 +23,17 @@
 // before the run) never reaches. Both servers run with FreshFlags
 // (--web.enable-otlp-receiver, --enable-feature=exemplar-storage).
 //
+// Then the remote-read phase (RemoteRead, remoteread.go) sends the same
+// POST /api/v1/read requests, sampled and streamed XOR chunks, over the
+// corpus's data, and the rules phase (Rules, rules.go) reloads both servers
+// with the same rule_files (RulesYAML): recording rules over the scraped
+// targets, an alert on the flaky target, one that stays pending, and one on
+// a remote-written toggle that is switched on (pending, then firing) and
+// off (resolved); at each state /api/v1/rules with its filters,
+// /api/v1/alerts, the recording rules' series and ALERTS /
+// ALERTS_FOR_STATE are compared, each case asked again until both servers,
+// evaluating on their own schedules, agree (or rulesSettle passes).
+//
 // Subpackages: server (process lifetime, reused by the benchmark drivers),
 // datagen, targets, corpus, compare; cmd/compliance is the command behind
 // `make compliance`. compliance/bench, compliance/loadgen and

@@ -28,8 +28,13 @@ func TestHarnessPrometheusVsPrometheus(t *testing.T) {
 	ctx := context.Background()
 	cases := quickCorpus(t)
 	fresh := env.Fresh(ctx, env.Ref.URL, env.Cand.URL)
-	requireAllPass(t, append(RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases), fresh...))
+	read := env.RemoteRead(ctx, env.Ref.URL, env.Cand.URL)
+	rules := env.Rules(ctx, env.Ref.URL, env.Cand.URL)
+	outs := append(RunCases(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases), fresh...)
+	requireAllPass(t, append(append(outs, read...), rules...))
 	requireFreshData(t, fresh)
+	requireRemoteReadData(t, read)
+	requireRulesData(t, rules)
 
 	probe := func(t *testing.T, line string) corpus.Case {
 		t.Helper()
@@ -215,6 +220,63 @@ func requireFreshData(t *testing.T, outs []Outcome) {
 	for _, o := range outs {
 		if strings.Contains(o.Name, "federate Accept=text/plain") && strings.Contains(o.Result.Ref, "fresh_old") || strings.Contains(o.Result.Ref, `instance="gone"`) {
 			t.Errorf("%s: a sample past the lookback delta or stale was federated:\n%s", o.Name, o.Result.Ref)
+		}
+	}
+}
+
+// requireRemoteReadData checks that the remote-read cases compared answers
+// holding data (and the errors Prometheus gives), not two empty ones.
+func requireRemoteReadData(t *testing.T, outs []Outcome) {
+	t.Helper()
+	requireRefHas(t, outs, map[string][]string{
+		"remote read: sampled counter":                    {"HTTP 200", "cmp_requests_total", "host-1"},
+		"remote read: streamed counter":                   {"HTTP 200", "x-streamed-protobuf", "cmp_requests_total", "chunks"},
+		"remote read: sampled native histograms":          {"cmp_native_hist", "histograms"},
+		"remote read: streamed native histograms":         {"cmp_native_hist", "chunks"},
+		"remote read: sampled specials (NaN, Inf, stale)": {"value:nan", "value:inf", "value:-inf"},
+		"remote read: sampled bad regexp":                 {"HTTP 500", "error parsing regexp"},
+		"remote read: not snappy":                         {"HTTP 400"},
+	})
+}
+
+// requireRulesData checks that the rules phase saw the alert fire and
+// resolve and the recording rules write, on the reference.
+func requireRulesData(t *testing.T, outs []Outcome) {
+	t.Helper()
+	requireRefHas(t, outs, map[string][]string{
+		"rules: firing /api/v1/alerts":                                             {`"ToggleOn"`, `"firing"`, `"FlakyDown"`, `"AlwaysPending"`, `"pending"`, "toggle a is 1"},
+		"rules: firing query ALERTS":                                               {`"alertstate":"firing"`, `"ToggleOn"`},
+		"rules: firing query job:fixture_requests:sum":                             {`"job":"fixture"`},
+		"rules: resolved /api/v1/rules?type=alert":                                 {`"ToggleOn"`, `"inactive"`, `"FlakyDown"`},
+		"rules: firing /api/v1/rules?rule_name%5B%5D=ToggleOn&rule_name%5B%5D=two": {`"ToggleOn"`, `"two"`},
+	})
+	for _, o := range outs {
+		if o.Name == "rules: resolved /api/v1/alerts" && strings.Contains(o.Result.Ref, "ToggleOn") {
+			t.Errorf("%s: the toggle's alert did not resolve:\n%s", o.Name, o.Result.Ref)
+		}
+	}
+}
+
+// requireRefHas checks that each named outcome exists and that the
+// reference's rendering holds every substring given for it.
+func requireRefHas(t *testing.T, outs []Outcome, want map[string][]string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, o := range outs {
+		subs, ok := want[o.Name]
+		if !ok {
+			continue
+		}
+		seen[o.Name] = true
+		for _, sub := range subs {
+			if !strings.Contains(o.Result.Ref, sub) {
+				t.Errorf("%s: the reference's answer lacks %q:\n%.1500s", o.Name, sub, o.Result.Ref)
+			}
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("no case named %s", name)
 		}
 	}
 }

@@ -9,14 +9,16 @@ import (
 	"time"
 )
 
-// TestMytsdbQuick runs the quick subset and the fresh phase (federation,
-// OTLP, exemplars) with mytsdb as the candidate (MYTSDB_BINARY, else built
+// TestMytsdbQuick runs the quick subset, the fresh phase (federation,
+// OTLP, exemplars), remote read and the rules phase with mytsdb as the candidate (MYTSDB_BINARY, else built
 // from ./cmd/mytsdb) and fails on any mismatch, or if mytsdb's build info has
 // no version.
 func TestMytsdbQuick(t *testing.T) {
 	env := startEnv(t, "mytsdb")
 	outs := RunCases(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t))
 	outs = append(outs, env.Fresh(context.Background(), env.Ref.URL, env.Cand.URL)...)
+	outs = append(outs, env.RemoteRead(context.Background(), env.Ref.URL, env.Cand.URL)...)
+	outs = append(outs, env.Rules(context.Background(), env.Ref.URL, env.Cand.URL)...)
 	requireAllPass(t, append(outs, CheckVersion(context.Background(), env.Cand.URL)))
 }
 

@@ -129,7 +129,14 @@ func groupNextToken(file, group string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// Rules run on the default tenant only (the config's rule_files, as in
+// Prometheus): /rules and /alerts answer another tenant's requests
+// (X-Scope-OrgID) with no groups and no alerts, which is what runs there.
 func (a *API) rules(r *http.Request) result {
+	tenant, apiErr := a.tenantID(r)
+	if apiErr != nil {
+		return result{err: apiErr}
+	}
 	if err := r.ParseForm(); err != nil {
 		return result{err: badData(fmt.Errorf("error parsing form values: %w", err))}
 	}
@@ -168,7 +175,7 @@ func (a *API) rules(r *http.Request) result {
 	}
 
 	var groups []*rules.Group
-	if a.opts.Rules != nil {
+	if a.opts.Rules != nil && tenant == DefaultTenant {
 		groups = a.opts.Rules.RuleGroups()
 	}
 	res := &ruleDiscovery{}
@@ -264,9 +271,13 @@ func (a *API) rules(r *http.Request) result {
 	return result{data: res}
 }
 
-func (a *API) alerts(*http.Request) result {
+func (a *API) alerts(r *http.Request) result {
+	tenant, apiErr := a.tenantID(r)
+	if apiErr != nil {
+		return result{err: apiErr}
+	}
 	list := []*alert{}
-	if a.opts.Rules != nil {
+	if a.opts.Rules != nil && tenant == DefaultTenant {
 		for _, ar := range a.opts.Rules.AlertingRules() {
 			list = append(list, toAPIAlerts(ar.ActiveAlerts())...)
 		}

@@ -40,20 +40,9 @@ func (a *API) tenantStorage(r *http.Request) (TenantStorage, *apiError) {
 
 // tenant returns the request's tenant ID and storage.
 func (a *API) tenant(r *http.Request) (string, TenantStorage, *apiError) {
-	id := DefaultTenant
-	// Values canonicalizes the name ("X-Scope-Orgid"), as the server does.
-	if vals := r.Header.Values(TenantHeader); len(vals) > 0 {
-		if len(vals) != 1 {
-			return "", nil, badData(fmt.Errorf("expected exactly one %s header, got %d", TenantHeader, len(vals)))
-		}
-		id = vals[0]
-	}
-	validate := a.opts.ValidateTenant
-	if validate == nil {
-		validate = validateTenant
-	}
-	if err := validate(id); err != nil {
-		return "", nil, badData(err)
+	id, apiErr := a.tenantID(r)
+	if apiErr != nil {
+		return "", nil, apiErr
 	}
 	if a.opts.Storage == nil {
 		return "", nil, &apiError{errorInternal, errorString("no storage configured")}
@@ -63,4 +52,25 @@ func (a *API) tenant(r *http.Request) (string, TenantStorage, *apiError) {
 		return "", nil, &apiError{errorInternal, fmt.Errorf("opening storage of tenant %q: %w", id, err)}
 	}
 	return id, st, nil
+}
+
+// tenantID returns the request's tenant ID, validated, without opening its
+// storage (which would create a tenant that only asked).
+func (a *API) tenantID(r *http.Request) (string, *apiError) {
+	id := DefaultTenant
+	// Values canonicalizes the name ("X-Scope-Orgid"), as the server does.
+	if vals := r.Header.Values(TenantHeader); len(vals) > 0 {
+		if len(vals) != 1 {
+			return "", badData(fmt.Errorf("expected exactly one %s header, got %d", TenantHeader, len(vals)))
+		}
+		id = vals[0]
+	}
+	validate := a.opts.ValidateTenant
+	if validate == nil {
+		validate = validateTenant
+	}
+	if err := validate(id); err != nil {
+		return "", badData(err)
+	}
+	return id, nil
 }

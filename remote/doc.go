@@ -37,16 +37,29 @@
 //
 // # Caveats
 //
-//   - A checkpoint (after a head cut) deletes the segments it covers. A
-//     follower that had not read them yet (its receiver was down for longer
-//     than the head keeps in the WAL) sends the checkpoint's samples (the
-//     head's, after the cut) the receiver does not have, then goes on after
-//     the checkpoint; the deleted segments' samples from before the cut (now
-//     in blocks) are not sent. The gap is logged and counted in
-//     mytsdb_remote_storage_wal_gaps_total. Checkpoint samples handed over
-//     but not yet accepted when the gap is found are handed over again.
-//     A segment the follower had read to its end before the checkpoint
-//     deleted it is no gap (the WAL remembers where it closed it).
+//   - A checkpoint (after a head cut) covers the segments before it, but
+//     deletes none a follower may still read: each follower holds
+//     (wal.Hold) the segment it reads and, if its saved Safe position lies
+//     earlier, the one before it; a restarted process keeps every covered
+//     segment (storage.Options.DefaultWALHold) until ApplyConfig has
+//     started the followers. So a receiver that is down for hours loses
+//     nothing: the WAL grows meanwhile (it counts in size retention). This
+//     is more than Prometheus does: its head truncation deletes the oldest
+//     two thirds of the segments whatever its watchers have read.
+//     What is not held: a Safe position more than one segment behind the
+//     read position (under a load that never lets the queue empty Safe does
+//     not advance; the queue holds far less than a segment), and the
+//     segments of a queue that is no longer configured. A follower that
+//     still finds its segment deleted (Safe that far behind after a drop or
+//     a crash, or a position saved before an upgrade) sends the
+//     checkpoint's samples (the head's, after the cut) the receiver does not
+//     have, then goes on after the checkpoint; the deleted segments' samples
+//     from before the cut (now in blocks) are not sent. The gap is logged
+//     and counted in mytsdb_remote_storage_wal_gaps_total. Checkpoint
+//     samples handed over but not yet accepted when the gap is found are
+//     handed over again. A segment the follower had read to its end before
+//     the checkpoint deleted it is no gap (the WAL remembers where it
+//     closed it).
 //   - A queue whose configuration changes gets a new hash, hence a new
 //     queue manager that starts at the end of the WAL, as a new queue does in
 //     Prometheus.
@@ -59,12 +72,22 @@
 //     takes it.
 //   - The sent set costs a walk of every accepted request (snappy, then the
 //     protobuf wire bytes without decoding: ~0.4-0.5 µs per sample sent,
-//     BenchmarkSentObserve, no allocations). It is saved at shutdown and, while something handed over is
-//     not known sent, every 10 s: after a crash, samples sent since its last
-//     save are sent again, and with RW 1.0 a request mixing them with new
-//     ones is refused and dropped. The saved
-//     Safe position does not advance under a load that never lets the queue
-//     empty (Handed does, and the sent set covers the difference).
+//     BenchmarkSentObserve, no allocations), plus one write(2) per accepted
+//     request to its journal (<queue hash>.sent.journal, sent_journal.go):
+//     the (series, newest timestamp) pairs the request held. The set itself
+//     is saved at shutdown and every 10 s while anything was journaled;
+//     the save empties the journal. After a SIGKILL the set is read back
+//     from the file and the journal, and a resumed follower checks every
+//     sample from its saved Safe position up to where the previous
+//     process's WAL ended against it: only what the receiver did not accept
+//     is sent again (TestRemoteWriteSurvivesSIGKILL, with the real
+//     Prometheus as receiver). What remains: a request the receiver
+//     accepted in the instant before the kill, before its journal write, is
+//     sent again, and with RW 1.0 a request mixing it with new samples is
+//     refused and dropped; the journal is not fsynced, so after a power
+//     loss samples sent since the last save may be sent again likewise. The
+//     saved Safe position does not advance under a load that never lets the
+//     queue empty (Handed does, and the sent set covers the difference).
 //   - Samples read again before Handed are skipped up to the newest the
 //     receiver accepted for their series: an out-of-order sample (with an
 //     out_of_order_time_window) older than that, logged before Handed and

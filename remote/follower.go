@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,10 +66,15 @@ type follower struct {
 	o    followerOptions
 	stop chan struct{}
 	done chan struct{}
+	// hold keeps the WAL segments this follower may still read from
+	// checkpoints' deletion (see keepFrom); taken in newFollower, released
+	// in finish.
+	hold *wal.Hold
 
 	tail      *wal.Tail
 	pos       wal.Position // next record to read and hand over
 	safe      wal.Position // everything before it is sent; saved in PosFile
+	savedSafe wal.Position // the Safe last written to PosFile
 	saved     time.Time
 	sentSaved time.Time
 	failed    float64 // the queue's failed count when safe was last checked
@@ -95,10 +101,26 @@ func newFollower(o followerOptions) *follower {
 		o.Sent = newSentSet()
 	}
 	return &follower{
-		o: o, stop: make(chan struct{}), done: make(chan struct{}), tail: o.WAL.NewTail(), pos: o.Start, safe: o.Start,
+		o: o, stop: make(chan struct{}), done: make(chan struct{}), tail: o.WAL.NewTail(), pos: o.Start, safe: o.Start, savedSafe: o.Start,
+		hold:      o.WAL.Hold(o.Start.Segment),
 		resending: o.Start.Less(o.Handed), resendUntil: o.Handed,
 		sentHash: map[wal.SeriesRef]uint64{}, builder: labels.NewBuilder(labels.EmptyLabels()),
 	}
+}
+
+// keepFrom is the first WAL segment the follower keeps from deletion: the
+// one it reads, and the one before it if the saved Safe position lies
+// there or earlier (a restart resumes from Safe, and what lies between
+// Safe and the read position is what the queue holds or sends). Further
+// back it does not keep: under a load that never lets the queue empty Safe
+// does not advance (see the package doc), and keeping everything from it
+// would keep the whole WAL; the queue holds far less than a segment.
+func (f *follower) keepFrom() wal.SegmentNum {
+	n := f.savedSafe.Segment
+	if f.pos.Segment > 0 && n < f.pos.Segment-1 {
+		n = f.pos.Segment - 1
+	}
+	return min(n, f.pos.Segment)
 }
 
 func (f *follower) start() { go f.run() }
@@ -118,9 +140,13 @@ func (f *follower) finish() {
 	if c.complete() && c.pending() == 0 && c.failed() == f.failed {
 		f.safe = f.pos
 	}
-	if err := errors.Join(writeSent(f.o.SentFile, f.o.Sent), writePosition(f.o.PosFile, f.state())); err != nil {
+	if err := errors.Join(writeSent(f.o.SentFile, f.o.Sent), writePosition(f.o.PosFile, f.state()), f.o.Sent.closeJournal()); err != nil {
 		f.o.Logger.Error("Saving the remote write position failed; samples since the last saved one will be sent again", "err", err)
 	}
+	// A follower of a queue that stays configured is replaced by one of
+	// the next process (or reload), which takes its own hold; the WAL
+	// keeps covered segments from its Open on (HoldAtOpen) meanwhile.
+	f.hold.Release()
 }
 
 // state is what the position file keeps.
@@ -199,7 +225,7 @@ func (f *follower) prime() error {
 			return err
 		}
 	}
-	for _, s := range files.Segments {
+	for _, s := range append(files.Covered, files.Segments...) {
 		if s > f.pos.Segment {
 			break
 		}
@@ -211,7 +237,7 @@ func (f *follower) prime() error {
 			return err
 		}
 	}
-	if f.o.Resumed && files.HasCheckpoint && f.pos.Segment <= files.Checkpoint {
+	if f.o.Resumed && files.HasCheckpoint && f.pos.Segment <= files.Checkpoint && !slices.Contains(files.Covered, f.pos.Segment) {
 		return f.gap(files)
 	}
 	return nil
@@ -301,6 +327,7 @@ func (f *follower) step() (caughtUp bool, err error) {
 			return false, err
 		case closed:
 			f.pos = wal.Position{Segment: f.pos.Segment + 1}
+			f.hold.Move(f.keepFrom())
 			if err := f.collect(); err != nil {
 				return false, err
 			}
@@ -415,10 +442,12 @@ func (f *follower) checkSent() {
 	}
 	f.saved = time.Now()
 	st := f.state()
-	// The sent set matters only while something handed over is not known
-	// sent; it is as large as the series, so it is saved less often. It is
-	// written before the position that relies on it.
-	if st.Safe != st.Handed && time.Since(f.sentSaved) >= 10*f.o.SaveEach {
+	// The sent set matters while something handed over is not known sent,
+	// and after a restart (see follow); it is as large as the series, so it
+	// is saved less often, and its journal (sent_journal.go) carries what
+	// was accepted since. It is written before the position that relies
+	// on it.
+	if (st.Safe != st.Handed || f.o.Sent.journaled()) && time.Since(f.sentSaved) >= 10*f.o.SaveEach {
 		f.sentSaved = time.Now()
 		if err := writeSent(f.o.SentFile, f.o.Sent); err != nil {
 			f.o.Logger.Warn("Saving the remote write sent set", "err", err)
@@ -426,5 +455,8 @@ func (f *follower) checkSent() {
 	}
 	if err := writePosition(f.o.PosFile, st); err != nil {
 		f.o.Logger.Warn("Saving the remote write position", "err", err)
+		return
 	}
+	f.savedSafe = st.Safe
+	f.hold.Move(f.keepFrom())
 }

@@ -352,3 +352,116 @@ func TestFollowerNoGapAtCheckpoint(t *testing.T) {
 		t.Fatalf("%v gaps, want none", testCounter(gaps))
 	}
 }
+
+// liveSeriesCheckpoint writes a checkpoint holding only the series
+// records (what a head cut keeps when every sample went to a block).
+func liveSeriesCheckpoint(t *testing.T, w *wal.WAL, series []wal.RefSeries) {
+	t.Helper()
+	if err := w.Checkpoint(func(emit func([]byte) error) error {
+		return emit(wal.AppendSeriesRecord(nil, series))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFollowerKeepsUnreadSegments: a checkpoint taken while a follower
+// lags several segments behind deletes none of the segments it has not
+// read: it hands over every sample, in order, without a gap. Once it has
+// read past them, the next checkpoint deletes them. (Before holds, the
+// checkpoint deleted them and the follower counted a gap.)
+func TestFollowerKeepsUnreadSegments(t *testing.T) {
+	w, err := wal.Open(wal.Options{Dir: "/wal", FS: wal.NewMemFS(), SegmentSize: wal.MinSegmentSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	gaps := prometheus.NewCounter(prometheus.CounterOpts{Name: "gaps"})
+	r := newRecorder()
+	f := newFollower(followerOptions{
+		Name: "q", WAL: w, To: r, Counts: idleCounts, PosFile: filepath.Join(t.TempDir(), "p"), SentFile: filepath.Join(t.TempDir(), "s"),
+		Poll: time.Hour, Logger: slog.New(slog.DiscardHandler), Gaps: gaps, Start: w.Written(), SaveEach: time.Hour,
+	})
+	// Several segments' worth, none read yet.
+	want := logData(t, w, 1, 50, 400, 1000)
+	series := []wal.RefSeries{{Ref: 1, Labels: labels.FromStrings("__name__", "m", "i", "1")}}
+	liveSeriesCheckpoint(t, w, series)
+	files, err := w.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files.Covered) < 3 {
+		t.Fatalf("covered segments kept %v (checkpoint %d): want the follower's unread ones", files.Covered, files.Checkpoint)
+	}
+	more := logData(t, w, 1, 1, 3, 5000)
+	for range 2 * len(files.Covered) {
+		if _, err := f.step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	equalLists(t, r.got(), append(want, more...))
+	if testCounter(gaps) != 0 {
+		t.Fatalf("%v gaps, want none", testCounter(gaps))
+	}
+	// The next checkpoint closes the segment the follower is in: kept
+	// until it has read its end; the one after deletes it.
+	liveSeriesCheckpoint(t, w, series)
+	for range 2 {
+		if _, err := f.step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.checkSent() // saves the position: the hold moves to the segment read
+	liveSeriesCheckpoint(t, w, series)
+	if files, err = w.Files(); err != nil {
+		t.Fatal(err)
+	}
+	if len(files.Covered) != 0 {
+		t.Fatalf("covered segments %v kept after the follower read them", files.Covered)
+	}
+	f.finish()
+}
+
+// TestFollowerResumesInHeldSegment: after a restart (a WAL opened with
+// HoldAtOpen) a follower resuming in a segment the newest checkpoint
+// covers reads it and everything after, without a gap; ReleaseOpenHold
+// then lets the next checkpoint delete what no follower holds.
+func TestFollowerResumesInHeldSegment(t *testing.T) {
+	fs := wal.NewMemFS()
+	w, err := wal.Open(wal.Options{Dir: "/wal", FS: fs, SegmentSize: wal.MinSegmentSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := w.Written()
+	hold := w.Hold(start.Segment) // the follower of the process that crashes
+	want := logData(t, w, 1, 50, 400, 1000)
+	series := []wal.RefSeries{{Ref: 1, Labels: labels.FromStrings("__name__", "m", "i", "1")}}
+	liveSeriesCheckpoint(t, w, series)
+	_ = hold
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err = wal.Open(wal.Options{Dir: "/wal", FS: fs, SegmentSize: wal.MinSegmentSize, HoldAtOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if files, err := w.Files(); err != nil || len(files.Covered) == 0 || files.Covered[0] != start.Segment {
+		t.Fatalf("after reopening: %+v, %v: want the covered segments from %d kept", files, err, start.Segment)
+	}
+	gaps := prometheus.NewCounter(prometheus.CounterOpts{Name: "gaps"})
+	r := newRecorder()
+	posFile := filepath.Join(t.TempDir(), "p")
+	f := runFollower(t, w, r, posFile, start, true, gaps)
+	w.ReleaseOpenHold()
+	waitCount(t, r, len(want))
+	f.halt()
+	f.finish()
+	equalLists(t, r.got(), want)
+	if testCounter(gaps) != 0 || r.unknown != 0 {
+		t.Fatalf("%v gaps, %d samples of unknown series; want none", testCounter(gaps), r.unknown)
+	}
+	liveSeriesCheckpoint(t, w, series)
+	if files, err := w.Files(); err != nil || len(files.Covered) != 0 {
+		t.Fatalf("after the follower finished: %+v, %v: want no covered segment kept", files, err)
+	}
+}

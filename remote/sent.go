@@ -21,10 +21,22 @@ import (
 type sentSet struct {
 	mu  sync.Mutex
 	max map[uint64]int64
+	// journal, when open, gets every accepted request's pairs
+	// (sent_journal.go); writeSent empties it.
+	journal *os.File
 	// Scratch space of observe.
 	raw     []byte
 	buf     []byte
 	symbols [][]byte
+	pairs   []sentPair
+	rec     []byte
+	payload []byte
+}
+
+// sentPair is one series' newest accepted timestamp.
+type sentPair struct {
+	h uint64
+	t int64
 }
 
 func newSentSet() *sentSet { return &sentSet{max: map[uint64]int64{}} }
@@ -57,15 +69,32 @@ func (s *sentSet) observe(compressed []byte, proto remoteapi.WriteMessageType) e
 	if err != nil {
 		return fmt.Errorf("decompress: %w", err)
 	}
+	s.pairs = s.pairs[:0]
+	note := s.noteJournaled
+	if s.journal == nil {
+		note = s.note
+	}
 	if proto == remoteapi.WriteV2MessageType {
-		s.buf, s.symbols, err = scanV2(raw, s.buf, s.symbols, s.note)
+		s.buf, s.symbols, err = scanV2(raw, s.buf, s.symbols, note)
 	} else {
-		s.buf, err = scanV1(raw, s.buf, s.note)
+		s.buf, err = scanV1(raw, s.buf, note)
 	}
 	if err != nil {
 		return fmt.Errorf("decode: %w", err)
 	}
+	if s.journal != nil && len(s.pairs) > 0 {
+		s.rec, s.payload = appendJournalRecord(s.rec[:0], s.payload, s.pairs)
+		if _, err := s.journal.Write(s.rec); err != nil {
+			return fmt.Errorf("sent journal: %w", err)
+		}
+	}
 	return nil
+}
+
+// noteJournaled is note, keeping the pair for the journal record.
+func (s *sentSet) noteJournaled(h uint64, t int64) {
+	s.note(h, t)
+	s.pairs = append(s.pairs, sentPair{h, t})
 }
 
 // sentMagic starts a sent file: then uvarint(count) and count pairs of
@@ -75,6 +104,10 @@ const sentMagic = "mytsdb-remote-write-sent v1\n"
 func (s *sentSet) encode() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.encodeLocked()
+}
+
+func (s *sentSet) encodeLocked() []byte {
 	b := append([]byte(sentMagic), binary.AppendUvarint(nil, uint64(len(s.max)))...)
 	for h, t := range s.max {
 		b = binary.LittleEndian.AppendUint64(b, h)
@@ -134,13 +167,25 @@ func readSent(path string) (*sentSet, error) {
 	return s, nil
 }
 
+// writeSent saves s to path and empties its journal, holding s's lock
+// throughout so that no accepted request falls between the two.
 func writeSent(path string, s *sentSet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, s.encode(), 0o644); err != nil {
+	if err := os.WriteFile(tmp, s.encodeLocked(), 0o644); err != nil {
 		return fmt.Errorf("remote: write sent set: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("remote: write sent set: %w", err)
+	}
+	if s.journal != nil {
+		if err := s.journal.Truncate(0); err != nil {
+			return fmt.Errorf("remote: empty the sent journal: %w", err)
+		}
+		if _, err := s.journal.Seek(0, 0); err != nil {
+			return fmt.Errorf("remote: empty the sent journal: %w", err)
+		}
 	}
 	return nil
 }

@@ -184,6 +184,10 @@ func (s *Storage) ApplyConfig(conf *config.Config) error {
 		}
 	}
 	s.removeStalePositions(keep)
+	// Every follower now holds what it still needs: the segments the WAL
+	// kept from its Open on for them (storage.Options.DefaultWALHold) may
+	// go at the next checkpoint.
+	s.o.WAL.ReleaseOpenHold()
 	return nil
 }
 
@@ -210,12 +214,22 @@ func (s *Storage) follow(qm *upstream.QueueManager, rw *config.RemoteWriteConfig
 		if sent, err = readSent(sentPath(s.dir, hash)); err != nil {
 			s.o.Logger.Warn("Ignoring an unreadable remote write sent set; samples may be sent twice", "err", err)
 		}
+		// What the previous process handed over after it last saved Handed
+		// (up to where its WAL ended) may have been sent too: checked
+		// against the sent set (with its journal) as well, so that a crash
+		// sends again only what the receiver does not have.
+		if w := s.o.WAL.Written(); st.Handed.Less(w) {
+			st.Handed = w
+		}
 	} else {
 		w := s.o.WAL.Written()
 		st = saved{Safe: w, Handed: w}
 		if err := writePosition(path, st); err != nil {
 			return err
 		}
+	}
+	if err := openJournal(sent, sentPath(s.dir, hash)); err != nil {
+		s.o.Logger.Warn("Remote write cannot keep its sent journal; after a crash, samples may be sent twice", "err", err)
 	}
 	logger := s.o.Logger.With("component", "remote", "remote_name", name)
 	// The metrics of this queue manager, taken now: a later one of the same
@@ -271,6 +285,9 @@ func (s *Storage) removeStalePositions(keep map[string]bool) {
 		hash, ok := strings.CutSuffix(e.Name(), ".position")
 		if !ok {
 			hash, ok = strings.CutSuffix(e.Name(), ".sent")
+		}
+		if !ok {
+			hash, ok = strings.CutSuffix(e.Name(), ".sent.journal")
 		}
 		if ok && !keep[hash] {
 			_ = os.Remove(filepath.Join(s.dir, e.Name()))

@@ -36,7 +36,12 @@ type Options struct {
 	WALSegmentSize    int64
 	WALWriter         string
 	// WALCompression is wal.Options.Compression: none (default), snappy, zstd.
-	WALCompression       string
+	WALCompression string
+	// DefaultWALHold is wal.Options.HoldAtOpen for the default tenant's
+	// WAL, which outgoing remote write follows (package remote): its
+	// covered segments stay until the remote storage has applied its
+	// config and its followers hold what they still need.
+	DefaultWALHold       bool
 	OutOfOrderTimeWindow int64 // ms, from the config's storage.tsdb.out_of_order_time_window
 	Logger               *slog.Logger
 	Registerer           prometheus.Registerer

@@ -53,6 +53,7 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 	} else {
 		q = promstorage.NewMergeQuerier(qs, nil, promstorage.ChainedSeriesMerge)
 	}
+	q = noMatcherQuerier{q} // see trim.go
 	return &trackedQuerier{Querier: q, t: t, ticket: ticket}, nil
 }
 
@@ -83,14 +84,14 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		if err != nil {
 			return fail(err)
 		}
-		qs = append(qs, q)
+		qs = append(qs, trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt, openLast: true})
 	}
 	if t.historyOverlaps(mint, maxt) {
 		q, err := t.history.ChunkQuerier(mint, maxt)
 		if err != nil {
 			return fail(err)
 		}
-		qs = append(qs, q)
+		qs = append(qs, trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt})
 	}
 	var q promstorage.ChunkQuerier
 	if len(qs) == 1 {
@@ -98,6 +99,9 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 	} else {
 		q = promstorage.NewMergeChunkQuerier(qs, nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
 	}
+	// The merge passes a Select without matchers on to its sources, and
+	// the blocks' answer everything (see trim.go).
+	q = trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt}
 	return &trackedChunkQuerier{ChunkQuerier: q, t: t, ticket: ticket}, nil
 }
 

@@ -110,6 +110,7 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		SyncInterval: opts.WALSyncInterval,
 		Writer:       opts.WALWriter,
 		Compression:  opts.WALCompression,
+		HoldAtOpen:   opts.DefaultWALHold && id == DefaultTenant,
 		Progress:     replayProgress(opts, id),
 		Logger:       logger,
 		Registerer:   reg,

@@ -296,6 +296,37 @@ func TestRulesAndAlertsMatchPrometheus(t *testing.T) {
 	} {
 		sameAnswers(t, path, servers...)
 	}
+	// Rules run on the default tenant: another tenant's request sees no
+	// groups (as Prometheus answers a filter matching none) and no alerts;
+	// the default tenant named explicitly sees them; a bad ID is refused.
+	tenantGet := func(path, tenant string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, servers[0].url(path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Scope-OrgID", tenant)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, noGroups := getBody(t, servers[1].url("/api/v1/rules?file[]=other.yml"))
+	if code, body := tenantGet("/api/v1/rules", "team-a"); code != 200 || body != noGroups {
+		t.Errorf("rules of another tenant: %d %s, want %s", code, body, noGroups)
+	}
+	if code, body := tenantGet("/api/v1/alerts", "team-a"); code != 200 || body != `{"status":"success","data":{"alerts":[]}}` {
+		t.Errorf("alerts of another tenant: %d %s", code, body)
+	}
+	if code, body := tenantGet("/api/v1/rules?type=record", "default"); code != 200 || !strings.Contains(body, `"name":"two"`) {
+		t.Errorf("rules of the default tenant named: %s", body)
+	}
+	if code, body := tenantGet("/api/v1/alerts", "../x"); code != 400 || !strings.Contains(body, `"errorType":"bad_data"`) {
+		t.Errorf("alerts of a bad tenant ID: %d %s", code, body)
+	}
 	// The second page, through the token the first page gave.
 	var page struct {
 		Data struct {

@@ -65,6 +65,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		WALSegmentSize:          int64(s.cfg.walSegmentSize),
 		WALWriter:               s.cfg.walWriter,
 		WALCompression:          walCompression(s.cfg.walCompression, s.cfg.walCompressionType),
+		DefaultWALHold:          true, // released by the remote storage's first ApplyConfig
 		OutOfOrderTimeWindow:    s.oooWindow,
 		MaxExemplars:            s.maxExemplars,
 		ChunkRange:              s.chunkRange,

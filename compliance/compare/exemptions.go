@@ -90,8 +90,25 @@ var Exemptions = []Exemption{
 	{Path: "/api/v1/targets", StructuralOnly: true, Field: "data.activeTargets.*.lastScrape", Action: "drop", Reason: "scrapes happen at different instants"},
 	{Path: "/api/v1/targets", StructuralOnly: true, Field: "data.activeTargets.*.lastScrapeDuration", Action: "drop", Reason: "scrape durations differ"},
 
+	{Path: "/api/v1/rules", Field: "data.groups.*.lastEvaluation", Action: "null", Reason: evalReason},
+	{Path: "/api/v1/rules", Field: "data.groups.*.evaluationTime", Action: "null", Reason: evalReason},
+	{Path: "/api/v1/rules", Field: "data.groups.*.rules.*.lastEvaluation", Action: "null", Reason: evalReason},
+	{Path: "/api/v1/rules", Field: "data.groups.*.rules.*.evaluationTime", Action: "null", Reason: evalReason},
+	{Path: "/api/v1/rules", Field: "data.groups.*.rules.*.alerts.*.activeAt", Action: "null", Reason: activeReason},
+	{Path: "/api/v1/rules", Field: "data.groups.*.rules.*.alerts.*.keepFiringSince", Action: "null", Reason: activeReason},
+	{Path: "/api/v1/rules", Field: "data.groups.*.rules.*.alerts", Action: "sort", Reason: alertOrderReason},
+	{Path: "/api/v1/alerts", Field: "data.alerts.*.activeAt", Action: "null", Reason: activeReason},
+	{Path: "/api/v1/alerts", Field: "data.alerts.*.keepFiringSince", Action: "null", Reason: activeReason},
+	{Path: "/api/v1/alerts", Field: "data.alerts", Action: "sort", Reason: "Prometheus lists the alerts of every alerting rule of every group ranging over its map of groups, then each rule's map of active alerts (rules.Manager.AlertingRules, AlertingRule.ActiveAlerts)"},
+
 	{Path: "/api/v1/query", StructuralOnly: true, Field: "data.result.*.value.0", Action: "null", Reason: "scraped samples carry each server's own scrape timestamps"},
 }
+
+const evalReason = "lastEvaluation is the wall-clock instant a server began the evaluation and evaluationTime how long it took, measured by each server on its own; states, health, errors, labels, annotations, values, intervals and limits are compared"
+
+const activeReason = "an alert's activeAt (and keepFiringSince) is the evaluation instant of the server that saw it first, on that server's own schedule; the state and value are compared, and the phase waits until both agree on the state"
+
+const alertOrderReason = "Prometheus lists a rule's alerts ranging over its map of active alerts (AlertingRule.ActiveAlerts), so their order differs run to run"
 
 const ownFlags = "mytsdb's own flags, which Prometheus does not have (the WAL's sync policy, sync interval and writer; keeping a Prometheus data directory read-only)"
 

@@ -262,3 +262,11 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 	}
 	return dst, nil
 }
+
+// TrimChunk appends to dst chk's samples within [mint, maxt], re-encoded
+// as Prometheus's chunk queriers re-encode a chunk a query's range cuts
+// (the blocks' own chunk querier does so; the tenant's querier applies it
+// to the head's chunks too).
+func TrimChunk(chk chunkenc.Chunk, mint, maxt int64, dst []chunks.Meta) ([]chunks.Meta, error) {
+	return reencode(chk, Intervals(nil).trimmed(mint, maxt), dst)
+}

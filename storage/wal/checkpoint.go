@@ -11,7 +11,8 @@ const checkpointFlush = 1 << 20
 // Checkpoint closes the current segment, so that every record logged before
 // the call lies in segments up to some N, then writes checkpoint.N holding
 // exactly the records write emits (the caller emits its live state), and
-// finally deletes segments up to N and older checkpoints.
+// finally deletes segments up to N (but those a Hold keeps) and older
+// checkpoints.
 //
 // It is crash-safe at every instant: the checkpoint is written to
 // checkpoint.N.tmp, synced, renamed and the directory synced before anything
@@ -104,15 +105,20 @@ func (w *WAL) writeCheckpointFile(path string, write func(emit func(rec []byte) 
 	return errors.Join(err, f.Close())
 }
 
-// deleteBefore removes segments up to n and checkpoints older than n.
+// deleteBefore removes segments up to n and checkpoints older than n,
+// except the segments a Hold keeps (hold.go).
 func (w *WAL) deleteBefore(n SegmentNum) error {
 	st, err := listDir(w.fs, w.dir)
 	if err != nil {
 		return err
 	}
 	w.metrics.truncations.Inc()
+	keep := w.holds.lowest()
 	var errs []error
 	for _, name := range st.stale {
+		if s, seg := parseSegmentName(name); seg && s >= keep {
+			continue
+		}
 		if _, ok := parseCheckpointName(name); ok {
 			w.metrics.checkpointDeletions.Inc()
 		}

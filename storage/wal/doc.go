@@ -56,7 +56,11 @@
 //     serialised.
 //   - Checkpoint deletes every record logged before it was called: the state
 //     its write function emits must cover all of them (for example, quiesce or
-//     account for appends in flight).
+//     account for appends in flight). A covered segment a Hold keeps (hold.go:
+//     a follower has not read it yet) stays on disk, but Replay never reads
+//     it again; Files lists it as Covered. Holds live in memory: Options.
+//     HoldAtOpen keeps covered segments from Open until ReleaseOpenHold, for
+//     the followers of a restarted process. Kept segments count in Size.
 //   - After a write or sync error the WAL is failed: every later Log returns
 //     the error (the bytes on disk are then uncertain). Reopen to recover.
 //   - Metrics are registered on Options.Registerer; two WALs in one process

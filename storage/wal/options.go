@@ -57,6 +57,10 @@ type Options struct {
 	Progress *ReplayProgress
 	// FS is the filesystem under the WAL; default OSFS. Tests pass a MemFS.
 	FS FS
+	// HoldAtOpen keeps the segments the newest checkpoint covers (Open
+	// leaves them, checkpoints delete none) until ReleaseOpenHold, so that
+	// followers of a restarted process can take their Holds first.
+	HoldAtOpen bool
 }
 
 // withDefaults returns o with every zero field set to its default.

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Position is a place in the log: a segment and the byte offset in it of the
@@ -21,15 +22,26 @@ type Files struct {
 	Checkpoint    SegmentNum // the newest checkpoint, when HasCheckpoint
 	HasCheckpoint bool
 	Segments      []SegmentNum // ascending, all after the checkpoint
+	// Covered are the segments the checkpoint covers that are still on
+	// disk, because a Hold keeps them (ascending).
+	Covered []SegmentNum
 }
 
-// Files lists the newest checkpoint and the segments after it.
+// Files lists the newest checkpoint, the segments after it and the covered
+// segments still kept.
 func (w *WAL) Files() (Files, error) {
 	st, err := listDir(w.fs, w.dir)
 	if err != nil {
 		return Files{}, err
 	}
-	return Files{Checkpoint: st.checkpoint, HasCheckpoint: st.hasCkpt, Segments: st.segments}, nil
+	f := Files{Checkpoint: st.checkpoint, HasCheckpoint: st.hasCkpt, Segments: st.segments}
+	for _, name := range st.stale {
+		if n, ok := parseSegmentName(name); ok {
+			f.Covered = append(f.Covered, n)
+		}
+	}
+	slices.Sort(f.Covered)
+	return f, nil
 }
 
 // Written returns the end of what has been written: the segment being

@@ -64,6 +64,8 @@ type WAL struct {
 	closedEnd  map[SegmentNum]int64
 	openRepair *CorruptionError
 	reported   bool // openRepair was reported by a Replay (opMu)
+
+	holds holds // segments kept from checkpoints' deletion (hold.go)
 }
 
 // Open opens the WAL in opts.Dir, creating the directory if needed. It
@@ -87,6 +89,7 @@ func Open(opts Options) (*WAL, error) {
 		done:      make(chan struct{}),
 	}
 	w.mu.cond.L = &w.mu.Mutex
+	w.holds.open = o.HoldAtOpen
 	if err := w.fs.MkdirAll(w.dir); err != nil {
 		return nil, fmt.Errorf("wal: create dir: %w", err)
 	}
@@ -159,6 +162,9 @@ func (w *WAL) recoverDir() error {
 	}
 	if len(st.stale) > 0 {
 		for _, name := range st.stale {
+			if _, seg := parseSegmentName(name); seg && w.holds.open {
+				continue // covered, but kept for a follower (HoldAtOpen)
+			}
 			if err := w.fs.Remove(joinPath(w.dir, name)); err != nil {
 				return fmt.Errorf("wal: remove stale %s: %w", name, err)
 			}

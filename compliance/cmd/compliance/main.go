@@ -212,6 +212,8 @@ func runMode(env *compliance.Env, cases []corpus.Case, candidate string, logf fu
 	}
 	outs = append(outs, compliance.RunCasesMode(ctx, env.Ref.URL, env.Cand.URL, env.Base, cases, env.Blocks)...)
 	outs = append(outs, env.Fresh(ctx, env.Ref.URL, env.Cand.URL)...)
+	outs = append(outs, env.RemoteRead(ctx, env.Ref.URL, env.Cand.URL)...)
+	outs = append(outs, env.Rules(ctx, env.Ref.URL, env.Cand.URL)...)
 	if candidate == "mytsdb" {
 		outs = append(outs, compliance.CheckVersion(ctx, env.Cand.URL))
 	}
