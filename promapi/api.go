@@ -131,6 +131,12 @@ type Options struct {
 	// ErrTSDBNotReady. nil = answered like a Prometheus whose snapshot fails
 	// with an internal error.
 	Snapshot func(ctx context.Context, name string, withHead bool) error
+
+	// Agent is --agent: the endpoints Prometheus wraps with wrapAgent (the
+	// query, label, series, TSDB status, rules, alerts, Alertmanager and
+	// admin endpoints) answer 422 execution "unavailable with Prometheus
+	// Agent" before looking at the request; Engine may then be nil.
+	Agent bool
 }
 
 // API serves Prometheus's HTTP API.
@@ -224,10 +230,10 @@ func (a *API) register() {
 		{"/rules", get, a.rules},
 	} {
 		for _, m := range e.methods {
-			a.handle(m, e.path, a.wrap(e.fn))
+			a.handle(m, e.path, a.wrap(a.agentWrapped(e.path, e.fn)))
 		}
 	}
-	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.labelValues))
+	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.agentWrapped(paramRoute, a.labelValues)))
 	// As in Prometheus, these answer while the server starts and stops (the
 	// UI's startup page polls them), uncompressed.
 	a.handle(http.MethodGet, "/status/walreplay", a.envelope(a.statusWALReplay))
@@ -252,8 +258,30 @@ func (a *API) register() {
 		if !a.opts.EnableAdmin {
 			fn = a.adminDisabled
 		}
+		fn = a.agentWrapped(e.path, fn)
 		a.handle(http.MethodPost, e.path, a.wrap(fn))
 		a.handle(http.MethodPut, e.path, a.wrap(fn))
+	}
+}
+
+// agentUnavailable are the routes upstream registers with wrapAgent.
+var agentUnavailable = map[string]bool{
+	"/query": true, "/query_range": true, "/query_exemplars": true,
+	"/format_query": true, "/parse_query": true, "/labels": true,
+	paramRoute: true, "/series": true, "/alertmanagers": true,
+	"/status/tsdb": true, "/status/tsdb/blocks": true, "/alerts": true,
+	"/rules": true, "/admin/tsdb/delete_series": true,
+	"/admin/tsdb/clean_tombstones": true, "/admin/tsdb/snapshot": true,
+}
+
+// agentWrapped is Prometheus's wrapAgent: in agent mode the route answers
+// 422 "unavailable with Prometheus Agent" whatever the request.
+func (a *API) agentWrapped(path string, fn endpoint) endpoint {
+	if !a.opts.Agent || !agentUnavailable[path] {
+		return fn
+	}
+	return func(*http.Request) result {
+		return result{err: &apiError{errorExec, errorString("unavailable with Prometheus Agent")}}
 	}
 }
 

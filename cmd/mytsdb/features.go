@@ -113,9 +113,8 @@ func warnFeatureNotHonoured(logger *slog.Logger, option string) {
 // what mytsdb offers, in Prometheus's categories (the engine, parser, scrape
 // and discovery managers register their own features).
 func setFeatures(cfg *flagConfig, f featureOpts) {
-	features.Set(features.TSDB, "exemplar_storage", f.exemplarStorage)
-	features.Set(features.Prometheus, "agent_mode", false)
-	features.Set(features.Prometheus, "server_mode", true)
+	features.Set(features.Prometheus, "agent_mode", cfg.agentMode)
+	features.Set(features.Prometheus, "server_mode", !cfg.agentMode)
 	features.Set(features.Prometheus, "auto_reload_config", cfg.enableAutoReload)
 	features.Enable(features.Prometheus, labels.ImplementationName)
 	features.Set(features.API, "lifecycle", cfg.enableLifecycle)
@@ -134,8 +133,14 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	for _, alg := range []string{"subsequence", "jarowinkler"} {
 		features.Enable(features.API, "search_fuzz_alg_"+alg)
 	}
-	features.Set(features.TSDB, "delayed_compaction", f.delayedCompaction)
 	setDeclaredFeatures()
+	if !cfg.agentMode {
+		// The TSDB's section is filled by tsdb.Open, which an agent never
+		// calls: Prometheus's agent has none.
+		features.Set(features.TSDB, "exemplar_storage", f.exemplarStorage)
+		features.Set(features.TSDB, "delayed_compaction", f.delayedCompaction)
+		setTSDBFeatures()
+	}
 }
 
 // setDeclaredFeatures registers the rest of what Prometheus 3.16 declares
@@ -146,15 +151,18 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 // old-ui) stay at their defaults: those options are
 // accepted with a warning (parseFeatures), not acted on.
 func setDeclaredFeatures() {
+	// The rules section is the rule manager's own (rules.NewManager sets
+	// concurrent_rule_eval, query_offset and keep_firing_for).
+	template.RegisterFeatures(features.DefaultRegistry)
+	features.Set(features.UI, "ui_v3", true)
+	features.Set(features.UI, "ui_v2", false)
+}
+
+func setTSDBFeatures() {
 	features.Set(features.TSDB, "isolation", true)
 	features.Set(features.TSDB, "use_uncached_io", false)
 	features.Enable(features.TSDB, "native_histograms")
 	features.Set(features.TSDB, "st_storage", false)
 	features.Enable(features.TSDB, "xor2_encoding")
 	features.Set(features.TSDB, "histograms_st_encoding", false)
-	// The rules section is the rule manager's own (rules.NewManager sets
-	// concurrent_rule_eval, query_offset and keep_firing_for).
-	template.RegisterFeatures(features.DefaultRegistry)
-	features.Set(features.UI, "ui_v3", true)
-	features.Set(features.UI, "ui_v2", false)
 }
