@@ -1,0 +1,294 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// agentConfig scrapes target every 200ms and remote-writes to recvAddr with
+// short batches, so that samples reach the receiver within a second.
+func agentConfig(target, recvAddr string) string {
+	return scrapeConfig("fixture", target, "200ms") + fmt.Sprintf(`remote_write:
+  - url: http://%s/api/v1/write
+    queue_config:
+      batch_send_deadline: 100ms
+      min_backoff: 50ms
+      max_backoff: 300ms
+`, recvAddr)
+}
+
+// receivedCounts returns the values of fixture_requests_total the receiver
+// holds (the fixture's scrape numbers), in time order.
+func receivedCounts(t *testing.T, recv *proc) []int {
+	t.Helper()
+	got, err := recv.rangeSamples(`fixture_requests_total{job="fixture"}`, "1h", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) > 1 {
+		t.Fatalf("the receiver holds %d fixture_requests_total series, want 1: %v", len(got), got)
+	}
+	var out []int
+	for _, ss := range got {
+		for _, s := range ss {
+			n, err := strconv.Atoi(s.V)
+			if err != nil {
+				t.Fatalf("sample %v: %v", s, err)
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitReceived waits until the receiver holds a scrape number of at least n.
+func waitReceived(t *testing.T, recv *proc, n int, timeout time.Duration) []int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := receivedCounts(t, recv)
+		if len(got) > 0 && got[len(got)-1] >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the receiver did not get scrape %d within %s; it holds %v", n, timeout, got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkRun fails unless got holds every scrape number of [from, to] exactly
+// once, in order (the fixture counts its scrapes, and only the agent
+// scrapes it, so the receiver must see 1, 2, 3, ... for every sample sent).
+func checkRun(t *testing.T, got []int, from, to int, what string) {
+	t.Helper()
+	i := slices.Index(got, from)
+	if i < 0 {
+		t.Fatalf("%s: scrape %d missing from the receiver, which holds %v", what, from, got)
+	}
+	for n := from; n <= to; n++ {
+		if i >= len(got) || got[i] != n {
+			t.Fatalf("%s: want every scrape %d..%d once, in order; the receiver holds %v", what, from, to, got)
+		}
+		i++
+	}
+}
+
+// TestAgentRemoteWritesToPrometheus: mytsdb --agent scrapes a fixture and
+// remote-writes to the real Prometheus. Every scrape arrives, once and in
+// order; a graceful stop flushes the queue, so the receiver then holds every
+// scrape; after a restart the agent replays its WAL (its series) and goes
+// on; a SIGKILL loses nothing the receiver had already got and duplicates
+// nothing, and the run after the restart arrives whole. Samples scraped but
+// not yet sent at the SIGKILL are not sent again, as in Prometheus's agent
+// (its WAL watcher starts at the restart).
+func TestAgentRemoteWritesToPrometheus(t *testing.T) {
+	exporter, scrapes := fixtureExporter(t)
+	dir := t.TempDir()
+	recvAddr := freeAddr(t)
+	recv := startReceiver(t, dir, recvAddr)
+	cfgPath := filepath.Join(dir, "agent.yml")
+	writeFile(t, cfgPath, agentConfig(exporter, recvAddr))
+	addr := freeAddr(t)
+	agentDir := filepath.Join(dir, "agent-data")
+	args := []string{
+		"--agent",
+		"--config.file=" + cfgPath,
+		"--storage.agent.path=" + agentDir,
+		"--web.listen-address=" + addr,
+		"--storage.remote.flush-deadline=10s",
+		"--storage.agent.wal-compression-type=zstd",
+	}
+	m := start(t, mytsdbBinary, dir, addr, args...)
+	m.waitReady(30 * time.Second)
+	got := waitReceived(t, recv, 10, 30*time.Second)
+	checkRun(t, got, 1, got[len(got)-1], "running")
+
+	// A graceful stop sends what is queued: the receiver holds every scrape.
+	stopGracefully(t, m)
+	last := int(scrapes.Load())
+	got = receivedCounts(t, recv)
+	checkRun(t, got, 1, last, "after a graceful stop")
+	if len(got) != last {
+		t.Fatalf("after a graceful stop the receiver holds %d samples for %d scrapes: %v", len(got), last, got)
+	}
+
+	// The restart replays the agent WAL (the WAL, not a fresh one, is what
+	// the queue tails: the series records of before the stop come back).
+	m = start(t, mytsdbBinary, dir, addr, args...)
+	m.waitReady(30 * time.Second)
+	// (Open starts a fresh segment, 1, and then replays 0 and 1.)
+	if !strings.Contains(m.logText(), `msg="WAL segment loaded" segment=0 maxSegment=1`) {
+		t.Fatalf("the restarted agent did not replay its WAL's first segment:\n%s", tail(m.logText(), 30))
+	}
+	got = waitReceived(t, recv, last+10, 30*time.Second)
+	checkRun(t, got, 1, last, "after the restart")
+	before := got
+
+	// SIGKILL: what the receiver had stays, nothing comes twice.
+	m.kill()
+	killedAt := int(scrapes.Load())
+	m = start(t, mytsdbBinary, dir, addr, args...)
+	m.waitReady(30 * time.Second)
+	firstAfter := killedAt + 1
+	got = waitReceived(t, recv, firstAfter+10, 30*time.Second)
+	stopGracefully(t, m)
+	end := int(scrapes.Load())
+	got = receivedCounts(t, recv)
+	if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+		t.Fatalf("the receiver holds duplicates or out-of-order scrapes: %v", got)
+	}
+	for _, n := range before {
+		if !slices.Contains(got, n) {
+			t.Fatalf("scrape %d, received before the SIGKILL, is gone: %v", n, got)
+		}
+	}
+	checkRun(t, got, firstAfter, end, "the run after the SIGKILL")
+	t.Logf("%d scrapes, %d received; lost at the SIGKILL: %d", end, len(got), end-len(got))
+}
+
+// agentAnswer is one endpoint's answer, with the fields that differ between
+// two runs by construction (times, durations, ports, goroutines) masked.
+func agentAnswer(t *testing.T, p *proc, method, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.url(path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.ReplaceAll(string(raw), p.addr, "ADDR")
+	_, port, _ := strings.Cut(p.addr, ":")
+	body = strings.ReplaceAll(body, ":"+port+"/", ":PORT/")
+	var v any
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return resp.StatusCode, body
+	}
+	mask(v)
+	out, _ := json.Marshal(v)
+	return resp.StatusCode, string(out)
+}
+
+// volatileKeys are the JSON fields masked in agentAnswer.
+var volatileKeys = map[string]bool{
+	"startTime": true, "serverTime": true, "lastConfigTime": true, "goroutineCount": true,
+	"lastScrape": true, "lastScrapeDuration": true, "CWD": true,
+	"config.file": true, "storage.agent.path": true, "web.listen-address": true,
+	"version": true, // buildinfo's: the test build sets mytsdb's (compliance/server.LDFlags)
+}
+
+func mask(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if volatileKeys[k] {
+				x[k] = "MASKED"
+				continue
+			}
+			mask(e)
+		}
+	case []any:
+		for _, e := range x {
+			mask(e)
+		}
+	}
+}
+
+// TestAgentAPIMatchesPrometheus starts mytsdb --agent and prometheus
+// --agent with the same flags and configuration (both scraping the same
+// fixture) and compares the status code and body of every endpoint: those
+// the agent refuses, those it serves (status, targets, flags, features,
+// config), the health endpoints and the home page's redirect.
+func TestAgentAPIMatchesPrometheus(t *testing.T) {
+	exporter, _ := fixtureExporter(t)
+	var procs []*proc
+	for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "agent.yml")
+		writeFile(t, cfg, scrapeConfig("fixture", exporter, "1s"))
+		addr := freeAddr(t)
+		p := start(t, bin, dir, addr, "--agent", "--config.file="+cfg, "--storage.agent.path="+filepath.Join(dir, "agent-data"),
+			"--web.listen-address="+addr, "--web.enable-lifecycle", "--storage.agent.retention.max-time=2h")
+		procs = append(procs, p)
+	}
+	mine, ref := procs[0], procs[1]
+	mine.waitReady(30 * time.Second)
+	ref.waitReady(30 * time.Second)
+	// Both have scraped the fixture (targets show health "up").
+	for _, p := range procs {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, body := get(t, p.url("/api/v1/targets"))
+			if strings.Contains(body, `"health":"up"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the fixture target is not up: %s", p.addr, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/v1/query?query=up"}, {"POST", "/api/v1/query?query=up"},
+		{"GET", "/api/v1/query_range?query=up&start=0&end=10&step=1"},
+		{"GET", "/api/v1/query_exemplars?query=up"},
+		{"GET", "/api/v1/format_query?query=up"}, {"GET", "/api/v1/parse_query?query=up"},
+		{"GET", "/api/v1/labels"}, {"GET", "/api/v1/label/job/values"},
+		{"GET", "/api/v1/series?match[]=up"}, {"GET", "/api/v1/alertmanagers"},
+		{"GET", "/api/v1/status/tsdb"}, {"GET", "/api/v1/status/tsdb/blocks"},
+		{"GET", "/api/v1/alerts"}, {"GET", "/api/v1/rules"},
+		{"POST", "/api/v1/admin/tsdb/snapshot"}, {"PUT", "/api/v1/admin/tsdb/delete_series"},
+		{"POST", "/api/v1/admin/tsdb/clean_tombstones"},
+		{"GET", "/api/v1/status/walreplay"}, {"GET", "/api/v1/notifications"},
+		{"GET", "/api/v1/status/buildinfo"}, {"GET", "/api/v1/status/config"},
+		{"GET", "/api/v1/status/runtimeinfo"}, {"GET", "/api/v1/features"},
+		{"GET", "/api/v1/status/flags"}, {"GET", "/api/v1/targets"},
+		{"GET", "/api/v1/scrape_pools"}, {"GET", "/api/v1/targets/metadata?match_target={job=\"fixture\"}"},
+		{"GET", "/api/v1/search/metric_names"}, {"POST", "/api/v1/write"},
+		{"POST", "/api/v1/otlp/v1/metrics"}, {"GET", "/federate?match[]=up"},
+		{"GET", "/-/healthy"}, {"GET", "/-/ready"}, {"GET", "/"}, {"GET", "/query"}, {"GET", "/rules"},
+	} {
+		mc, mb := agentAnswer(t, mine, c.method, c.path)
+		rc, rb := agentAnswer(t, ref, c.method, c.path)
+		if c.path == "/api/v1/status/flags" {
+			mb, rb = dropOwnFlags(t, mb), dropOwnFlags(t, rb)
+		}
+		if mc != rc || mb != rb {
+			t.Errorf("%s %s:\n mytsdb     %d %s\n prometheus %d %s", c.method, c.path, mc, mb, rc, rb)
+		}
+	}
+}
+
+// dropOwnFlags removes mytsdb's own flags (which Prometheus lacks) from a
+// /status/flags answer.
+func dropOwnFlags(t *testing.T, body string) string {
+	t.Helper()
+	var r struct {
+		Status string            `json:"status"`
+		Data   map[string]string `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("status/flags: %v: %s", err, body)
+	}
+	for _, own := range []string{"storage.wal.sync", "storage.wal.sync-interval", "storage.wal.writer", "storage.prometheus-data.keep"} {
+		delete(r.Data, own)
+	}
+	out, _ := json.Marshal(r)
+	return string(out)
+}
