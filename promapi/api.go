@@ -132,6 +132,12 @@ type Options struct {
 	// with an internal error.
 	Snapshot func(ctx context.Context, name string, withHead bool) error
 
+	// EnableSearch is --enable-feature=search-api: the /search/* endpoints
+	// (search.go); without it they answer 500 "search API disabled".
+	// MaxSearchLimit is --web.search.max-limit (0: no cap).
+	EnableSearch   bool
+	MaxSearchLimit int
+
 	// Agent is --agent: the endpoints Prometheus wraps with wrapAgent (the
 	// query, label, series, TSDB status, rules, alerts, Alertmanager and
 	// admin endpoints) answer 422 execution "unavailable with Prometheus
@@ -149,6 +155,8 @@ type API struct {
 	routes router
 	reads  readHandlers
 	fed    federation
+	// searchMeta caches the targets' metadata for the search API.
+	searchMeta searchMetaCache
 }
 
 // result is what an endpoint returns; the envelope is written by serve.
@@ -242,9 +250,16 @@ func (a *API) register() {
 	a.handle(http.MethodPost, "/write", http.HandlerFunc(a.remoteWrite))
 	a.handle(http.MethodPost, "/read", a.ready(http.HandlerFunc(a.remoteRead)))
 	a.handle(http.MethodPost, "/otlp/v1/metrics", a.ready(http.HandlerFunc(a.otlpWrite)))
-	for _, p := range []string{"/search/metric_names", "/search/label_names", "/search/label_values"} {
-		a.handle(http.MethodGet, p, a.ready(http.HandlerFunc(a.searchDisabled)))
-		a.handle(http.MethodPost, p, a.ready(http.HandlerFunc(a.searchDisabled)))
+	for _, e := range []struct {
+		path string
+		h    http.HandlerFunc
+	}{
+		{"/search/metric_names", a.searchMetricNames},
+		{"/search/label_names", a.searchLabelNames},
+		{"/search/label_values", a.searchLabelValues},
+	} {
+		a.handle(http.MethodGet, e.path, a.ready(e.h))
+		a.handle(http.MethodPost, e.path, a.ready(e.h))
 	}
 	for _, e := range []struct {
 		path string
@@ -330,13 +345,6 @@ func (a *API) ready(h http.Handler) http.Handler {
 // --web.enable-admin-api.
 func (a *API) adminDisabled(*http.Request) result {
 	return result{err: &apiError{errorUnavailable, errorString("admin APIs disabled")}}
-}
-
-// searchDisabled answers the experimental search endpoints like Prometheus
-// without --enable-feature=search-api.
-func (a *API) searchDisabled(w http.ResponseWriter, r *http.Request) {
-	httputil.SetCORS(w, a.cors, r)
-	a.respondError(w, &apiError{errorUnavailable, errorString("search API disabled")}, nil)
 }
 
 func (a *API) otlpWrite(w http.ResponseWriter, r *http.Request) {

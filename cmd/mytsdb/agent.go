@@ -325,6 +325,8 @@ func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *s
 		RemoteReadSampleLimit:      s.cfg.remoteReadSampleLimit,
 		RemoteReadConcurrencyLimit: s.cfg.remoteReadConcurrency,
 		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
+		EnableSearch:               s.features.searchAPI,
+		MaxSearchLimit:             s.cfg.searchMaxLimit,
 	})
 	wh.SetAPI(api.Handler())
 	wh.SetFederate(api.Federate())

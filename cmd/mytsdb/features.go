@@ -26,6 +26,7 @@ type featureOpts struct {
 	convertOTLPDelta       bool // otlp-deltatocumulative
 	nativeOTLPDelta        bool // otlp-native-delta-ingestion
 	concurrentRuleEval     bool
+	searchAPI              bool // search-api
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -89,10 +90,13 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "otlp-native-delta-ingestion":
 				f.nativeOTLPDelta = true
 				logger.Info("Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time.")
+			case "search-api":
+				f.searchAPI = true
+				logger.Info("Experimental search API enabled.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"created-timestamp-zero-ingestion", "xor2-encoding",
 				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
-				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
+				"old-ui", "use-uncached-io", "fast-startup", "query-cost":
 				warnFeatureNotHonoured(logger, o)
 			default:
 				logger.Warn("Unknown option for --enable-feature", "option", o)
@@ -122,7 +126,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	features.Set(features.API, "remote_write_receiver", cfg.enableRemoteWrite)
 	features.Set(features.API, "otlp_write_receiver", cfg.enableOTLP)
 	features.Set(features.API, "query_cost", false)
-	features.Set(features.API, "search", false)
+	features.Set(features.API, "search", f.searchAPI)
 	features.Set(features.OTLPReceiver, "delta_conversion", f.convertOTLPDelta)
 	features.Set(features.OTLPReceiver, "native_delta_ingestion", f.nativeOTLPDelta)
 	for _, f := range []string{"label_values_match", "query_warnings", "query_stats", "time_range_series", "time_range_labels", "exclude_alerts", "openapi_3.1", "openapi_3.2"} {

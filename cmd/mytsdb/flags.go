@@ -303,7 +303,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("10").IntVar(&cfg.remoteReadConcurrency)
 	fs.serverOnly("storage.remote.read-max-bytes-in-frame", "Maximum number of bytes in a single frame for streaming remote read response types before marshalling. Note that client might have limit on frame size as well. 1MB as recommended by protobuf by default.", true).
 		Default("1048576").IntVar(&cfg.remoteReadBytesInFrame)
-	fs.serverOnly("web.search.max-limit", "Hard upper bound on the \"limit\" query parameter accepted by the experimental search API (--enable-feature=search-api). Requests with a higher limit are rejected with HTTP 400. 0 disables the cap.", false).
+	fs.serverOnly("web.search.max-limit", "Hard upper bound on the \"limit\" query parameter accepted by the experimental search API (--enable-feature=search-api). Requests with a higher limit are rejected with HTTP 400. 0 disables the cap.", true).
 		Default("10000").IntVar(&cfg.searchMaxLimit)
 	fs.serverOnly("rules.alert.for-outage-tolerance", "Max time to tolerate prometheus outage for restoring \"for\" state of alert.", true).
 		Default("1h").SetValue(&cfg.outageTolerance)
