@@ -26,6 +26,7 @@ import (
 	"mytsdb/promapi"
 	"mytsdb/promapi/otlp"
 	"mytsdb/promapi/remotewrite"
+	"mytsdb/remote"
 	"mytsdb/scrape"
 	"mytsdb/storage/wal"
 	"mytsdb/web"
@@ -168,6 +169,9 @@ func (s *server) runAgent() int {
 		return math.MaxInt64, tsdb.ErrNotReady
 	}
 	ready := &readyScrape{}
+	// Upstream registers a few remote-storage counters on client_golang's
+	// default registry; they are forwarded into ours as in server mode.
+	reg.MustRegister(remote.DefaultRegistryCounters())
 	rs := upstreamremote.NewStorage(logger.With("component", "remote"), reg, startTime, s.cfg.agentPath,
 		time.Duration(s.cfg.remoteFlushDeadline), ready, s.features.enableTypeAndUnitLabel)
 

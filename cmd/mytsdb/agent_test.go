@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/prompb"
 )
 
 // agentConfig scrapes target every 200ms and remote-writes to recvAddr with
@@ -106,11 +109,24 @@ func TestAgentRemoteWritesToPrometheus(t *testing.T) {
 		"--web.listen-address=" + addr,
 		"--storage.remote.flush-deadline=10s",
 		"--storage.agent.wal-compression-type=zstd",
+		"--web.enable-remote-write-receiver",
 	}
 	m := start(t, mytsdbBinary, dir, addr, args...)
 	m.waitReady(30 * time.Second)
 	got := waitReceived(t, recv, 10, 30*time.Second)
 	checkRun(t, got, 1, got[len(got)-1], "running")
+
+	// What the agent receives by remote write is forwarded too.
+	// (Newer than the queue's start: the WAL watcher sends nothing older.)
+	pushed := time.Now().UnixMilli()
+	push := &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+		Labels:  []prompb.Label{{Name: "__name__", Value: "pushed_metric"}, {Name: "job", Value: "push"}},
+		Samples: []prompb.Sample{{Timestamp: pushed, Value: 7.25}},
+	}}}
+	if code, err := remoteWrite(&http.Client{Timeout: 5 * time.Second}, addr, push); err != nil || code != http.StatusNoContent {
+		t.Fatalf("remote write to the agent: %d %v", code, err)
+	}
+	recv.waitQueryValue(`pushed_metric{job="push"}`, "7.25", 15*time.Second)
 
 	// A graceful stop sends what is queued: the receiver holds every scrape.
 	stopGracefully(t, m)
@@ -273,6 +289,26 @@ func TestAgentAPIMatchesPrometheus(t *testing.T) {
 			t.Errorf("%s %s:\n mytsdb     %d %s\n prometheus %d %s", c.method, c.path, mc, mb, rc, rb)
 		}
 	}
+	// The agent DB's and the remote storage's metrics are Prometheus's own.
+	mm, rm := agentMetricFamilies(t, mine), agentMetricFamilies(t, ref)
+	if len(rm) < 10 || !maps.Equal(mm, rm) {
+		t.Errorf("agent metric families:\n mytsdb     %v\n prometheus %v", slices.Sorted(maps.Keys(mm)), slices.Sorted(maps.Keys(rm)))
+	}
+}
+
+// agentMetricFamilies are the names (with label names) of the families the
+// agent's storage and its remote queues expose on /metrics.
+func agentMetricFamilies(t *testing.T, p *proc) map[string]bool {
+	t.Helper()
+	_, body := get(t, p.url("/metrics"))
+	out := map[string]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "# TYPE prometheus_agent_") && !strings.HasPrefix(line, "# TYPE prometheus_remote_storage_") && !strings.HasPrefix(line, "# TYPE prometheus_wal_watcher_") {
+			continue
+		}
+		out[strings.Fields(line)[2]] = true
+	}
+	return out
 }
 
 // dropOwnFlags removes mytsdb's own flags (which Prometheus lacks) from a
