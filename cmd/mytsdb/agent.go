@@ -269,9 +269,11 @@ func (s *server) runAgent() int {
 // query and TSDB endpoints refused (promapi's Agent), the status, target
 // and metadata endpoints as in a server, and the remote-write and OTLP
 // receivers appending to the agent's fanout (the agent has one storage:
-// X-Scope-OrgID is checked but names no tenant).
+// X-Scope-OrgID names no tenant and is not checked).
 func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *scrape.Manager, cs *configState, reg *prometheus.Registry) {
 	appendable := func(string) (promstorage.AppendableV2, error) { return fanout, nil }
+	// No tenants: X-Scope-OrgID is ignored, as Prometheus ignores it.
+	anyTenant := func(string) error { return nil }
 	var rw http.Handler
 	if s.cfg.enableRemoteWrite {
 		protos := make([]remotewrite.Proto, 0, len(s.cfg.remoteWriteMsgs))
@@ -284,6 +286,7 @@ func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *s
 			Registerer:              reg,
 			AcceptedProtos:          protos,
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			ValidateTenant:          anyTenant,
 		})
 	}
 	var otlpWrite http.Handler
@@ -295,6 +298,7 @@ func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *s
 			NativeDelta:             s.features.nativeOTLPDelta,
 			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			ValidateTenant:          anyTenant,
 			Logger:                  s.logger.With("component", "otlp"),
 			Registerer:              reg,
 		})
@@ -304,21 +308,22 @@ func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *s
 		cwd = "<error retrieving current working directory>"
 	}
 	api := promapi.New(promapi.Options{
-		Agent:       true,
-		Storage:     func(string) (promapi.TenantStorage, error) { return agentStorage{}, nil },
-		Targets:     sm,
-		Config:      cs.Config,
-		Flags:       s.flags,
-		BuildInfo:   buildInfo(),
-		RuntimeInfo: runtimeInfo(time.Now().UTC(), cwd, s.retention, reg),
-		RemoteWrite: rw,
-		OTLPWrite:   otlpWrite,
-		Logger:      s.logger.With("component", "api"),
-		Parser:      s.parser,
-		Ready:       wh.IsReady,
-		Gatherer:    reg,
-		Registerer:  reg,
-		Notices:     s.notices,
+		Agent:          true,
+		Storage:        func(string) (promapi.TenantStorage, error) { return agentStorage{}, nil },
+		ValidateTenant: anyTenant,
+		Targets:        sm,
+		Config:         cs.Config,
+		Flags:          s.flags,
+		BuildInfo:      buildInfo(),
+		RuntimeInfo:    runtimeInfo(time.Now().UTC(), cwd, s.retention, reg),
+		RemoteWrite:    rw,
+		OTLPWrite:      otlpWrite,
+		Logger:         s.logger.With("component", "api"),
+		Parser:         s.parser,
+		Ready:          wh.IsReady,
+		Gatherer:       reg,
+		Registerer:     reg,
+		Notices:        s.notices,
 		GlobalURL: promapi.GlobalURLOptions{
 			ListenAddress: s.cfg.listenAddresses[0],
 			Host:          s.externalURL.Host,

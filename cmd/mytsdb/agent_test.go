@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -240,7 +242,8 @@ func TestAgentAPIMatchesPrometheus(t *testing.T) {
 		writeFile(t, cfg, scrapeConfig("fixture", exporter, "1s"))
 		addr := freeAddr(t)
 		p := start(t, bin, dir, addr, "--agent", "--config.file="+cfg, "--storage.agent.path="+filepath.Join(dir, "agent-data"),
-			"--web.listen-address="+addr, "--web.enable-lifecycle", "--storage.agent.retention.max-time=2h")
+			"--web.listen-address="+addr, "--web.enable-lifecycle", "--storage.agent.retention.max-time=2h",
+			"--web.enable-remote-write-receiver")
 		procs = append(procs, p)
 	}
 	mine, ref := procs[0], procs[1]
@@ -289,11 +292,56 @@ func TestAgentAPIMatchesPrometheus(t *testing.T) {
 			t.Errorf("%s %s:\n mytsdb     %d %s\n prometheus %d %s", c.method, c.path, mc, mb, rc, rb)
 		}
 	}
+	// Remote write is taken whatever X-Scope-OrgID says (the agent has no
+	// tenants); remote read answers as the agent's WAL-only storage does.
+	client := &http.Client{Timeout: 5 * time.Second}
+	now := time.Now().UnixMilli()
+	w := &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+		Labels: []prompb.Label{{Name: "__name__", Value: "pushed"}}, Samples: []prompb.Sample{{Timestamp: now, Value: 1}},
+	}}}
+	rr, err := (&prompb.ReadRequest{Queries: []*prompb.Query{{StartTimestampMs: now - 60_000, EndTimestampMs: now,
+		Matchers: []*prompb.LabelMatcher{{Type: prompb.LabelMatcher_EQ, Name: "__name__", Value: "up"}}}}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answers [2]string
+	for i, p := range procs {
+		code, body, err := remoteWriteAs(client, p.addr, "../not a tenant", w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, rb := postBody(t, p.url("/api/v1/read"), snappy.Encode(nil, rr),
+			"Content-Encoding", "snappy", "Content-Type", "application/x-protobuf", "X-Prometheus-Remote-Read-Version", "0.1.0")
+		answers[i] = fmt.Sprintf("write %d %q; read %d %q", code, body, rc, rb)
+	}
+	t.Logf("remote write and read: %s", answers[1])
+	if answers[0] != answers[1] {
+		t.Errorf("remote write and read:\n mytsdb     %s\n prometheus %s", answers[0], answers[1])
+	}
 	// The agent DB's and the remote storage's metrics are Prometheus's own.
 	mm, rm := agentMetricFamilies(t, mine), agentMetricFamilies(t, ref)
 	if len(rm) < 10 || !maps.Equal(mm, rm) {
 		t.Errorf("agent metric families:\n mytsdb     %v\n prometheus %v", slices.Sorted(maps.Keys(mm)), slices.Sorted(maps.Keys(rm)))
 	}
+}
+
+// postBody sends body and returns the status and the response body.
+func postBody(t *testing.T, u string, body []byte, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // agentMetricFamilies are the names (with label names) of the families the
