@@ -228,8 +228,8 @@ func (a *API) newSearchRequest(w http.ResponseWriter, r *http.Request, endpoint 
 		a.respondError(w, searchError(err), nil)
 		return nil
 	}
-	searcher, ok := q.(storage.Searcher)
-	if !ok {
+	searcher, native := q.(storage.Searcher)
+	if !native {
 		searcher = labelSearcher{q}
 	}
 	limit := sp.limit + 1 // one more, to tell has_more
@@ -237,7 +237,7 @@ func (a *API) newSearchRequest(w http.ResponseWriter, r *http.Request, endpoint 
 		limit = math.MaxInt
 	}
 	hints := &storage.SearchHints{
-		Filter:  newSearchFilter(sp.searches, sp.fuzzThreshold, sp.fuzzAlg, sp.caseSensitive),
+		Filter:  newSearchFilter(sp.searches, sp.fuzzThreshold, sp.fuzzAlg, sp.caseSensitive, native),
 		Limit:   limit,
 		OrderBy: searchOrdering(sp.sortBy, sp.sortDir),
 	}

@@ -33,20 +33,36 @@ const searchLimit = "50"
 // error (400 with Prometheus's message, the max-limit one included).
 func TestSearchAPIMatchesPrometheus(t *testing.T) {
 	ref := startPrometheus(t, compareConfig, "--enable-feature=search-api", "--web.search.max-limit="+searchLimit)
-	api, _ := newTestAPI(t, ref.ConfigFile, func(o *Options, st *teststorage.TestStorage) {
-		o.EnableSearch = true
-		o.MaxSearchLimit = 50
-		o.Storage = func(string) (TenantStorage, error) { return plainStorage{st}, nil }
-	})
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.Handler())
-	ours := httptest.NewServer(mux)
-	defer ours.Close()
-
 	base := dataBase()
 	set := testDataSet(base)
 	remoteWrite(t, ref.URL, writeRequest(set, base))
-	remoteWrite(t, ours.URL, writeRequest(set, base))
+	// Ours twice: over a querier that is not a storage.Searcher (as
+	// mytsdb's storage), and over the TSDB's own Searcher.
+	var servers []*httptest.Server
+	for _, native := range []bool{false, true} {
+		api, _ := newTestAPI(t, ref.ConfigFile, func(o *Options, st *teststorage.TestStorage) {
+			o.EnableSearch = true
+			o.MaxSearchLimit = 50
+			if !native {
+				o.Storage = func(string) (TenantStorage, error) { return plainStorage{st}, nil }
+				return
+			}
+			q, err := st.Querier(0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			if _, ok := q.(storage.Searcher); !ok {
+				t.Fatalf("the TSDB's querier %T is not a storage.Searcher", q)
+			}
+		})
+		mux := http.NewServeMux()
+		mux.Handle("/api/v1/", api.Handler())
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		remoteWrite(t, srv.URL, writeRequest(set, base))
+		servers = append(servers, srv)
+	}
 
 	rng := "&start=" + sec(base-60_000) + "&end=" + sec(base+dataPoints*dataStepMs)
 	get := func(path string) apiCase { return apiCase{name: path, path: path} }
@@ -104,8 +120,9 @@ func TestSearchAPIMatchesPrometheus(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			want := do(t, ref.URL, c)
-			got := do(t, ours.URL, c)
-			compareAnswers(t, c, want, got)
+			for _, ours := range servers {
+				compareAnswers(t, c, want, do(t, ours.URL, c))
+			}
 			if testing.Verbose() {
 				t.Logf("%d %s", want.code, want.body)
 			}

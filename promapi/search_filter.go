@@ -100,8 +100,11 @@ type searchScore struct {
 var _ storage.Filter = (*searchFilter)(nil)
 
 // newSearchFilter builds the filter of search[] terms; empty terms are
-// skipped and nil is returned when none remains (no filtering).
-func newSearchFilter(searches []string, threshold int, alg string, caseSensitive bool) storage.Filter {
+// skipped and nil is returned when none remains (no filtering). memo asks
+// for the memo of fuzzy scores, worth it only when a value may reach the
+// filter several times (a storage.Searcher scoring block by block); a
+// single sorted list of values is scored once per value anyway.
+func newSearchFilter(searches []string, threshold int, alg string, caseSensitive, memo bool) storage.Filter {
 	f := &searchFilter{foldCase: !caseSensitive}
 	th := float64(threshold) / 100
 	for _, s := range searches {
@@ -125,7 +128,7 @@ func newSearchFilter(searches []string, threshold int, alg string, caseSensitive
 	}
 	// Substring scoring is as cheap as a map lookup; the fuzzy scores are
 	// not. The memo is bounded (Prometheus's 100k values, 10 MiB of keys).
-	if alg == fuzzSubsequence || threshold > 0 {
+	if memo && (alg == fuzzSubsequence || threshold > 0) {
 		f.memo = map[string]searchScore{}
 		f.memoLimit, f.memoBudget = 100_000, 10<<20
 	}

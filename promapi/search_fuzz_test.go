@@ -13,17 +13,17 @@ import (
 // algorithm (a prefix is a subsequence match and a substring at position 0);
 // case folding accepts what the lowercased value would.
 func FuzzSearchFilter(f *testing.F) {
-	f.Add("req", "test_requests_total", true, 0, true)
-	f.Add("é", "xé", false, 50, false)
-	f.Add("Go", "go_gc", true, 90, false)
-	f.Add("\xff", "a\xffb", false, 10, true)
-	f.Fuzz(func(t *testing.T, term, value string, subsequence bool, threshold int, caseSensitive bool) {
+	f.Add("req", "test_requests_total", true, 0, true, true)
+	f.Add("é", "xé", false, 50, false, false)
+	f.Add("Go", "go_gc", true, 90, false, true)
+	f.Add("\xff", "a\xffb", false, 10, true, false)
+	f.Fuzz(func(t *testing.T, term, value string, subsequence bool, threshold int, caseSensitive, memo bool) {
 		alg := "jarowinkler"
 		if subsequence {
 			alg = fuzzSubsequence
 		}
 		threshold = ((threshold % 101) + 101) % 101
-		flt := newSearchFilter([]string{term}, threshold, alg, caseSensitive)
+		flt := newSearchFilter([]string{term}, threshold, alg, caseSensitive, memo)
 		if term == "" {
 			if flt != nil {
 				t.Fatal("an empty term filters")
