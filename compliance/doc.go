@@ -21,7 +21,8 @@
 // the OTLP series and samples, and /api/v1/query_exemplars: federation looks
 // back from the server's clock, which the corpus's data set (ending Lead-Span
 // before the run) never reaches. Both servers run with FreshFlags
-// (--web.enable-otlp-receiver, --enable-feature=exemplar-storage).
+// (--web.enable-otlp-receiver, --enable-feature=exemplar-storage,
+// --enable-feature=search-api for the corpus's search cases).
 //
 // Subpackages: server (process lifetime, reused by the benchmark drivers),
 // datagen, targets, corpus, compare; cmd/compliance is the command behind
