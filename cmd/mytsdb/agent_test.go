@@ -248,9 +248,11 @@ func mask(v any) {
 func TestAgentAPIMatchesPrometheus(t *testing.T) {
 	exporter, _ := fixtureExporter(t)
 	var procs []*proc
+	var cfgs []string
 	for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
 		dir := t.TempDir()
 		cfg := filepath.Join(dir, "agent.yml")
+		cfgs = append(cfgs, cfg)
 		writeFile(t, cfg, scrapeConfig("fixture", exporter, "1s"))
 		addr := freeAddr(t)
 		p := start(t, bin, dir, addr, "--agent", "--config.file="+cfg, "--storage.agent.path="+filepath.Join(dir, "agent-data"),
@@ -329,6 +331,21 @@ func TestAgentAPIMatchesPrometheus(t *testing.T) {
 	t.Logf("remote write and read: %s", answers[1])
 	if answers[0] != answers[1] {
 		t.Errorf("remote write and read:\n mytsdb     %s\n prometheus %s", answers[0], answers[1])
+	}
+	// A reload with a server-only section fails as Prometheus's does, and
+	// the agent keeps running.
+	for i, p := range procs {
+		writeFile(t, cfgs[i], scrapeConfig("fixture", exporter, "1s")+"rule_files: [rules.yml]\n")
+		code, body := post(t, p.url("/-/reload"))
+		answers[i] = fmt.Sprintf("%d %s", code, strings.ReplaceAll(body, cfgs[i], "CFG"))
+	}
+	if answers[0] != answers[1] || !strings.Contains(answers[1], "rule_files is not allowed in agent mode") {
+		t.Errorf("reload with rule_files:\n mytsdb     %s\n prometheus %s", answers[0], answers[1])
+	}
+	for _, p := range procs {
+		if code, _ := get(t, p.url("/-/ready")); code != http.StatusOK {
+			t.Errorf("%s not ready after the failed reload: %d", p.addr, code)
+		}
 	}
 	// The agent DB's and the remote storage's metrics are Prometheus's own.
 	mm, rm := agentMetricFamilies(t, mine), agentMetricFamilies(t, ref)
