@@ -21,7 +21,8 @@
 // the OTLP series and samples, and /api/v1/query_exemplars: federation looks
 // back from the server's clock, which the corpus's data set (ending Lead-Span
 // before the run) never reaches. Both servers run with FreshFlags
-// (--web.enable-otlp-receiver, --enable-feature=exemplar-storage).
+// (--web.enable-otlp-receiver, --enable-feature=exemplar-storage,
+// --enable-feature=search-api for the corpus's search cases).
 //
 // Then the remote-read phase (RemoteRead, remoteread.go) sends the same
 // POST /api/v1/read requests, sampled and streamed XOR chunks, over the

@@ -34,9 +34,10 @@ import (
 // before the phase starts, well inside the 5m lookback while the phase runs.
 const freshStep = 10 * time.Second
 
-// FreshFlags are the flags both servers need for the fresh phase.
+// FreshFlags are the flags both servers need for the fresh phase, and the
+// search API's feature, which the corpus's search cases need.
 func FreshFlags() []string {
-	return []string{"--web.enable-otlp-receiver", "--enable-feature=exemplar-storage"}
+	return []string{"--web.enable-otlp-receiver", "--enable-feature=exemplar-storage", "--enable-feature=search-api"}
 }
 
 // Fresh writes the fresh data to both servers by remote write and by OTLP

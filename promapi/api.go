@@ -131,6 +131,18 @@ type Options struct {
 	// ErrTSDBNotReady. nil = answered like a Prometheus whose snapshot fails
 	// with an internal error.
 	Snapshot func(ctx context.Context, name string, withHead bool) error
+
+	// EnableSearch is --enable-feature=search-api: the /search/* endpoints
+	// (search.go); without it they answer 500 "search API disabled".
+	// MaxSearchLimit is --web.search.max-limit (0: no cap).
+	EnableSearch   bool
+	MaxSearchLimit int
+
+	// Agent is --agent: the endpoints Prometheus wraps with wrapAgent (the
+	// query, label, series, TSDB status, rules, alerts, Alertmanager and
+	// admin endpoints) answer 422 execution "unavailable with Prometheus
+	// Agent" before looking at the request; Engine may then be nil.
+	Agent bool
 }
 
 // API serves Prometheus's HTTP API.
@@ -143,6 +155,8 @@ type API struct {
 	routes router
 	reads  readHandlers
 	fed    federation
+	// searchMeta caches the targets' metadata for the search API.
+	searchMeta searchMetaCache
 }
 
 // result is what an endpoint returns; the envelope is written by serve.
@@ -224,10 +238,10 @@ func (a *API) register() {
 		{"/rules", get, a.rules},
 	} {
 		for _, m := range e.methods {
-			a.handle(m, e.path, a.wrap(e.fn))
+			a.handle(m, e.path, a.wrap(a.agentWrapped(e.path, e.fn)))
 		}
 	}
-	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.labelValues))
+	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.agentWrapped(paramRoute, a.labelValues)))
 	// As in Prometheus, these answer while the server starts and stops (the
 	// UI's startup page polls them), uncompressed.
 	a.handle(http.MethodGet, "/status/walreplay", a.envelope(a.statusWALReplay))
@@ -236,9 +250,16 @@ func (a *API) register() {
 	a.handle(http.MethodPost, "/write", http.HandlerFunc(a.remoteWrite))
 	a.handle(http.MethodPost, "/read", a.ready(http.HandlerFunc(a.remoteRead)))
 	a.handle(http.MethodPost, "/otlp/v1/metrics", a.ready(http.HandlerFunc(a.otlpWrite)))
-	for _, p := range []string{"/search/metric_names", "/search/label_names", "/search/label_values"} {
-		a.handle(http.MethodGet, p, a.ready(http.HandlerFunc(a.searchDisabled)))
-		a.handle(http.MethodPost, p, a.ready(http.HandlerFunc(a.searchDisabled)))
+	for _, e := range []struct {
+		path string
+		h    http.HandlerFunc
+	}{
+		{"/search/metric_names", a.searchMetricNames},
+		{"/search/label_names", a.searchLabelNames},
+		{"/search/label_values", a.searchLabelValues},
+	} {
+		a.handle(http.MethodGet, e.path, a.ready(e.h))
+		a.handle(http.MethodPost, e.path, a.ready(e.h))
 	}
 	for _, e := range []struct {
 		path string
@@ -252,8 +273,30 @@ func (a *API) register() {
 		if !a.opts.EnableAdmin {
 			fn = a.adminDisabled
 		}
+		fn = a.agentWrapped(e.path, fn)
 		a.handle(http.MethodPost, e.path, a.wrap(fn))
 		a.handle(http.MethodPut, e.path, a.wrap(fn))
+	}
+}
+
+// agentUnavailable are the routes upstream registers with wrapAgent.
+var agentUnavailable = map[string]bool{
+	"/query": true, "/query_range": true, "/query_exemplars": true,
+	"/format_query": true, "/parse_query": true, "/labels": true,
+	paramRoute: true, "/series": true, "/alertmanagers": true,
+	"/status/tsdb": true, "/status/tsdb/blocks": true, "/alerts": true,
+	"/rules": true, "/admin/tsdb/delete_series": true,
+	"/admin/tsdb/clean_tombstones": true, "/admin/tsdb/snapshot": true,
+}
+
+// agentWrapped is Prometheus's wrapAgent: in agent mode the route answers
+// 422 "unavailable with Prometheus Agent" whatever the request.
+func (a *API) agentWrapped(path string, fn endpoint) endpoint {
+	if !a.opts.Agent || !agentUnavailable[path] {
+		return fn
+	}
+	return func(*http.Request) result {
+		return result{err: &apiError{errorExec, errorString("unavailable with Prometheus Agent")}}
 	}
 }
 
@@ -302,13 +345,6 @@ func (a *API) ready(h http.Handler) http.Handler {
 // --web.enable-admin-api.
 func (a *API) adminDisabled(*http.Request) result {
 	return result{err: &apiError{errorUnavailable, errorString("admin APIs disabled")}}
-}
-
-// searchDisabled answers the experimental search endpoints like Prometheus
-// without --enable-feature=search-api.
-func (a *API) searchDisabled(w http.ResponseWriter, r *http.Request) {
-	httputil.SetCORS(w, a.cors, r)
-	a.respondError(w, &apiError{errorUnavailable, errorString("search API disabled")}, nil)
 }
 
 func (a *API) otlpWrite(w http.ResponseWriter, r *http.Request) {

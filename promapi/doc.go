@@ -18,7 +18,10 @@
 // httprouter-compatible routing), respond.go and json.go (envelope and
 // encoders), errors.go, params.go, tenant.go, and one file per group of
 // endpoints: query.go, ast.go, series.go, labels.go, targets.go, relabel.go,
-// status.go, rules.go, notifications.go, features.go, admin.go, federate.go.
+// status.go, rules.go, notifications.go, features.go, admin.go, federate.go,
+// search.go and search_filter.go (the experimental search API, behind
+// Options.EnableSearch: NDJSON streams, and the relevance scores of
+// Prometheus's filters over upstream util/strutil's matchers).
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,
@@ -30,9 +33,9 @@
 // (it only uses storage.Queryable and storage.ExemplarQueryable, plus the
 // optional TSDBStatusProvider, WALReplayStatusProvider, BlockMetasProvider
 // and AdminStorage a tenant storage may implement, and Options.Snapshot),
-// the scrape loops (it only reads targets through TargetRetriever), rules
-// (not wired yet: /rules, /alerts and /alertmanagers answer empty),
-// promapi/remotewrite and promapi/otlp.
+// the scrape loops (it only reads targets through TargetRetriever), the rule
+// and notifier managers (only read through RulesRetriever and
+// AlertmanagerRetriever), promapi/remotewrite and promapi/otlp.
 //
 // Caveats:
 //   - Handler serves full paths ("/api/v1/query"); mount it at "/api/v1/"
@@ -46,6 +49,12 @@
 //     unless Options.EnableAdmin. delete_series and clean_tombstones act on
 //     the request's tenant; snapshot covers every tenant and ignores
 //     X-Scope-OrgID.
+//   - With Options.Agent (--agent) the endpoints Prometheus's agent refuses
+//     (its wrapAgent list: queries, labels, series, TSDB status, rules,
+//     alerts, Alertmanagers, admin, and the search API when enabled) answer
+//     422 "unavailable with Prometheus Agent"; Engine may be nil then.
+//   - The search API uses a tenant querier's storage.Searcher when it has
+//     one, else LabelNames/LabelValues through upstream's ApplySearchHints.
 //   - Without TSDBStatusProvider, /status/tsdb scans every series' labels on
 //     each request: fine for tests, slow on millions of series.
 package promapi

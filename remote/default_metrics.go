@@ -38,3 +38,10 @@ func (d defaultCounters) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// DefaultRegistryCounters returns a collector of those counters, for a
+// registry that runs upstream's storage/remote without this package (agent
+// mode), so that its /metrics has them as Prometheus's has.
+func DefaultRegistryCounters() prometheus.Collector {
+	return defaultCounters{g: prometheus.DefaultGatherer}
+}

@@ -10,7 +10,9 @@
 //
 // Bodies, status codes and methods of the /-/ endpoints mirror Prometheus's
 // web/web.go, because Kubernetes probes, Grafana and scripts match on them: the
-// health body is "Prometheus Server is Healthy.\n" (AppName is configurable).
+// health body is "Prometheus Server is Healthy.\n" (AppName is configurable:
+// "Prometheus Agent" with --agent, where Options.Agent also sends "/" to the
+// /agent page and drops the server-only pages, as Prometheus's agent does).
 //
 // What it must not touch: query logic (promapi), storage (it never sees it),
 // and configuration loading — /-/reload only hands a request to the reload loop

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,12 +16,20 @@ import (
 // DefaultPageTitle is --web.page-title's default in Prometheus.
 const DefaultPageTitle = "Prometheus Time Series Collection and Processing Server"
 
-// pagePaths are the routes Prometheus 3's UI answers with its single page;
-// the page's script picks the view from the path.
+// pagePaths are the routes Prometheus 3's UI answers with its single page in
+// either mode; the page's script picks the view from the path.
 var pagePaths = []string{
-	"/query", "/alerts", "/rules", "/targets", "/service-discovery",
-	"/config", "/flags", "/status", "/tsdb-status", "/alertmanager-discovery",
+	"/targets", "/service-discovery",
+	"/config", "/flags", "/status", "/alertmanager-discovery",
 }
+
+// serverPagePaths are the pages only a server has, agentPagePaths those only
+// an agent has (Prometheus's newUIReactRouterServerPaths and
+// reactRouterAgentPaths): the other mode answers them 404.
+var (
+	serverPagePaths = []string{"/alerts", "/query", "/rules", "/tsdb-status"}
+	agentPagePaths  = []string{"/agent"}
+)
 
 // pageRoutes adds the UI: the redirects of / and /graph, the page routes, the
 // favicon and the bundled assets. Redirects use the external URL's path, as
@@ -37,13 +46,17 @@ func (h *Handler) pageRoutes(mux *http.ServeMux) {
 	handle := func(pattern, name string, hf http.HandlerFunc) {
 		mux.Handle(pattern, h.metrics.instrument(name, hf))
 	}
+	home, modePaths := "/query", serverPagePaths
+	if h.o.Agent {
+		home, modePaths = "/agent", agentPagePaths
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, path.Join(ext, "/query"), http.StatusFound)
+		http.Redirect(w, r, path.Join(ext, home), http.StatusFound)
 	})
 	handle("GET /graph", "/graph", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, path.Join(ext, "/query?"+r.URL.RawQuery), http.StatusFound)
 	})
-	for _, p := range pagePaths {
+	for _, p := range append(slices.Clone(pagePaths), modePaths...) {
 		handle("GET "+p, p, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write(h.renderIndex(index))

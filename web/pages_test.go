@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,7 +49,7 @@ func mustURL(s string) *url.URL {
 
 func TestPagesServeIndexWithTitleAndBase(t *testing.T) {
 	h, _ := newTestHandler(t, Options{RoutePrefix: "/p", ExternalURL: mustURL("http://h/p"), PageTitle: `My <Prom>`})
-	for _, p := range pagePaths {
+	for _, p := range append(slices.Clone(pagePaths), serverPagePaths...) {
 		a := call(h, "GET", "/p"+p)
 		if a.code != 200 || a.hdr.Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Fatalf("GET /p%s: %d %s", p, a.code, a.hdr.Get("Content-Type"))
@@ -63,6 +64,30 @@ func TestPagesServeIndexWithTitleAndBase(t *testing.T) {
 	}
 	if a := call(h, "GET", "/nosuchpage"); a.code != 404 {
 		t.Fatalf("unknown page: %d", a.code)
+	}
+}
+
+// In agent mode "/" leads to /agent, which is served, and the server-only
+// pages are not; a server does not serve /agent (Prometheus's
+// reactRouterAgentPaths and newUIReactRouterServerPaths).
+func TestAgentPages(t *testing.T) {
+	agent, _ := newTestHandler(t, Options{Agent: true, ExternalURL: mustURL("http://h/")})
+	server, _ := newTestHandler(t, Options{ExternalURL: mustURL("http://h/")})
+	if a := call(agent, "GET", "/"); a.code != 302 || a.hdr.Get("Location") != "/agent" {
+		t.Fatalf("agent GET /: %d %q", a.code, a.hdr.Get("Location"))
+	}
+	for _, tc := range []struct {
+		h    *Handler
+		path string
+		code int
+	}{
+		{agent, "/agent", 200}, {agent, "/targets", 200}, {agent, "/query", 404}, {agent, "/rules", 404},
+		{agent, "/alerts", 404}, {agent, "/tsdb-status", 404},
+		{server, "/agent", 404}, {server, "/query", 200},
+	} {
+		if a := call(tc.h, "GET", tc.path); a.code != tc.code {
+			t.Errorf("GET %s (agent %v): %d, want %d", tc.path, tc.h.o.Agent, a.code, tc.code)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ type Options struct {
 	RoutePrefix     string                // --web.route-prefix, normalised to "/" or "/path"
 	EnableLifecycle bool                  // --web.enable-lifecycle
 	AppName         string                // "Prometheus Server" when empty; used in /-/healthy and /-/ready bodies
+	Agent           bool                  // --agent: "/" leads to /agent and the server-only pages are not served
 	PageTitle       string                // --web.page-title; DefaultPageTitle when empty
 	Gatherer        prometheus.Gatherer   // served at /metrics; nil = /metrics answers 404
 	Registerer      prometheus.Registerer // receives the prometheus_http_* and prometheus_ready metrics

@@ -27,6 +27,9 @@ type configSource struct {
 	selfTarget string // host:port of our own first listen address
 	selfScheme string // http, or https when --web.config.file enables TLS
 	selfPath   string // <route prefix>/metrics
+	// agent is --agent: the config's server-only sections are refused, as
+	// Prometheus's config.LoadFile refuses them in agent mode.
+	agent bool
 }
 
 // useEmbedded reports whether the embedded default applies right now.
@@ -47,7 +50,7 @@ func (s *configSource) load(logger *slog.Logger) (cfg *config.Config, embedded b
 		}
 		return cfg, true, nil
 	}
-	cfg, err = config.LoadFile(s.file, false, logger)
+	cfg, err = config.LoadFile(s.file, s.agent, logger)
 	return cfg, false, err
 }
 

@@ -7,7 +7,11 @@
 // the embedded default config (config.go, default.yml), reloads (reload.go:
 // SIGHUP, POST /-/reload, --config.auto-reload), the Go runtime knobs
 // (runtime.go), the PromQL engine options (engine.go) and the wiring and
-// lifecycle of the components (main.go, wiring.go). It holds no business logic:
+// lifecycle of the components (main.go, wiring.go), and agent mode
+// (agent.go: --agent wires Prometheus's own tsdb/agent WAL storage, the
+// upstream storage/remote queues and a fanout, with scraping and the
+// receivers only, as cmd/prometheus does; mytsdb's storage and remote/
+// follower are not used there). It holds no business logic:
 // storage, scraping, the API and the HTTP server live in their own packages.
 //
 // Flags that mytsdb accepts but does not act on yet log one warning each when

@@ -29,6 +29,7 @@ type featureOpts struct {
 	concurrentRuleEval     bool
 	useStartTimestamps     bool // use-start-timestamps: the engine's default for a query's use_start_timestamps
 	stZeroIngestion        bool // created-timestamp-zero-ingestion: the head stores start timestamps as 0 samples
+	searchAPI              bool // search-api
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -110,10 +111,13 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				config.DefaultConfig.GlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
 				config.DefaultGlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
 				logger.Info("Experimental start timestamp zero ingestion enabled. OpenMetrics 1.0 parsing will parse <metric>_created metrics as ST instead of normal sample. Changed default scrape_protocols to prefer PrometheusProto format.", "global.scrape_protocols", fmt.Sprintf("%v", config.DefaultGlobalConfig.ScrapeProtocols))
+			case "search-api":
+				f.searchAPI = true
+				logger.Info("Experimental search API enabled.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"xor2-encoding",
 				"histograms-st-encoding", "st-storage",
-				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
+				"old-ui", "use-uncached-io", "fast-startup", "query-cost":
 				warnFeatureNotHonoured(logger, o)
 			default:
 				logger.Warn("Unknown option for --enable-feature", "option", o)
@@ -134,9 +138,8 @@ func warnFeatureNotHonoured(logger *slog.Logger, option string) {
 // what mytsdb offers, in Prometheus's categories (the engine, parser, scrape
 // and discovery managers register their own features).
 func setFeatures(cfg *flagConfig, f featureOpts) {
-	features.Set(features.TSDB, "exemplar_storage", f.exemplarStorage)
-	features.Set(features.Prometheus, "agent_mode", false)
-	features.Set(features.Prometheus, "server_mode", true)
+	features.Set(features.Prometheus, "agent_mode", cfg.agentMode)
+	features.Set(features.Prometheus, "server_mode", !cfg.agentMode)
 	features.Set(features.Prometheus, "auto_reload_config", cfg.enableAutoReload)
 	features.Enable(features.Prometheus, labels.ImplementationName)
 	features.Set(features.API, "lifecycle", cfg.enableLifecycle)
@@ -144,7 +147,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	features.Set(features.API, "remote_write_receiver", cfg.enableRemoteWrite)
 	features.Set(features.API, "otlp_write_receiver", cfg.enableOTLP)
 	features.Set(features.API, "query_cost", false)
-	features.Set(features.API, "search", false)
+	features.Set(features.API, "search", f.searchAPI)
 	features.Set(features.OTLPReceiver, "delta_conversion", f.convertOTLPDelta)
 	features.Set(features.OTLPReceiver, "native_delta_ingestion", f.nativeOTLPDelta)
 	for _, f := range []string{"label_values_match", "query_warnings", "query_stats", "time_range_series", "time_range_labels", "exclude_alerts", "openapi_3.1", "openapi_3.2"} {
@@ -155,8 +158,14 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	for _, alg := range []string{"subsequence", "jarowinkler"} {
 		features.Enable(features.API, "search_fuzz_alg_"+alg)
 	}
-	features.Set(features.TSDB, "delayed_compaction", f.delayedCompaction)
 	setDeclaredFeatures()
+	if !cfg.agentMode {
+		// The TSDB's section is filled by tsdb.Open, which an agent never
+		// calls: Prometheus's agent has none.
+		features.Set(features.TSDB, "exemplar_storage", f.exemplarStorage)
+		features.Set(features.TSDB, "delayed_compaction", f.delayedCompaction)
+		setTSDBFeatures()
+	}
 }
 
 // setDeclaredFeatures registers the rest of what Prometheus 3.16 declares
@@ -167,15 +176,18 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 // old-ui) stay at their defaults: those options are
 // accepted with a warning (parseFeatures), not acted on.
 func setDeclaredFeatures() {
+	// The rules section is the rule manager's own (rules.NewManager sets
+	// concurrent_rule_eval, query_offset and keep_firing_for).
+	template.RegisterFeatures(features.DefaultRegistry)
+	features.Set(features.UI, "ui_v3", true)
+	features.Set(features.UI, "ui_v2", false)
+}
+
+func setTSDBFeatures() {
 	features.Set(features.TSDB, "isolation", true)
 	features.Set(features.TSDB, "use_uncached_io", false)
 	features.Enable(features.TSDB, "native_histograms")
 	features.Set(features.TSDB, "st_storage", false)
 	features.Enable(features.TSDB, "xor2_encoding")
 	features.Set(features.TSDB, "histograms_st_encoding", false)
-	// The rules section is the rule manager's own (rules.NewManager sets
-	// concurrent_rule_eval, query_offset and keep_firing_for).
-	template.RegisterFeatures(features.DefaultRegistry)
-	features.Set(features.UI, "ui_v3", true)
-	features.Set(features.UI, "ui_v2", false)
 }

@@ -169,7 +169,7 @@ func (fs *flagSet) serverOnly(name, help string, honoured bool) *kingpin.FlagCla
 
 func (fs *flagSet) agentOnly(name, help string) *kingpin.FlagClause {
 	fs.agentOnlyName[name] = true
-	return fs.accepted(name, fmt.Sprintf("%s Use with agent mode only.", help))
+	return fs.honoured(name, fmt.Sprintf("%s Use with agent mode only.", help))
 }
 
 // defineFlags declares every flag of Prometheus 3.16's cmd/prometheus with
@@ -303,7 +303,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("10").IntVar(&cfg.remoteReadConcurrency)
 	fs.serverOnly("storage.remote.read-max-bytes-in-frame", "Maximum number of bytes in a single frame for streaming remote read response types before marshalling. Note that client might have limit on frame size as well. 1MB as recommended by protobuf by default.", true).
 		Default("1048576").IntVar(&cfg.remoteReadBytesInFrame)
-	fs.serverOnly("web.search.max-limit", "Hard upper bound on the \"limit\" query parameter accepted by the experimental search API (--enable-feature=search-api). Requests with a higher limit are rejected with HTTP 400. 0 disables the cap.", false).
+	fs.serverOnly("web.search.max-limit", "Hard upper bound on the \"limit\" query parameter accepted by the experimental search API (--enable-feature=search-api). Requests with a higher limit are rejected with HTTP 400. 0 disables the cap.", true).
 		Default("10000").IntVar(&cfg.searchMaxLimit)
 	fs.serverOnly("rules.alert.for-outage-tolerance", "Max time to tolerate prometheus outage for restoring \"for\" state of alert.", true).
 		Default("1h").SetValue(&cfg.outageTolerance)
@@ -342,7 +342,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 	fs.honoured("enable-feature", "Comma separated feature names to enable. Valid options: concurrent-rule-eval, created-timestamp-zero-ingestion, delayed-compaction, exemplar-storage, extra-scrape-metrics, histograms-st-encoding, memory-snapshot-on-shutdown, metadata-wal-records, old-ui, openmetrics2, otlp-deltatocumulative, otlp-native-delta-ingestion, promql-binop-fill-modifiers, promql-delayed-name-removal, promql-experimental-functions, promql-per-step-stats, promql-unquoted-utf8-names, query-cost, search-api, st-storage, st-synthesis, type-and-unit-labels, use-start-timestamps, use-uncached-io, xor2-encoding, zstd-scrape. See https://prometheus.io/docs/prometheus/latest/feature_flags/ for more details.").
 		StringsVar(&cfg.featureList)
 
-	fs.accepted("agent", "Run Prometheus in 'Agent mode'.").BoolVar(&cfg.agentMode)
+	fs.honoured("agent", "Run Prometheus in 'Agent mode'.").BoolVar(&cfg.agentMode)
 
 	promslogflag.AddFlags(a, &cfg.promslogConfig)
 	a.GetFlag(promslogflag.LevelFlagName).

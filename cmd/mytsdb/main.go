@@ -105,6 +105,12 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "The following flag(s) can only be used in agent mode: %q", fs.agentOnlySet)
 		return 3
 	}
+	if cfg.agentMode {
+		if err := checkAgentFlags(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	if cfg.memlimitRatio <= 0.0 || cfg.memlimitRatio > 1.0 {
 		fmt.Fprint(os.Stderr, "--auto-gomemlimit.ratio must be greater than 0 and less than or equal to 1.")
 		return 1
@@ -147,6 +153,7 @@ func run(args []string) int {
 		selfTarget: selfTarget,
 		selfScheme: selfScheme,
 		selfPath:   path.Join(routePrefix, "/metrics"),
+		agent:      cfg.agentMode,
 	}
 	// Validate the configuration before starting anything, as Prometheus does.
 	cfgFile, _, err := src.load(promslog.NewNopLogger())
@@ -181,7 +188,7 @@ func run(args []string) int {
 	// values, which /api/v1/status/flags shows.
 	cfg.routePrefix = routePrefix
 	cfg.retentionTime = model.Duration(retention)
-	if cfg.maxBlockDuration == 0 {
+	if cfg.maxBlockDuration == 0 && !cfg.agentMode { // as Prometheus: a server's setting
 		maxBlock, _ := model.ParseDuration("31d")
 		if retention != 0 && model.Duration(retention/10) < maxBlock {
 			maxBlock = model.Duration(retention / 10)
@@ -203,7 +210,11 @@ func run(args []string) int {
 	setGoMaxProcs(cfg.maxprocsEnable, logger)
 	setGoMemLimit(cfg.memlimitEnable, cfg.memlimitRatio, time.Duration(cfg.memlimitRefresh), logger)
 
-	logger.Info("Starting mytsdb", "mode", "server", "version", version.Info())
+	mode := "server"
+	if cfg.agentMode {
+		mode = "agent"
+	}
+	logger.Info("Starting mytsdb", "mode", mode, "version", version.Info())
 	logger.Info("operational information",
 		"build_context", version.BuildContext(),
 		"host_details", promruntime.Uname(),
@@ -231,6 +242,9 @@ func run(args []string) int {
 		configSrc:    src,
 		nameScheme:   cfgFile.GlobalConfig.MetricNameValidationScheme,
 		ruleOffset:   time.Duration(cfgFile.GlobalConfig.RuleQueryOffset),
+	}
+	if cfg.agentMode {
+		return s.runAgent()
 	}
 	return s.run()
 }

@@ -289,6 +289,8 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		RemoteReadSampleLimit:      s.cfg.remoteReadSampleLimit,
 		RemoteReadConcurrencyLimit: s.cfg.remoteReadConcurrency,
 		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
+		EnableSearch:               s.features.searchAPI,
+		MaxSearchLimit:             s.cfg.searchMaxLimit,
 		EnableAdmin:                s.cfg.enableAdminAPI,
 		Snapshot:                   st.db.Snapshot,
 	})
