@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+
+	ourchunks "mytsdb/storage/chunkenc"
 )
 
 // deletedCursor answers "is t deleted?" for increasing t in O(1) amortised.
@@ -218,7 +220,7 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 			continue
 		}
 		if out == nil {
-			if out, err = chunkenc.NewEmptyChunk(chk.Encoding()); err != nil {
+			if out, err = ourchunks.NewEmptyChunk(chk.Encoding()); err != nil {
 				return dst, err
 			}
 			if app, err = out.Appender(); err != nil {
@@ -257,6 +259,7 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 		return dst, fmt.Errorf("block: iterate chunk: %w", err)
 	}
 	if out != nil {
+		out.Compact() // Ours then drops its sample buffers.
 		meta.Chunk = out
 		dst = append(dst, meta)
 	}
