@@ -58,6 +58,7 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 
 // ChunkQuerier implements storage.ChunkQueryable, merged like Querier;
 // chunks that two sources hold for the same series are merged into new ones.
+// Its chunks are in upstream encodings only (see xorChunkQuerier).
 func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error) {
 	ticket := t.readers.Begin()
 	t.blocks.RLock() // See Querier.
@@ -98,7 +99,7 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 	} else {
 		q = promstorage.NewMergeChunkQuerier(qs, nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
 	}
-	return &trackedChunkQuerier{ChunkQuerier: q, t: t, ticket: ticket}, nil
+	return &trackedChunkQuerier{ChunkQuerier: xorChunkQuerier{q}, t: t, ticket: ticket}, nil
 }
 
 // sourcesRLocked returns the blocks overlapping [mint, maxt] and whether the head
