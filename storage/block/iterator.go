@@ -35,6 +35,10 @@ type sampleIterator struct {
 	it    chunkenc.Iterator  // the current chunk's; nil between chunks
 	reuse chunkenc.Iterator  // kept for the next chunk of the same encoding
 	vt    chunkenc.ValueType // of the current sample when it != nil
+	// check: a deleted interval overlaps the current chunk, so its samples
+	// are checked one by one (most chunks lie wholly inside the query's
+	// range and skip the check and its interface call per sample).
+	check bool
 	done  bool
 	err   error
 }
@@ -59,6 +63,7 @@ func (s *sampleIterator) open() bool {
 		s.it = chk.Iterator(s.reuse)
 		s.reuse = s.it
 		s.vt = chunkenc.ValNone
+		s.check = s.del.iv.overlaps(c.mint, c.maxt)
 		return true
 	}
 	s.finish()
@@ -95,7 +100,7 @@ func (s *sampleIterator) Next() chunkenc.ValueType {
 			s.exhausted()
 			continue
 		}
-		if s.del.deleted(s.it.AtT()) {
+		if s.check && s.del.deleted(s.it.AtT()) {
 			continue
 		}
 		s.vt = vt
@@ -127,7 +132,7 @@ func (s *sampleIterator) Seek(t int64) chunkenc.ValueType {
 		s.exhausted()
 		return s.Next()
 	}
-	if s.del.deleted(s.it.AtT()) {
+	if s.check && s.del.deleted(s.it.AtT()) {
 		return s.Next()
 	}
 	s.vt = vt
