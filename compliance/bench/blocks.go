@@ -207,10 +207,12 @@ var dashboardQueries = []struct {
 	target     float64
 }{
 	{"rate", `rate(node_network_receive_bytes_total[5m])`, 0},
-	// Every series of the load through rate(), summed to one result series
-	// (so the time is reading and rate, not JSON): issue 11's "24h rate()
-	// over many series", where decoding is most of the storage's share.
-	{"sum(rate) of every series", `sum(rate({job="node"}[5m]))`, 0.5},
+	// A third of the load's series (3,000 at 24 hosts: the three metrics
+	// with the most series per host, whose label sets stay distinct once
+	// rate() drops the name) through rate(), summed to one result series so
+	// the time is reading and rate, not JSON: issue 11's "24h rate() over
+	// many series", where decoding is most of the storage's share.
+	{"sum(rate) of 3 metrics", `sum(rate({__name__=~"http_request_duration_seconds_bucket|node_cpu_seconds_total|node_scrape_collector_duration_seconds"}[5m]))`, 0.5},
 	{"sum by", `sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))`, 0},
 	{"topk", `topk(5, rate(node_disk_read_bytes_total[5m]))`, 0},
 	{"count by __name__", `count by (__name__) ({job="node"})`, 0},
