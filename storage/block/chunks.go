@@ -229,6 +229,10 @@ func (r *chunkReader) chunk(ref ChunkRef) (chunkenc.Chunk, error) {
 	if !ourchunks.IsValidEncoding(enc) {
 		return nil, corruptf(name, int64(start), "unknown chunk encoding %d", enc)
 	}
+	if enc == ourchunks.EncFloat {
+		// Read-only: the lean chunk type (one small allocation per chunk read).
+		return ourchunks.NewSealedChunk(body[1:]), nil
+	}
 	c, err := ourchunks.FromData(enc, body[1:])
 	if err != nil {
 		return nil, &CorruptError{File: name, Offset: int64(off), Reason: "chunk", Err: err}

@@ -42,7 +42,7 @@ func chunkEncodings(t *testing.T, b *Block) map[chunkenc.Encoding][]int {
 }
 
 // checkCodecChunks fails unless every float chunk without start timestamps
-// is in our codec and none holds more than blockChunkSamples.
+// is in our codec.
 func checkCodecChunks(t *testing.T, b *Block) {
 	t.Helper()
 	encs := chunkEncodings(t, b)
@@ -53,16 +53,17 @@ func checkCodecChunks(t *testing.T, b *Block) {
 		t.Fatalf("no chunk in mytsdb's float codec: %v", encs)
 	}
 	for _, n := range encs[ourchunks.EncFloat] {
-		if n == 0 || n > blockChunkSamples {
-			t.Fatalf("a float chunk of %d samples (max %d)", n, blockChunkSamples)
+		if n == 0 {
+			t.Fatal("an empty float chunk")
 		}
 	}
 }
 
 // A long float series arrives as 120-sample XOR chunks (the head's) and is
-// stored as chunks of blockChunkSamples in our codec, with the same samples.
-func TestWriteRegroupsFloatChunks(t *testing.T) {
-	const n = 2*blockChunkSamples + 40
+// stored in our codec with the same chunk boundaries (numChunks stays
+// Prometheus's) and the same samples.
+func TestWriteKeepsChunkBoundaries(t *testing.T) {
+	const n = 8*120 + 40
 	var in [][]chunks.Sample
 	var want []sample
 	for i := 0; i < n; i += 120 {
@@ -81,8 +82,8 @@ func TestWriteRegroupsFloatChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta.Stats.NumChunks != 3 || meta.Stats.NumSamples != n || meta.Stats.NumFloatSamples != n {
-		t.Fatalf("stats %+v, want 3 chunks of %d float samples", meta.Stats, n)
+	if meta.Stats.NumChunks != 9 || meta.Stats.NumSamples != n || meta.Stats.NumFloatSamples != n {
+		t.Fatalf("stats %+v, want 9 chunks of %d float samples", meta.Stats, n)
 	}
 	b, err := Open(filepath.Join(dir, meta.ULID.String()), nil)
 	if err != nil {
@@ -90,8 +91,14 @@ func TestWriteRegroupsFloatChunks(t *testing.T) {
 	}
 	defer b.Close()
 	encs := chunkEncodings(t, b)
-	if got := encs[ourchunks.EncFloat]; len(encs) != 1 || len(got) != 3 || got[0] != blockChunkSamples || got[1] != blockChunkSamples || got[2] != 40 {
-		t.Fatalf("chunks %v, want %d, %d, 40 samples in encoding %#x", encs, blockChunkSamples, blockChunkSamples, ourchunks.EncFloat)
+	got := encs[ourchunks.EncFloat]
+	if len(encs) != 1 || len(got) != 9 || got[8] != 40 {
+		t.Fatalf("chunks %v, want 8 of 120 samples and one of 40 in encoding %#x", encs, ourchunks.EncFloat)
+	}
+	for _, k := range got[:8] {
+		if k != 120 {
+			t.Fatalf("chunks %v, want 8 of 120 samples and one of 40", got)
+		}
 	}
 	m := &model{series: []*refSeries{{lset: lset, samples: want}}, del: map[string]Intervals{}}
 	checkQueries(t, rand.New(rand.NewPCG(9, 10)), b, m, 30)

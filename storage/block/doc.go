@@ -16,7 +16,8 @@
 // Float samples are stored in mytsdb's own codec (storage/chunkenc,
 // encoding byte EncFloat): Write re-encodes every float chunk it is given
 // (XOR from the head or from Prometheus blocks, ours from blocks being
-// compacted), regrouped into chunks of up to 480 samples. Histogram chunks
+// compacted), keeping the chunk boundaries it is given (so a block's chunk
+// count is the one Prometheus's block would have). Histogram chunks
 // and the encodings with start timestamps keep their upstream encodings:
 // those that lie wholly in the block's range are copied as they come, one
 // that sticks out of it, or that a query or a compaction cuts with a deleted
