@@ -59,6 +59,7 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 
 // ChunkQuerier implements storage.ChunkQueryable, merged like Querier;
 // chunks that two sources hold for the same series are merged into new ones.
+// Its chunks are in upstream encodings only (see xorChunkQuerier).
 func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error) {
 	ticket := t.readers.Begin()
 	t.blocks.RLock() // See Querier.
@@ -100,9 +101,10 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		q = promstorage.NewMergeChunkQuerier(qs, nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
 	}
 	// The merge passes a Select without matchers on to its sources, and
-	// the blocks' answer everything (see trim.go).
+	// the blocks' answer everything (see trim.go). Trimmed or not, the
+	// chunks leave in upstream's encodings (xor_chunks.go).
 	q = trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt}
-	return &trackedChunkQuerier{ChunkQuerier: q, t: t, ticket: ticket}, nil
+	return &trackedChunkQuerier{ChunkQuerier: xorChunkQuerier{q}, t: t, ticket: ticket}, nil
 }
 
 // sourcesRLocked returns the blocks overlapping [mint, maxt] and whether the head

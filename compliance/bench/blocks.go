@@ -225,14 +225,24 @@ var historyRanges = []struct {
 	minSt time.Duration
 }{{"1h", time.Hour, 15 * time.Second}, {"6h", 6 * time.Hour, 30 * time.Second}, {"24h", 24 * time.Hour, 2 * time.Minute}}
 
-// dashboardQueries are HistoryKind's queries, one per row pair (p50, p99) and range.
-var dashboardQueries = []struct{ name, expr string }{
-	{"rate", `rate(node_network_receive_bytes_total[5m])`},
-	{"sum by", `sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))`},
-	{"topk", `topk(5, rate(node_disk_read_bytes_total[5m]))`},
-	{"count by __name__", `count by (__name__) ({job="node"})`},
-	{"avg_over_time", `avg_over_time(node_scrape_collector_duration_seconds[10m])`},
-	{"histogram_quantile", `histogram_quantile(0.99, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))`},
+// dashboardQueries are HistoryKind's queries, one per row pair (p50, p99) and
+// range; target is the most mytsdb/Prometheus each row may be (0: 1).
+var dashboardQueries = []struct {
+	name, expr string
+	target     float64
+}{
+	{"rate", `rate(node_network_receive_bytes_total[5m])`, 0},
+	// A third of the load's series (3,000 at 24 hosts: the three metrics
+	// with the most series per host, whose label sets stay distinct once
+	// rate() drops the name) through rate(), summed to one result series so
+	// the time is reading and rate, not JSON: issue 11's "24h rate() over
+	// many series", where decoding is most of the storage's share.
+	{"sum(rate) of 3 metrics", `sum(rate({__name__=~"http_request_duration_seconds_bucket|node_cpu_seconds_total|node_scrape_collector_duration_seconds"}[5m]))`, 0.5},
+	{"sum by", `sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))`, 0},
+	{"topk", `topk(5, rate(node_disk_read_bytes_total[5m]))`, 0},
+	{"count by __name__", `count by (__name__) ({job="node"})`, 0},
+	{"avg_over_time", `avg_over_time(node_scrape_collector_duration_seconds[10m])`, 0},
+	{"histogram_quantile", `histogram_quantile(0.99, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))`, 0},
 }
 
 // step is a range query's step: a dashboard's minimum for the range, never
@@ -262,10 +272,14 @@ func (b BlockScenario) rows() []rowSpec {
 	case HistoryKind:
 		var rows []rowSpec
 		for _, q := range dashboardQueries {
+			target := q.target
+			if target == 0 {
+				target = 1
+			}
 			for _, r := range historyRanges {
 				for _, p := range []string{"p50", "p99"} {
 					rows = append(rows, rowSpec{fmt.Sprintf("%s/%s/%s/%s", id, q.name, r.name, p),
-						fmt.Sprintf("query %s over %s (step %s), %s ms, %s series", q.name, r.name, shortDur(b.step(r.minSt)), p, n), Millis, atMost(1)})
+						fmt.Sprintf("query %s over %s (step %s), %s ms, %s series", q.name, r.name, shortDur(b.step(r.minSt)), p, n), Millis, atMost(target)})
 				}
 			}
 		}

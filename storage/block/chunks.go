@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"golang.org/x/sys/unix"
+
+	ourchunks "mytsdb/storage/chunkenc"
 )
 
 // ChunkRef locates a chunk: its segment file's number in the upper 32 bits,
@@ -224,10 +226,14 @@ func (r *chunkReader) chunk(ref ChunkRef) (chunkenc.Chunk, error) {
 		return nil, corruptf(name, int64(off), "chunk checksum mismatch: computed %08x, stored %08x", got, want)
 	}
 	enc := chunkenc.Encoding(body[0])
-	if !chunkenc.IsValidEncoding(enc) {
+	if !ourchunks.IsValidEncoding(enc) {
 		return nil, corruptf(name, int64(start), "unknown chunk encoding %d", enc)
 	}
-	c, err := chunkenc.FromData(enc, body[1:])
+	if enc == ourchunks.EncFloat {
+		// Read-only: the lean chunk type (one small allocation per chunk read).
+		return ourchunks.NewSealedChunk(body[1:]), nil
+	}
+	c, err := ourchunks.FromData(enc, body[1:])
 	if err != nil {
 		return nil, &CorruptError{File: name, Offset: int64(off), Reason: "chunk", Err: err}
 	}

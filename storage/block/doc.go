@@ -13,11 +13,16 @@
 // head, the WAL, tenants, retention, compaction planning or HTTP: the
 // caller decides which blocks to write, compact, keep and remove.
 //
-// Chunks are stored in the upstream chunkenc encodings, each with one
-// encoding byte, so a future codec is a new byte value and not a format
-// break. Chunks that lie wholly in the block's range are copied as they
-// come; a chunk that sticks out of it, or that a query or a compaction cuts
-// with a deleted interval, is re-encoded.
+// Float samples are stored in mytsdb's own codec (storage/chunkenc,
+// encoding byte EncFloat): Write re-encodes every float chunk it is given
+// (XOR from the head or from Prometheus blocks, ours from blocks being
+// compacted), keeping the chunk boundaries it is given (so a block's chunk
+// count is the one Prometheus's block would have). Histogram chunks
+// and the encodings with start timestamps keep their upstream encodings:
+// those that lie wholly in the block's range are copied as they come, one
+// that sticks out of it, or that a query or a compaction cuts with a deleted
+// interval, is re-encoded. Every chunk carries its encoding byte, so blocks
+// written before the codec (XOR float chunks) stay readable.
 //
 // Write streams chunks to the segment files as the series arrive, and keeps
 // every series' labels and chunk metas in memory until it writes the index.
@@ -49,6 +54,9 @@
 //   - Start timestamps (AtST) are kept when the input chunks store them
 //     (the ST encodings); the meta's Stats count them as float or histogram
 //     samples by encoding.
+//   - Chunks from a ChunkQuerier may be in mytsdb's encoding EncFloat,
+//     which Prometheus's own code does not decode: a protocol that sends
+//     chunks to others converts them (storage/chunkenc.ToXOR).
 //   - The upstream chunkenc.Iterator interface has a Seek(int64) method,
 //     which go vet's stdmethods check flags: vet this package with
 //     -stdmethods=false.

@@ -18,8 +18,8 @@ import (
 // The dumps of FORMAT.md's example: series {__name__="m"} with one float
 // sample (t=1000, v=1), then Delete of [1000, 1000].
 const (
-	formatChunkDump = `00000000  4d 54 43 48 01 0c 01 00  01 d0 0f 3f f0 00 00 00  |MTCH.......?....|
-00000010  00 00 00 01 43 83 b1                              |....C..|
+	formatChunkDump = `00000000  4d 54 43 48 01 0d 20 00  01 d0 0f 00 00 00 00 00  |MTCH.. .........|
+00000010  00 00 f0 3f 81 16 e3 3d                           |...?...=|
 `
 	formatTombstonesDump = `00000000  4d 54 54 53 01 01 15 01  d0 0f 00 8a 73 55 ce     |MTTS........sU.|
 `

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+
+	ourchunks "mytsdb/storage/chunkenc"
 )
 
 // deletedCursor answers "is t deleted?" for increasing t in O(1) amortised.
@@ -33,6 +35,10 @@ type sampleIterator struct {
 	it    chunkenc.Iterator  // the current chunk's; nil between chunks
 	reuse chunkenc.Iterator  // kept for the next chunk of the same encoding
 	vt    chunkenc.ValueType // of the current sample when it != nil
+	// check: a deleted interval overlaps the current chunk, so its samples
+	// are checked one by one (most chunks lie wholly inside the query's
+	// range and skip the check and its interface call per sample).
+	check bool
 	done  bool
 	err   error
 }
@@ -57,6 +63,7 @@ func (s *sampleIterator) open() bool {
 		s.it = chk.Iterator(s.reuse)
 		s.reuse = s.it
 		s.vt = chunkenc.ValNone
+		s.check = s.del.iv.overlaps(c.mint, c.maxt)
 		return true
 	}
 	s.finish()
@@ -93,7 +100,7 @@ func (s *sampleIterator) Next() chunkenc.ValueType {
 			s.exhausted()
 			continue
 		}
-		if s.del.deleted(s.it.AtT()) {
+		if s.check && s.del.deleted(s.it.AtT()) {
 			continue
 		}
 		s.vt = vt
@@ -125,7 +132,7 @@ func (s *sampleIterator) Seek(t int64) chunkenc.ValueType {
 		s.exhausted()
 		return s.Next()
 	}
-	if s.del.deleted(s.it.AtT()) {
+	if s.check && s.del.deleted(s.it.AtT()) {
 		return s.Next()
 	}
 	s.vt = vt
@@ -218,7 +225,7 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 			continue
 		}
 		if out == nil {
-			if out, err = chunkenc.NewEmptyChunk(chk.Encoding()); err != nil {
+			if out, err = ourchunks.NewEmptyChunk(chk.Encoding()); err != nil {
 				return dst, err
 			}
 			if app, err = out.Appender(); err != nil {
@@ -257,6 +264,7 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 		return dst, fmt.Errorf("block: iterate chunk: %w", err)
 	}
 	if out != nil {
+		out.Compact() // Ours then drops its sample buffers.
 		meta.Chunk = out
 		dst = append(dst, meta)
 	}

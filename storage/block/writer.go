@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+
+	ourchunks "mytsdb/storage/chunkenc"
 )
 
 // WriteOptions describe the block Write makes.
@@ -170,16 +173,63 @@ type seriesWriter struct {
 	stats   *Stats
 	outside Intervals // deleted to trim to the block's range
 	scratch []chunks.Meta
+
+	// The float samples of the chunk being re-encoded in our codec.
+	ts     []int64
+	vs     []float64
+	encBuf []byte
+	fit    chunkenc.Iterator
 }
 
 // writeSeries writes the series' chunks that hold samples in [mint, maxt)
-// and returns their metas.
+// and returns their metas. Float chunks (upstream XOR or ours) are
+// re-encoded in our codec, one chunk for each chunk given, with its samples
+// in range; the others (histograms, and the encodings that store start
+// timestamps, which our codec does not) are copied, or re-encoded with the
+// samples in range when they stick out of it.
+//
+// Chunk boundaries stay those of the input (the head's cuts, the chunks of
+// the blocks compacted), as in Prometheus: a block's numChunks, which
+// /api/v1/status/tsdb/blocks shows, is then Prometheus's. (Regrouping into
+// chunks of 480 samples saved about 7% of the bytes at 15 s scrapes.)
 func (w *seriesWriter) writeSeries(it chunks.Iterator, mint, maxt int64) ([]chunkMeta, error) {
 	var out []chunkMeta
+	w.ts, w.vs = w.ts[:0], w.vs[:0]
 	for it.Next() {
 		m := it.At()
 		if m.Chunk == nil {
 			return nil, errors.New("chunk meta without a chunk")
+		}
+		enc := m.Chunk.Encoding()
+		if enc == ourchunks.EncFloat {
+			// Ours already (a compaction): copied when it lies in range.
+			first, last, n, err := span(m.Chunk)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 && first >= mint && last < maxt {
+				if len(out) > 0 && first <= out[len(out)-1].maxt {
+					return nil, fmt.Errorf("chunk [%d, %d] overlaps or precedes the one before (ending %d)", first, last, out[len(out)-1].maxt)
+				}
+				if out, err = w.write(enc, m.Chunk.Bytes(), first, last, n, out); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if enc == chunkenc.EncXOR || enc == ourchunks.EncFloat {
+			var err error
+			if out, err = w.addFloats(m.Chunk, mint, maxt, out); err != nil {
+				return nil, err
+			}
+			if out, err = w.flushFloats(out); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var err error
+		if out, err = w.flushFloats(out); err != nil {
+			return nil, err
 		}
 		first, last, n, err := span(m.Chunk)
 		if err != nil {
@@ -201,26 +251,88 @@ func (w *seriesWriter) writeSeries(it chunks.Iterator, mint, maxt int64) ([]chun
 			if len(out) > 0 && p.MinTime <= out[len(out)-1].maxt {
 				return nil, fmt.Errorf("chunk [%d, %d] overlaps or precedes the one before (ending %d)", p.MinTime, p.MaxTime, out[len(out)-1].maxt)
 			}
-			enc := p.Chunk.Encoding()
-			if !chunkenc.IsValidEncoding(enc) {
-				return nil, fmt.Errorf("unknown chunk encoding %d", enc)
-			}
-			ref, err := w.cw.write(enc, p.Chunk.Bytes())
-			if err != nil {
+			if out, err = w.write(p.Chunk.Encoding(), p.Chunk.Bytes(), p.MinTime, p.MaxTime, p.Chunk.NumSamples(), out); err != nil {
 				return nil, err
-			}
-			out = append(out, chunkMeta{mint: p.MinTime, maxt: p.MaxTime, ref: ref})
-			k := uint64(p.Chunk.NumSamples())
-			w.stats.NumChunks++
-			w.stats.NumSamples += k
-			if vt := valueType(enc); vt == chunkenc.ValFloat {
-				w.stats.NumFloatSamples += k
-			} else {
-				w.stats.NumHistogramSamples += k
 			}
 		}
 	}
-	return out, it.Err()
+	if err := it.Err(); err != nil {
+		return nil, err
+	}
+	return w.flushFloats(out)
+}
+
+// addFloats adds the samples of the float chunk c that lie in [mint, maxt)
+// to the pending ones.
+func (w *seriesWriter) addFloats(c chunkenc.Chunk, mint, maxt int64, out []chunkMeta) ([]chunkMeta, error) {
+	// prev is the series' newest sample so far, which t must pass.
+	prev, hasPrev := int64(math.MinInt64), true
+	switch {
+	case len(w.ts) > 0:
+		prev = w.ts[len(w.ts)-1]
+	case len(out) > 0:
+		prev = out[len(out)-1].maxt
+	default:
+		hasPrev = false
+	}
+	first := true
+	w.fit = c.Iterator(w.fit)
+	for vt := w.fit.Next(); vt != chunkenc.ValNone; vt = w.fit.Next() {
+		if vt != chunkenc.ValFloat {
+			return out, fmt.Errorf("a %s sample in a float chunk", vt)
+		}
+		t, v := w.fit.At()
+		if hasPrev && t <= prev {
+			if first {
+				return out, fmt.Errorf("chunk starting at %d overlaps or precedes the one before (ending %d)", t, prev)
+			}
+			return out, fmt.Errorf("chunk timestamps not increasing: %d after %d", t, prev)
+		}
+		prev, hasPrev, first = t, true, false
+		if t < mint || t >= maxt {
+			continue
+		}
+		w.ts = append(w.ts, t)
+		w.vs = append(w.vs, v)
+	}
+	return out, w.fit.Err()
+}
+
+// flushFloats writes the pending float samples as one chunk of our codec.
+func (w *seriesWriter) flushFloats(out []chunkMeta) ([]chunkMeta, error) {
+	n := len(w.ts)
+	if n == 0 {
+		return out, nil
+	}
+	b, err := ourchunks.AppendEncoded(w.encBuf[:0], w.ts, w.vs)
+	if err != nil {
+		return out, err
+	}
+	w.encBuf = b
+	out, err = w.write(ourchunks.EncFloat, b, w.ts[0], w.ts[n-1], n, out)
+	w.ts, w.vs = w.ts[:0], w.vs[:0]
+	return out, err
+}
+
+// write appends one chunk to the segment files and counts it.
+func (w *seriesWriter) write(enc chunkenc.Encoding, data []byte, mint, maxt int64, n int, out []chunkMeta) ([]chunkMeta, error) {
+	if !ourchunks.IsValidEncoding(enc) {
+		return out, fmt.Errorf("unknown chunk encoding %d", enc)
+	}
+	ref, err := w.cw.write(enc, data)
+	if err != nil {
+		return out, err
+	}
+	out = append(out, chunkMeta{mint: mint, maxt: maxt, ref: ref})
+	k := uint64(n)
+	w.stats.NumChunks++
+	w.stats.NumSamples += k
+	if vt := valueType(enc); vt == chunkenc.ValFloat {
+		w.stats.NumFloatSamples += k
+	} else {
+		w.stats.NumHistogramSamples += k
+	}
+	return out, nil
 }
 
 // span returns the first and last timestamps and the number of samples of

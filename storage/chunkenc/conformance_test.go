@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -176,9 +177,13 @@ func implementations(t *testing.T, seq sequence) map[string]upstream.Chunk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	encoded, err := AppendEncoded([]byte("prefix"), seq.ts, seq.vs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string]upstream.Chunk{
 		"open": open, "sealed": sealed, "fromdata": fromData, "reopened": reopenedData,
-		"toxor": toXOR, "fromxor": fromXOR,
+		"toxor": toXOR, "fromxor": fromXOR, "sealedchunk": NewSealedChunk(encoded[len("prefix"):]),
 	}
 }
 
@@ -265,5 +270,33 @@ func TestPoolAndFromData(t *testing.T) {
 	}
 	if upstream.IsValidEncoding(EncFloat) {
 		t.Fatal("EncFloat collides with an upstream encoding")
+	}
+}
+
+func TestSealedChunk(t *testing.T) {
+	seq := conformanceSequences()[10]
+	b, err := AppendEncoded(nil, seq.ts, seq.vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewSealedChunk(b)
+	if c.Encoding() != EncFloat || c.NumSamples() != len(seq.ts) || &c.Bytes()[0] != &b[0] {
+		t.Fatalf("sealed chunk: encoding %s, %d samples", EncodingString(c.Encoding()), c.NumSamples())
+	}
+	if _, err := c.Appender(); !errors.Is(err, ErrSealed) {
+		t.Fatalf("Appender on a sealed chunk: %v", err)
+	}
+	if _, err := AppendEncoded(nil, seq.ts, seq.vs[1:]); err == nil {
+		t.Fatal("AppendEncoded accepted mismatched lengths")
+	}
+	if _, err := AppendEncoded(nil, make([]int64, MaxSamples+1), make([]float64, MaxSamples+1)); err == nil {
+		t.Fatal("AppendEncoded accepted more than MaxSamples")
+	}
+	it := NewSealedChunk(b[:len(b)-1]).Iterator(nil)
+	if it.Next() != upstream.ValNone || !errors.Is(it.Err(), ErrCorrupt) {
+		t.Fatalf("truncated sealed chunk: %v", it.Err())
+	}
+	if it := NewSealedChunk(nil).Iterator(nil); it.Next() != upstream.ValNone {
+		t.Fatal("empty sealed chunk yields a sample")
 	}
 }

@@ -8,7 +8,9 @@
 // satisfies the upstream github.com/prometheus/prometheus/tsdb/chunkenc.Chunk
 // interface), its appender and iterator, FromData and NewEmptyChunk (which
 // hand every other encoding to upstream), NewPool (likewise for upstream's
-// chunk pool), and the conversions to and from
+// chunk pool), SealedChunk and AppendEncoded (an immutable chunk of bytes
+// only, and an append-style encoder, for callers that seal many chunks: the
+// head's recoder and the block writer), and the conversions to and from
 // upstream XOR chunks. It must not know about the head, blocks, WAL or
 // queries: callers decide when to cut a chunk, where its bytes live and
 // which encoding to write.

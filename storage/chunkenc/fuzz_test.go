@@ -118,6 +118,11 @@ func FuzzRoundTrip(f *testing.F) {
 		if !bytes.Equal(b, again) {
 			t.Fatal("encoding is not deterministic")
 		}
+		prefixed, err := AppendEncoded([]byte{0xaa}, ts, vs)
+		if err != nil || prefixed[0] != 0xaa || !bytes.Equal(prefixed[1:], b) {
+			t.Fatalf("AppendEncoded onto a prefix differs from Bytes (%v)", err)
+		}
+		checkSamples(t, "sealed chunk", NewSealedChunk(prefixed[1:]).Iterator(nil), ts, vs)
 		d, err := FromData(EncFloat, b)
 		if err != nil {
 			t.Fatal(err)

@@ -11,11 +11,13 @@
 // thing it writes to, through wal.WAL. It knows nothing of tenants, HTTP or
 // configuration files.
 //
-// Chunks are the upstream Prometheus XOR, histogram and float-histogram
-// encodings (tsdb/chunkenc) for this first version, cut like Prometheus
-// (~120 samples or a 2h range boundary for floats, a byte target for
-// histograms). The open float chunk of a series is written by xorWriter,
-// inline in the series: the same bytes as chunkenc's XOR appender (a fuzz
+// Chunks are cut like Prometheus's (~120 samples or a 2h range boundary for
+// floats, a byte target for histograms). The open float chunk of a series is
+// an upstream XOR chunk written by xorWriter, inline in the series; once cut,
+// a float chunk is re-encoded in the background into mytsdb's own codec
+// (storage/chunkenc, recode.go), which holds the same samples in about half
+// the bytes and decodes faster; histogram chunks keep upstream's encodings.
+// xorWriter writes the same bytes as chunkenc's XOR appender (a fuzz
 // test compares them bit for bit), without its per-chunk objects and with a
 // 64-bit bit accumulator, because with many series an append is bound by
 // cache misses. For the same reason series are found by ref in a lock-free
@@ -76,4 +78,9 @@
 //     go vet's stdmethods check flags (upstream's own package fails it too):
 //     vet this package with -stdmethods=false.
 //   - Start timestamps (AppenderV2's st) are not stored yet.
+//   - Cut float chunks are swapped for their re-encoding by a goroutine
+//     that Close stops; a chunk is never changed in place, so a reader
+//     holding one is unaffected. Chunks from a ChunkQuerier may be in
+//     mytsdb's encoding (storage/chunkenc.EncFloat); WaitRecoded waits
+//     until the queued chunks are re-encoded.
 package head

@@ -110,6 +110,9 @@ type Head struct {
 	lastCheckpointBytes atomic.Int64
 	closed              atomic.Bool
 
+	// recode re-encodes cut float chunks into mytsdb's codec (recode.go).
+	recode recoder
+
 	// replayMinValid is minValidTime as ReplayWAL started: older logged
 	// samples are in a block already and are skipped.
 	replayMinValid int64
@@ -172,6 +175,7 @@ func (h *Head) Close() error {
 	if h.closed.Swap(true) {
 		return nil
 	}
+	h.stopRecoder()
 	if r := h.opts.Registerer; r != nil {
 		for _, c := range h.registered {
 			r.Unregister(c)

@@ -81,6 +81,7 @@ type appender struct {
 	refExemplars  []wal.RefExemplar
 	refMetas      []wal.RefMetadata
 	logSeries     []*memSeries // series whose record this commit writes
+	recode        []*memSeries // series that cut an XOR chunk in this commit
 	buf           []byte
 	recs          [][]byte
 }
@@ -153,6 +154,8 @@ func (a *appender) release() {
 	a.refSamples = a.refSamples[:0]
 	a.refMetas = a.refMetas[:0]
 	a.buf = a.buf[:0]
+	clear(a.recode)
+	a.recode = a.recode[:0]
 	clear(a.logSeries)
 	a.logSeries = a.logSeries[:0]
 	clear(a.recs)

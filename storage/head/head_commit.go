@@ -182,6 +182,9 @@ func (a *appender) apply() {
 			default:
 				created = s.appendFloatLocked(p.t, p.v, a.head.opts.ChunkRange, a.head.opts.SamplesPerChunk)
 				floats++
+				if created && s.cutXORLocked() {
+					a.recode = append(a.recode, s)
+				}
 			}
 			if created {
 				chunks++
@@ -189,6 +192,11 @@ func (a *appender) apply() {
 			mint, maxt = min(mint, p.t), max(maxt, p.t)
 		}
 		s.mu.Unlock()
+	}
+	if len(a.recode) > 0 {
+		h.queueRecode(a.recode)
+		clear(a.recode)
+		a.recode = a.recode[:0]
 	}
 	for _, m := range a.metas {
 		md := m.m

@@ -55,6 +55,14 @@ func (h *Head) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 		}
 	}
 	h.applyTombstones(stones, func(ref wal.SeriesRef) *memSeries { return h.series.getByID(ref) })
+	// The rebuilt chunks are XOR, as appends cut them: recode them too.
+	rebuilt := make([]*memSeries, 0, len(stones))
+	for _, st := range stones {
+		if s := h.series.getByID(st.Ref); s != nil {
+			rebuilt = append(rebuilt, s)
+		}
+	}
+	h.queueRecode(rebuilt)
 	return nil
 }
 

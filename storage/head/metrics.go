@@ -24,6 +24,7 @@ type headMetrics struct {
 	replayDuration    prometheus.Gauge
 	unknownRefs       *prometheus.CounterVec
 	exemplarsAppended prometheus.Counter
+	recode            *recodeMetrics
 }
 
 func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
@@ -65,6 +66,7 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 			Name: "prometheus_tsdb_wal_replay_unknown_refs_total", Help: "Total number of unknown series references encountered during WAL replay."}, typ),
 		exemplarsAppended: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "prometheus_tsdb_exemplar_exemplars_appended_total", Help: "Total number of appended exemplars."}),
+		recode: newRecodeMetrics(),
 	}
 	for _, t := range []string{"float", "histogram"} {
 		for _, v := range []*prometheus.CounterVec{m.samplesAppended, m.oooAppended, m.outOfBound, m.outOfOrder, m.tooOld} {
@@ -79,7 +81,7 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 		m.samplesAppended, m.oooAppended, m.outOfBound, m.outOfOrder, m.tooOld,
 		m.activeAppenders, m.appendersCreated, m.truncations, m.truncationsFailed,
 		m.gcDuration, m.replayDuration, m.unknownRefs,
-		m.exemplarsAppended,
+		m.exemplarsAppended, m.recode.recoded, m.recode.failures,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_head_series", Help: "Total number of series in the head block."},
 			func() float64 { return float64(h.NumSeries()) }),

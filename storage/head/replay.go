@@ -398,6 +398,9 @@ func (h *Head) ReplayWAL() error {
 	if mint <= maxt {
 		h.updateMinMax(mint, maxt)
 	}
+	if chunks > 0 {
+		h.recodeAll() // The replay workers are done: the series locks rule again.
+	}
 	h.metrics.chunksCreated.Add(float64(chunks))
 	h.metrics.chunks.Add(float64(chunks))
 	for k, v := range unknown {

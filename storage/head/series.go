@@ -221,6 +221,13 @@ func (s *memSeries) sealLocked() {
 	s.mu.hasOpen = false
 }
 
+// cutXORLocked reports whether the newest cut chunk is an XOR chunk, for
+// the recoder.
+func (s *memSeries) cutXORLocked() bool {
+	n := len(s.mu.sealed)
+	return n > 0 && s.mu.sealed[n-1].chunk.Encoding() == chunkenc.EncXOR
+}
+
 // cutChunkLocked seals the open chunk and opens a new one of encoding e.
 // It reports the new chunk; its encoder is s.mu.xor for floats, s.mu.hist.app
 // for histograms.
