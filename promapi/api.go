@@ -131,6 +131,13 @@ type Options struct {
 	// ErrTSDBNotReady. nil = answered like a Prometheus whose snapshot fails
 	// with an internal error.
 	Snapshot func(ctx context.Context, name string, withHead bool) error
+
+	// EnableQueryCost is --enable-feature=query-cost (querycost.go): the
+	// /query_cost and /query_range_cost endpoints, the per-query limits
+	// max_series, max_samples_read and max_query_duration (refused above
+	// Config's global.query_max_* ceilings) and cost=true on queries. The
+	// engine must be built with EngineOpts.EnableQueryCost to enforce them.
+	EnableQueryCost bool
 }
 
 // API serves Prometheus's HTTP API.
@@ -227,6 +234,7 @@ func (a *API) register() {
 			a.handle(m, e.path, a.wrap(e.fn))
 		}
 	}
+	a.registerQueryCost()
 	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.labelValues))
 	// As in Prometheus, these answer while the server starts and stops (the
 	// UI's startup page polls them), uncompressed.
