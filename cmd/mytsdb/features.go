@@ -29,6 +29,7 @@ type featureOpts struct {
 	concurrentRuleEval     bool
 	useStartTimestamps     bool // use-start-timestamps: the engine's default for a query's use_start_timestamps
 	stZeroIngestion        bool // created-timestamp-zero-ingestion: the head stores start timestamps as 0 samples
+	queryCost              bool // query-cost: the engine's reloadable limits, the cost endpoints and overrides
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -110,10 +111,13 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				config.DefaultConfig.GlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
 				config.DefaultGlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
 				logger.Info("Experimental start timestamp zero ingestion enabled. OpenMetrics 1.0 parsing will parse <metric>_created metrics as ST instead of normal sample. Changed default scrape_protocols to prefer PrometheusProto format.", "global.scrape_protocols", fmt.Sprintf("%v", config.DefaultGlobalConfig.ScrapeProtocols))
+			case "query-cost":
+				f.queryCost = true
+				logger.Info("Experimental query cost guardrails enabled.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"xor2-encoding",
 				"histograms-st-encoding", "st-storage",
-				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
+				"old-ui", "use-uncached-io", "fast-startup", "search-api":
 				warnFeatureNotHonoured(logger, o)
 			default:
 				logger.Warn("Unknown option for --enable-feature", "option", o)
@@ -143,7 +147,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	features.Set(features.API, "admin", false)
 	features.Set(features.API, "remote_write_receiver", cfg.enableRemoteWrite)
 	features.Set(features.API, "otlp_write_receiver", cfg.enableOTLP)
-	features.Set(features.API, "query_cost", false)
+	features.Set(features.API, "query_cost", f.queryCost)
 	features.Set(features.API, "search", false)
 	features.Set(features.OTLPReceiver, "delta_conversion", f.convertOTLPDelta)
 	features.Set(features.OTLPReceiver, "native_delta_ingestion", f.nativeOTLPDelta)

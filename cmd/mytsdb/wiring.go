@@ -113,7 +113,7 @@ func (l *localStorage) apiStorage(tenant string) (promapi.TenantStorage, error) 
 	if tenant == storage.DefaultTenant && l.queryDefault != nil {
 		return remoteReadTenant{apiTenant: apiTenant{t}, fanout: l.queryDefault}, nil
 	}
-	return apiTenant{t}, nil
+	return sampledTenant{apiTenant{t}, l.costSampling(t)}, nil
 }
 
 // registerTimeGauges adds the gauges Prometheus's main registers next to its
@@ -290,6 +290,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
 		EnableAdmin:                s.cfg.enableAdminAPI,
 		Snapshot:                   st.db.Snapshot,
+		EnableQueryCost:            s.features.queryCost,
 	})
 	wh.SetAPI(api.Handler())
 	wh.SetFederate(api.Federate())
