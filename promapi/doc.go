@@ -18,7 +18,10 @@
 // httprouter-compatible routing), respond.go and json.go (envelope and
 // encoders), errors.go, params.go, tenant.go, and one file per group of
 // endpoints: query.go, ast.go, series.go, labels.go, targets.go, relabel.go,
-// status.go, rules.go, notifications.go, features.go, admin.go, federate.go.
+// status.go, rules.go, notifications.go, features.go, admin.go, federate.go,
+// querycost.go (--enable-feature=query-cost: the cost endpoints, the
+// per-query limits and cost=true, with upstream's estimator; a tenant
+// storage may implement storage.CostSamplingQueryable for it to sample).
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,

@@ -6,9 +6,11 @@
 // This package owns flags (flags.go, features.go), configuration loading and
 // the embedded default config (config.go, default.yml), reloads (reload.go:
 // SIGHUP, POST /-/reload, --config.auto-reload), the Go runtime knobs
-// (runtime.go), the PromQL engine options (engine.go) and the wiring and
-// lifecycle of the components (main.go, wiring.go). It holds no business logic:
-// storage, scraping, the API and the HTTP server live in their own packages.
+// (runtime.go), the PromQL engine options and reloadable query limits
+// (engine.go), the tenants' query cost sampling source (costsampling.go) and
+// the wiring and lifecycle of the components (main.go, wiring.go). It holds
+// no business logic: storage, scraping, the API and the HTTP server live in
+// their own packages.
 //
 // Flags that mytsdb accepts but does not act on yet log one warning each when
 // set explicitly; see the honoured/accepted split in flags.go.
