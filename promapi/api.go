@@ -143,6 +143,13 @@ type Options struct {
 	// admin endpoints) answer 422 execution "unavailable with Prometheus
 	// Agent" before looking at the request; Engine may then be nil.
 	Agent bool
+
+	// EnableQueryCost is --enable-feature=query-cost (querycost.go): the
+	// /query_cost and /query_range_cost endpoints, the per-query limits
+	// max_series, max_samples_read and max_query_duration (refused above
+	// Config's global.query_max_* ceilings) and cost=true on queries. The
+	// engine must be built with EngineOpts.EnableQueryCost to enforce them.
+	EnableQueryCost bool
 }
 
 // API serves Prometheus's HTTP API.
@@ -241,6 +248,7 @@ func (a *API) register() {
 			a.handle(m, e.path, a.wrap(a.agentWrapped(e.path, e.fn)))
 		}
 	}
+	a.registerQueryCost()
 	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.agentWrapped(paramRoute, a.labelValues)))
 	// As in Prometheus, these answer while the server starts and stops (the
 	// UI's startup page polls them), uncompressed.
@@ -287,6 +295,7 @@ var agentUnavailable = map[string]bool{
 	"/status/tsdb": true, "/status/tsdb/blocks": true, "/alerts": true,
 	"/rules": true, "/admin/tsdb/delete_series": true,
 	"/admin/tsdb/clean_tombstones": true, "/admin/tsdb/snapshot": true,
+	"/query_cost": true, "/query_range_cost": true,
 }
 
 // agentWrapped is Prometheus's wrapAgent: in agent mode the route answers

@@ -22,6 +22,9 @@
 // search.go and search_filter.go (the experimental search API, behind
 // Options.EnableSearch: NDJSON streams, and the relevance scores of
 // Prometheus's filters over upstream util/strutil's matchers).
+// querycost.go (--enable-feature=query-cost: the cost endpoints, the
+// per-query limits and cost=true, with upstream's estimator; a tenant
+// storage may implement storage.CostSamplingQueryable for it to sample).
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,

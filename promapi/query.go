@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/prometheus/model/timestamp"
@@ -23,6 +22,7 @@ type queryData struct {
 	resultType parser.ValueType
 	result     parser.Value
 	stats      stats.QueryStats // nil unless the stats parameter is set
+	cost       *costComparison  // nil unless cost=true (query-cost feature)
 }
 
 func (d *queryData) appendJSON(dst []byte) []byte {
@@ -35,6 +35,10 @@ func (d *queryData) appendJSON(dst []byte) []byte {
 			dst = append(dst, `,"stats":`...)
 			dst = append(dst, b...)
 		}
+	}
+	if d.cost != nil {
+		dst = append(dst, `,"cost":`...)
+		dst = d.cost.appendJSON(dst)
 	}
 	return append(dst, '}')
 }
@@ -58,9 +62,13 @@ func (a *API) query(r *http.Request) (res result) {
 		ctx, cancel = context.WithDeadline(ctx, a.now().Add(timeout))
 		defer cancel()
 	}
-	opts, err := queryOpts(r)
+	opts, err := a.queryOpts(r)
 	if err != nil {
 		return result{err: badData(err)}
+	}
+	costOn, err := a.costRequested(r)
+	if err != nil {
+		return result{err: invalidParam(err, "cost")}
 	}
 	st, apiErr := a.tenantStorage(r)
 	if apiErr != nil {
@@ -69,11 +77,18 @@ func (a *API) query(r *http.Request) (res result) {
 	if a.opts.Engine == nil {
 		return result{err: errNoEngine}
 	}
+	// The query's duration limit starts while it is built.
+	limitStart := time.Now()
 	qry, err := a.opts.Engine.NewInstantQuery(ctx, st, opts, r.FormValue("query"), ts)
 	if err != nil {
 		return result{err: constructionError(err)}
 	}
-	return a.execQuery(ctx, r, qry, limit)
+	var cost *pendingCost
+	if costOn {
+		e, annos, err := a.estimateCost(ctx, st, limitStart, r.FormValue("query"), ts, ts, 0, opts)
+		cost = &pendingCost{e, annos, err}
+	}
+	return a.execQuery(ctx, r, qry, limit, cost)
 }
 
 func (a *API) queryRange(r *http.Request) (res result) {
@@ -112,9 +127,13 @@ func (a *API) queryRange(r *http.Request) (res result) {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	opts, err := queryOpts(r)
+	opts, err := a.queryOpts(r)
 	if err != nil {
 		return result{err: badData(err)}
+	}
+	costOn, err := a.costRequested(r)
+	if err != nil {
+		return result{err: invalidParam(err, "cost")}
 	}
 	st, apiErr := a.tenantStorage(r)
 	if apiErr != nil {
@@ -123,18 +142,25 @@ func (a *API) queryRange(r *http.Request) (res result) {
 	if a.opts.Engine == nil {
 		return result{err: errNoEngine}
 	}
+	limitStart := time.Now()
 	qry, err := a.opts.Engine.NewRangeQuery(ctx, st, opts, r.FormValue("query"), start, end, step)
 	if err != nil {
 		return result{err: constructionError(err)}
 	}
-	return a.execQuery(ctx, r, qry, limit)
+	var cost *pendingCost
+	if costOn {
+		e, annos, err := a.estimateCost(ctx, st, limitStart, r.FormValue("query"), start, end, step, opts)
+		cost = &pendingCost{e, annos, err}
+	}
+	return a.execQuery(ctx, r, qry, limit, cost)
 }
 
 var errNoEngine = &apiError{errorInternal, errorString("no query engine configured")}
 
 // execQuery runs a built query and shapes its result; the query is closed
 // after the response is written (its result memory is pooled by the engine).
-func (a *API) execQuery(ctx context.Context, r *http.Request, qry promql.Query, limit int) result {
+// cost, when cost=true asked for it, is the estimate made before it ran.
+func (a *API) execQuery(ctx context.Context, r *http.Request, qry promql.Query, limit int, cost *pendingCost) result {
 	ctx = httputil.ContextFromRequest(ctx, r)
 	res := qry.Exec(ctx)
 	if res.Err != nil {
@@ -152,8 +178,12 @@ func (a *API) execQuery(ctx context.Context, r *http.Request, qry promql.Query, 
 	if statsParam != "" {
 		qs = stats.NewQueryStats(qry.Stats())
 	}
+	var cmp *costComparison
+	if cost != nil {
+		cmp, warnings = cost.finish(qry, warnings)
+	}
 	return result{
-		data:      &queryData{resultType: res.Value.Type(), result: res.Value, stats: qs},
+		data:      &queryData{resultType: res.Value.Type(), result: res.Value, stats: qs, cost: cmp},
 		warnings:  warnings,
 		finalizer: qry.Close,
 	}
@@ -199,28 +229,6 @@ func queryTimeout(r *http.Request) (time.Duration, *apiError) {
 		return 0, invalidParam(fmt.Errorf("timeout must be positive, got %s", d), "timeout")
 	}
 	return d, nil
-}
-
-// queryOpts reads lookback_delta, stats=all (per-step stats) and the
-// X-Prometheus-Use-Start-Timestamps header.
-func queryOpts(r *http.Request) (promql.QueryOpts, error) {
-	var lookback time.Duration
-	if v := r.FormValue("lookback_delta"); v != "" {
-		d, err := parseDuration(v)
-		if err != nil {
-			return nil, fmt.Errorf("error parsing lookback delta duration: %w", err)
-		}
-		lookback = d
-	}
-	var useStartTimestamps *bool
-	if v := r.Header.Get("X-Prometheus-Use-Start-Timestamps"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, fmt.Errorf("error parsing X-Prometheus-Use-Start-Timestamps header: %w", err)
-		}
-		useStartTimestamps = &b
-	}
-	return promql.NewPrometheusQueryOpts(r.FormValue("stats") == "all", lookback, useStartTimestamps), nil
 }
 
 func (a *API) queryExemplars(r *http.Request) result {

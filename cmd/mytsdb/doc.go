@@ -6,9 +6,10 @@
 // This package owns flags (flags.go, features.go), configuration loading and
 // the embedded default config (config.go, default.yml), reloads (reload.go:
 // SIGHUP, POST /-/reload, --config.auto-reload), the Go runtime knobs
-// (runtime.go), the PromQL engine options (engine.go) and the wiring and
-// lifecycle of the components (main.go, wiring.go), and agent mode
-// (agent.go: --agent wires Prometheus's own tsdb/agent WAL storage, the
+// (runtime.go), the PromQL engine options and reloadable query limits
+// (engine.go), the tenants' query cost sampling source (costsampling.go),
+// the wiring and lifecycle of the components (main.go, wiring.go), and agent
+// mode (agent.go: --agent wires Prometheus's own tsdb/agent WAL storage, the
 // upstream storage/remote queues and a fanout, with scraping and the
 // receivers only, as cmd/prometheus does; mytsdb's storage and remote/
 // follower are not used there). It holds no business logic:

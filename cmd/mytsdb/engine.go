@@ -32,15 +32,22 @@ func newEngine(cfg *flagConfig, f featureOpts, p parser.Parser, tracker *promql.
 		EnableDelayedNameRemoval: f.enableDelayedNameRem,
 		EnableTypeAndUnitLabels:  f.enableTypeAndUnitLabel,
 		UseStartTimestamps:       f.useStartTimestamps,
+		EnableQueryCost:          f.queryCost,
 		Parser:                   p,
 		FeatureRegistry:          features.DefaultRegistry,
 	}
 	return promql.NewEngine(opts)
 }
 
-// queryLogReloader applies global.query_log_file on every (re)load.
-func queryLogReloader(engine *promql.Engine) func(*config.Config) error {
+// queryEngineReloader applies global.query_log_file on every (re)load and,
+// with --enable-feature=query-cost only (as Prometheus's query_engine
+// reloader), the global.query_max_series, query_max_samples_read and
+// query_max_duration limits.
+func queryEngineReloader(engine *promql.Engine, queryCost bool) func(*config.Config) error {
 	return func(c *config.Config) error {
+		if queryCost {
+			engine.SetQueryLimits(c.GlobalConfig.QueryMaxSeries, c.GlobalConfig.QueryMaxSamplesRead, time.Duration(c.GlobalConfig.QueryMaxDuration))
+		}
 		if c.GlobalConfig.QueryLogFile == "" {
 			engine.SetQueryLogger(nil)
 			return nil

@@ -30,6 +30,7 @@ type featureOpts struct {
 	useStartTimestamps     bool // use-start-timestamps: the engine's default for a query's use_start_timestamps
 	stZeroIngestion        bool // created-timestamp-zero-ingestion: the head stores start timestamps as 0 samples
 	searchAPI              bool // search-api
+	queryCost              bool // query-cost: the engine's reloadable limits, the cost endpoints and overrides
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -114,10 +115,13 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "search-api":
 				f.searchAPI = true
 				logger.Info("Experimental search API enabled.")
+			case "query-cost":
+				f.queryCost = true
+				logger.Info("Experimental query cost guardrails enabled.")
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
 				"xor2-encoding",
 				"histograms-st-encoding", "st-storage",
-				"old-ui", "use-uncached-io", "fast-startup", "query-cost":
+				"old-ui", "use-uncached-io", "fast-startup":
 				warnFeatureNotHonoured(logger, o)
 			default:
 				logger.Warn("Unknown option for --enable-feature", "option", o)
@@ -146,7 +150,7 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 	features.Set(features.API, "admin", false)
 	features.Set(features.API, "remote_write_receiver", cfg.enableRemoteWrite)
 	features.Set(features.API, "otlp_write_receiver", cfg.enableOTLP)
-	features.Set(features.API, "query_cost", false)
+	features.Set(features.API, "query_cost", f.queryCost)
 	features.Set(features.API, "search", f.searchAPI)
 	features.Set(features.OTLPReceiver, "delta_conversion", f.convertOTLPDelta)
 	features.Set(features.OTLPReceiver, "native_delta_ingestion", f.nativeOTLPDelta)

@@ -434,7 +434,7 @@ func (s *server) run() int {
 		{name: "db_storage", reloader: st.applyConfig},
 		{name: "remote_storage", reloader: rem.ApplyConfig},
 		{name: "web_handler", reloader: func(c *config.Config) error { cs.current.Store(c); return nil }},
-		{name: "query_engine", reloader: queryLogReloader(engine)},
+		{name: "query_engine", reloader: queryEngineReloader(engine, s.features.queryCost)},
 		{name: "scrape", reloader: sm.ApplyConfig}, // scrape configs, then service discovery
 		{name: "notify", reloader: rl.ApplyNotifier},
 		{name: "notify_sd", reloader: rl.ApplyNotifierSD},

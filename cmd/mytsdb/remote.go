@@ -35,7 +35,7 @@ func openRemote(s *server, st *localStorage, ready *readyScrape, reg prometheus.
 	return remote.New(remote.Options{
 		Logger:                  s.logger,
 		Registerer:              reg,
-		Local:                   def,
+		Local:                   sampledLocal{def, st.costSampling(def)},
 		WAL:                     def.WAL(),
 		Dir:                     def.Dir(),
 		FlushDeadline:           time.Duration(s.cfg.remoteFlushDeadline),

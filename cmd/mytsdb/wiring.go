@@ -114,7 +114,7 @@ func (l *localStorage) apiStorage(tenant string) (promapi.TenantStorage, error) 
 	if tenant == storage.DefaultTenant && l.queryDefault != nil {
 		return remoteReadTenant{apiTenant: apiTenant{t}, fanout: l.queryDefault}, nil
 	}
-	return apiTenant{t}, nil
+	return sampledTenant{apiTenant{t}, l.costSampling(t)}, nil
 }
 
 // registerTimeGauges adds the gauges Prometheus's main registers next to its
@@ -293,6 +293,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		MaxSearchLimit:             s.cfg.searchMaxLimit,
 		EnableAdmin:                s.cfg.enableAdminAPI,
 		Snapshot:                   st.db.Snapshot,
+		EnableQueryCost:            s.features.queryCost,
 	})
 	wh.SetAPI(api.Handler())
 	wh.SetFederate(api.Federate())
