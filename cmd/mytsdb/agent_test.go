@@ -302,6 +302,10 @@ func TestAgentAPIMatchesPrometheus(t *testing.T) {
 		if c.path == "/api/v1/status/flags" {
 			mb, rb = dropOwnFlags(t, mb), dropOwnFlags(t, rb)
 		}
+		if strings.HasPrefix(c.path, "/api/v1/targets/metadata") {
+			// Prometheus lists a target's metadata from a map: in no order.
+			mb, rb = sortedByMetric(t, mb), sortedByMetric(t, rb)
+		}
 		if mc != rc || mb != rb {
 			t.Errorf("%s %s:\n mytsdb     %d %s\n prometheus %d %s", c.method, c.path, mc, mb, rc, rb)
 		}
@@ -404,4 +408,26 @@ func dropOwnFlags(t *testing.T, body string) string {
 	}
 	out, _ := json.Marshal(r)
 	return string(out)
+}
+
+// sortedByMetric sorts the data array of a /targets/metadata answer by
+// metric name.
+func sortedByMetric(t *testing.T, body string) string {
+	t.Helper()
+	var r map[string]any
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		return body
+	}
+	if data, ok := r["data"].([]any); ok {
+		slices.SortStableFunc(data, func(a, b any) int {
+			ma, _ := a.(map[string]any)
+			mb, _ := b.(map[string]any)
+			return strings.Compare(fmt.Sprint(ma["metric"]), fmt.Sprint(mb["metric"]))
+		})
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
