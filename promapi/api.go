@@ -131,6 +131,11 @@ type Options struct {
 	// ErrTSDBNotReady. nil = answered like a Prometheus whose snapshot fails
 	// with an internal error.
 	Snapshot func(ctx context.Context, name string, withHead bool) error
+
+	// Tenants and Progress back mytsdb's own /status/tenants and
+	// /status/progress (mytsdb_status.go); nil serves empty answers.
+	Tenants  func(ctx context.Context) ([]TenantStatus, error)
+	Progress func(ctx context.Context) (Progress, error)
 }
 
 // API serves Prometheus's HTTP API.
@@ -228,6 +233,7 @@ func (a *API) register() {
 		}
 	}
 	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.labelValues))
+	a.registerMytsdbStatus()
 	// As in Prometheus, these answer while the server starts and stops (the
 	// UI's startup page polls them), uncompressed.
 	a.handle(http.MethodGet, "/status/walreplay", a.envelope(a.statusWALReplay))

@@ -18,7 +18,10 @@
 // httprouter-compatible routing), respond.go and json.go (envelope and
 // encoders), errors.go, params.go, tenant.go, and one file per group of
 // endpoints: query.go, ast.go, series.go, labels.go, targets.go, relabel.go,
-// status.go, rules.go, notifications.go, features.go, admin.go, federate.go.
+// status.go, rules.go, notifications.go, features.go, admin.go, federate.go,
+// and mytsdb_status.go: mytsdb's own /status/tenants and /status/progress
+// (Prometheus has neither; the UI's tenants, tiers and status pages read
+// them).
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,

@@ -81,9 +81,12 @@ func (db *DB) convertHistory(t *Tenant, h *promtsdb.History) {
 		}
 	}
 	total := len(h.Parts())
+	task := db.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskConversion, Detail: "Prometheus data in " + db.opts.Dir, Total: total})
+	defer task.end()
 	for done := 0; !h.Empty(); {
 		parts := h.Parts()
 		m.remaining.Set(float64(len(parts)))
+		task.progress(done, total)
 		start := time.Now()
 		if err := t.convertPart(ctx, h, parts[0]); err != nil {
 			if ctx.Err() != nil {

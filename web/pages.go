@@ -15,11 +15,13 @@ import (
 // DefaultPageTitle is --web.page-title's default in Prometheus.
 const DefaultPageTitle = "Prometheus Time Series Collection and Processing Server"
 
-// pagePaths are the routes Prometheus 3's UI answers with its single page;
-// the page's script picks the view from the path.
+// pagePaths are the routes Prometheus 3's UI answers with its single page,
+// plus mytsdb's own pages (the tenants and the storage tiers, which
+// Prometheus lacks); the page's script picks the view from the path.
 var pagePaths = []string{
 	"/query", "/alerts", "/rules", "/targets", "/service-discovery",
 	"/config", "/flags", "/status", "/tsdb-status", "/alertmanager-discovery",
+	"/tenants", "/tiers",
 }
 
 // pageRoutes adds the UI: the redirects of / and /graph, the page routes, the

@@ -289,6 +289,8 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
 		EnableAdmin:                s.cfg.enableAdminAPI,
 		Snapshot:                   st.db.Snapshot,
+		Tenants:                    newTenantStatus(st.db, reg).Tenants,
+		Progress:                   progressStatus(s.replayProgress, st.db),
 	})
 	wh.SetAPI(api.Handler())
 	wh.SetFederate(api.Federate())
