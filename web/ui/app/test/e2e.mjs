@@ -37,6 +37,7 @@ page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.stat
 
 async function step(name, fn) {
   problems.length = 0;
+  const t0 = Date.now();
   try {
     await fn();
     await page.waitForLoadState('networkidle');
@@ -45,6 +46,7 @@ async function step(name, fn) {
   }
   for (const p of problems) fail(`${name}: ${p}`);
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true }).catch(() => {});
+  console.log(`${name}: ${Date.now() - t0}ms`);
 }
 
 // The query page: completion from our label API, then the table at a fixed
