@@ -1,8 +1,12 @@
 package storage
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // The running-task list: a task is listed from begin to end with its
@@ -37,4 +41,62 @@ func TestTaskList(t *testing.T) {
 	if none.list() != nil {
 		t.Fatal("nil list lists tasks")
 	}
+}
+
+// A head cut is listed while it runs: one held back by an appender begun
+// before it (a cut waits for those) shows in DB.Tasks with its tenant and
+// range until the appender commits, and the list is empty once it is done.
+func TestTasksListRunningCut(t *testing.T) {
+	db := openBlocksDB(t, t.TempDir(), nil, nil)
+	defer db.Close()
+	ten := db.Default()
+	ctx := context.Background()
+	held := ten.Appender(ctx) // begun, so a cut waits for it
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			if err := held.Commit(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer release() // before db.Close on failure: the held cut would block it
+	app := ten.Appender(ctx)
+	lset := labels.FromStrings("__name__", "cut_me")
+	for ts := int64(0); ts <= 2*testRange; ts += 60_000 {
+		if _, err := app.Append(0, lset, ts, float64(ts)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ten.Maintain(ctx) }()
+	want := Task{Tenant: DefaultTenant, Kind: TaskHeadCut, Detail: fmt.Sprintf("head range [0, %d)", testRange)}
+	waitTasks(t, db, func(ts []Task) bool {
+		return len(ts) == 1 && ts[0].Tenant == want.Tenant && ts[0].Kind == want.Kind && ts[0].Detail == want.Detail && !ts[0].Started.IsZero()
+	}, "the held cut listed as %+v", want)
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitTasks(t, db, func(ts []Task) bool { return len(ts) == 0 }, "no task once the cut is done")
+	if n := len(ten.Blocks()); n == 0 {
+		t.Fatal("the cut wrote no block")
+	}
+}
+
+func waitTasks(t *testing.T, db *DB, ok func([]Task) bool, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var last []Task
+	for time.Now().Before(deadline) {
+		if last = db.Tasks(); ok(last) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for "+what+"; tasks: %+v", append(args, last)...)
 }
