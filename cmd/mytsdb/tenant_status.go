@@ -63,6 +63,13 @@ func (s *tenantStatus) Tenants(ctx context.Context) ([]promapi.TenantStatus, err
 			st.BlocksBytes += n
 			st.Blocks++
 		}
+		// The Parquet tier reports the tenant's bytes in the bucket by
+		// giving *storage.Tenant this method; until then the field is null.
+		if b, ok := any(t).(interface{ BucketBytes() (int64, bool) }); ok {
+			if n, ok := b.BucketBytes(); ok {
+				st.BucketBytes = &n
+			}
+		}
 		st.WALBytes, _ = t.WAL().Size()
 		st.DiskBytes, _ = dirBytes(t.Dir(), true)
 		st.SamplesPerSecond = s.rates.rate(id, now, st.SamplesAppended)

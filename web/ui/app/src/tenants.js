@@ -33,7 +33,7 @@ export async function tenantsPage(root) {
   const draw = async () => {
     try {
       const ts = await api('status/tenants');
-      const t = table(['Tenant', 'Head series', 'Samples appended', 'Disk', 'WAL', 'Local blocks', 'Bucket', 'Time range'], ts.map(row), { class: 'tenants' });
+      const t = table(['Tenant', 'Head series', 'Samples/s', 'Disk', 'WAL', 'Local blocks', 'Bucket', 'Time range'], ts.map(row), { class: 'tenants' });
       t.querySelectorAll('tbody tr').forEach((tr, i) => { tr.dataset.tenant = ts[i].tenant; });
       box.replaceChildren(t);
     } catch (err) {
