@@ -58,7 +58,9 @@ type Env struct {
 	Base      int64 // Unix ms; see datagen.Base (BlocksBase in the short-block mode)
 	Blocks    bool  // the short-block mode (Options.Blocks)
 	dir       string
-	cfg       string // the config file both servers read
+	cfg       string   // the config file both servers read
+	flags     []string // the flags both servers got beyond server.Start's
+	retired   []*server.Server
 	logf      func(string, ...any)
 }
 
@@ -108,6 +110,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err := os.WriteFile(cfg, []byte(initial), 0o644); err != nil {
 		return nil, fmt.Errorf("compliance: write config: %w", err)
 	}
+	e.flags = extra
 	e.Base = datagen.Base(time.Now())
 	if o.Blocks {
 		if o.BlocksQuiet == 0 {
@@ -153,6 +156,9 @@ func (e *Env) Close() {
 	}
 	if e.Cand != nil {
 		_ = e.Cand.Stop()
+	}
+	for _, s := range e.retired { // after the candidate that took their data over
+		_ = s.Stop()
 	}
 	if e.Targets != nil {
 		e.Targets.Close()

@@ -2,7 +2,11 @@ package compliance
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestMytsdbQuick runs the quick subset and the fresh phase (federation,
@@ -26,4 +30,29 @@ func TestMytsdbBlocksQuick(t *testing.T) {
 	env := startBlocksEnv(t, "mytsdb")
 	outs := RunCasesMode(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, quickCorpus(t), true)
 	requireAllPass(t, outs)
+}
+
+// TestMytsdbOnPrometheusHistory is the swap of issue 14 (see Swap) with
+// the quick corpus in the short-block mode; it also checks that the
+// conversion removed Prometheus's WAL and head chunks.
+func TestMytsdbOnPrometheusHistory(t *testing.T) {
+	t.Parallel()
+	env := startBlocksEnv(t, "prometheus")
+	outs, err := env.Swap(context.Background(), quickCorpus(t), 2*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireAllPass(t, outs)
+	for _, name := range []string{"wal", "chunks_head"} {
+		if _, err := os.Stat(filepath.Join(env.Cand.DataDir, name)); !os.IsNotExist(err) {
+			t.Errorf("Prometheus's %s is still there after the conversion (%v)", name, err)
+		}
+	}
+	phases := map[string]int{}
+	for _, o := range outs {
+		phases[strings.SplitN(o.Name, ":", 2)[0]]++
+	}
+	if len(phases) != 3 {
+		t.Errorf("phases compared: %v, want 3", phases)
+	}
 }

@@ -28,9 +28,10 @@ const walConvertedName = "prometheus-wal-converted"
 
 // conversionMetrics count the history's conversion.
 type conversionMetrics struct {
-	remaining prometheus.Gauge
-	converted prometheus.Counter
-	failed    prometheus.Counter
+	remaining   prometheus.Gauge
+	converted   prometheus.Counter
+	failed      prometheus.Counter
+	pauseFactor prometheus.Gauge
 }
 
 func newConversionMetrics(reg prometheus.Registerer) *conversionMetrics {
@@ -47,9 +48,13 @@ func newConversionMetrics(reg prometheus.Registerer) *conversionMetrics {
 			Name: "mytsdb_prometheus_history_conversion_failures_total",
 			Help: "Conversions of a part of the Prometheus data that failed (retried next round).",
 		}),
+		pauseFactor: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mytsdb_prometheus_history_pause_factor",
+			Help: "The conversion's pause after a part, as a multiple of the time the part took (paced by the ingest rate).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.remaining, m.converted, m.failed} {
+		for _, c := range []prometheus.Collector{m.remaining, m.converted, m.failed, m.pauseFactor} {
 			_ = reg.Register(c) // only once per registry: a DB opened twice in one process keeps the first
 		}
 	}
@@ -60,10 +65,10 @@ func newConversionMetrics(reg prometheus.Registerer) *conversionMetrics {
 // blocks, one part at a time, oldest first: write it as our block (a
 // Prometheus block keeps its ULID), verify it sample by sample against the
 // source, serve it, then delete the source. A failure leaves the part
-// served from Prometheus's files and is retried after a pause. It spends
-// at most about half of one core: after each part it sleeps as long as the
-// part took.
-func (db *DB) convertHistory(t *Tenant, h *promtsdb.History) {
+// served from Prometheus's files and is retried after a pause. After each
+// part it pauses, as long as the pacer says: ingest must keep ≥ 0.9× the rate
+// it has while nothing is converted (issue 14), measured, not assumed.
+func (db *DB) convertHistory(t *Tenant, h *promtsdb.History, m *conversionMetrics) {
 	defer close(db.convertDone)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -71,7 +76,6 @@ func (db *DB) convertHistory(t *Tenant, h *promtsdb.History) {
 		<-db.stop
 		cancel()
 	}()
-	m := newConversionMetrics(db.opts.Registerer)
 	pause := func(d time.Duration) bool {
 		select {
 		case <-db.stop:
@@ -83,6 +87,13 @@ func (db *DB) convertHistory(t *Tenant, h *promtsdb.History) {
 	total := len(h.Parts())
 	task := db.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskConversion, Detail: "Prometheus data in " + db.opts.Dir, Total: total})
 	defer task.end()
+	pace := newPacer(db.samplesAppended)
+	// A second of ingest before the first part, so that the first pause
+	// is already paced by it.
+	if !pause(time.Second) {
+		return
+	}
+	pace.idleEnd()
 	for done := 0; !h.Empty(); {
 		parts := h.Parts()
 		m.remaining.Set(float64(len(parts)))
@@ -103,12 +114,26 @@ func (db *DB) convertHistory(t *Tenant, h *promtsdb.History) {
 		m.converted.Inc()
 		db.opts.Logger.Info("Prometheus data converted into mytsdb blocks", "part", done, "of", total,
 			"mint", parts[0].MinTime, "maxt", parts[0].MaxTime, "duration", time.Since(start))
-		if !pause(time.Since(start)) {
+		d := pace.workEnd()
+		m.pauseFactor.Set(pace.factor)
+		if !pause(d) {
 			return
 		}
+		pace.idleEnd()
 	}
 	m.remaining.Set(0)
 	db.opts.Logger.Info("All Prometheus data in the data directory is now in mytsdb blocks; its files are gone")
+}
+
+// samplesAppended is what every open tenant's head has committed.
+func (db *DB) samplesAppended() uint64 {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var n uint64
+	for _, t := range db.mu.tenants {
+		n += t.head.SamplesAppended()
+	}
+	return n
 }
 
 // convertPart converts one part (see convertHistory).

@@ -111,7 +111,11 @@ func Open(opts Options) (*DB, error) {
 	go db.maintenanceLoop()
 	if db.history != nil && !opts.KeepPrometheusData {
 		db.convertDone = make(chan struct{})
-		go db.convertHistory(db.Default(), db.history)
+		// The metrics exist, with the parts left, before Open returns: a
+		// reader of /metrics never sees 0 parts before the first is done.
+		m := newConversionMetrics(db.opts.Registerer)
+		m.remaining.Set(float64(len(db.history.Parts())))
+		go db.convertHistory(db.Default(), db.history, m)
 	}
 	return db, nil
 }

@@ -49,6 +49,9 @@ type Options struct {
 	ChunkRange int64
 	// SamplesPerChunk is --storage.tsdb.samples-per-chunk (0 = 120).
 	SamplesPerChunk int
+	// STAsZeroSample is --enable-feature=created-timestamp-zero-ingestion
+	// (head.Options.STAsZeroSample).
+	STAsZeroSample bool
 	// MaxBlockDuration is --storage.tsdb.max-block-duration in ms: the
 	// longest range compaction makes (0 = 10% of the retention, at most 31d).
 	MaxBlockDuration int64

@@ -125,6 +125,7 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		MaxExemplars:         opts.MaxExemplars,
 		ChunkRange:           opts.ChunkRange,
 		SamplesPerChunk:      opts.SamplesPerChunk,
+		STAsZeroSample:       opts.STAsZeroSample,
 		Compactable:          opts.compactable,
 	})
 	if err == nil {

@@ -31,6 +31,7 @@ func newEngine(cfg *flagConfig, f featureOpts, p parser.Parser, tracker *promql.
 		EnablePerStepStats:       f.enablePerStepStats,
 		EnableDelayedNameRemoval: f.enableDelayedNameRem,
 		EnableTypeAndUnitLabels:  f.enableTypeAndUnitLabel,
+		UseStartTimestamps:       f.useStartTimestamps,
 		Parser:                   p,
 		FeatureRegistry:          features.DefaultRegistry,
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -26,6 +27,8 @@ type featureOpts struct {
 	convertOTLPDelta       bool // otlp-deltatocumulative
 	nativeOTLPDelta        bool // otlp-native-delta-ingestion
 	concurrentRuleEval     bool
+	useStartTimestamps     bool // use-start-timestamps: the engine's default for a query's use_start_timestamps
+	stZeroIngestion        bool // created-timestamp-zero-ingestion: the head stores start timestamps as 0 samples
 }
 
 // parseFeatures applies --enable-feature. Options that only change query or
@@ -89,9 +92,27 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "otlp-native-delta-ingestion":
 				f.nativeOTLPDelta = true
 				logger.Info("Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time.")
+			case "st-synthesis":
+				// The scrape loops synthesise start timestamps; like
+				// Prometheus without st-storage, the storage keeps none.
+				f.scrape.SynthesizeST = true
+				features.Enable(features.Scrape, "st-synthesis")
+				logger.Info("Experimental start timestamp synthesis enabled.")
+			case "use-start-timestamps":
+				f.useStartTimestamps = true
+				logger.Info("Experimental usage of start timestamps in PromQL engine is enabled.")
+			case "created-timestamp-zero-ingestion":
+				f.scrape.EnableStartTimestampZeroIngestion = true
+				f.scrape.ParseST = true
+				f.stZeroIngestion = true
+				// As Prometheus: the default scrape protocols prefer the
+				// protobuf format, which carries start timestamps.
+				config.DefaultConfig.GlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
+				config.DefaultGlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
+				logger.Info("Experimental start timestamp zero ingestion enabled. OpenMetrics 1.0 parsing will parse <metric>_created metrics as ST instead of normal sample. Changed default scrape_protocols to prefer PrometheusProto format.", "global.scrape_protocols", fmt.Sprintf("%v", config.DefaultGlobalConfig.ScrapeProtocols))
 			case "memory-snapshot-on-shutdown", "metadata-wal-records",
-				"created-timestamp-zero-ingestion", "xor2-encoding",
-				"histograms-st-encoding", "st-synthesis", "st-storage", "use-start-timestamps",
+				"xor2-encoding",
+				"histograms-st-encoding", "st-storage",
 				"old-ui", "use-uncached-io", "fast-startup", "search-api", "query-cost":
 				warnFeatureNotHonoured(logger, o)
 			default:

@@ -9,25 +9,21 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"mytsdb/promapi"
 	"mytsdb/storage"
 	"mytsdb/storage/wal"
 )
 
 // tenantStatus serves mytsdb's /api/v1/status/tenants from the open
-// tenants, their directories and the registry's head counters (the head
-// exposes its appended-sample count as a metric only).
+// tenants and their directories.
 type tenantStatus struct {
-	db     *storage.DB
-	gather prometheus.Gatherer
-	now    func() time.Time
-	rates  rateTracker
+	db    *storage.DB
+	now   func() time.Time
+	rates rateTracker
 }
 
-func newTenantStatus(db *storage.DB, g prometheus.Gatherer) *tenantStatus {
-	ts := &tenantStatus{db: db, gather: g, now: time.Now}
+func newTenantStatus(db *storage.DB) *tenantStatus {
+	ts := &tenantStatus{db: db, now: time.Now}
 	// A first reading, so that the first page load already has a rate
 	// (since the server started).
 	_, _ = ts.Tenants(context.Background())
@@ -36,7 +32,6 @@ func newTenantStatus(db *storage.DB, g prometheus.Gatherer) *tenantStatus {
 
 // Tenants implements promapi.Options.Tenants.
 func (s *tenantStatus) Tenants(ctx context.Context) ([]promapi.TenantStatus, error) {
-	appended := s.samplesAppended()
 	now := s.now()
 	var out []promapi.TenantStatus
 	for _, id := range s.db.Tenants() {
@@ -48,7 +43,7 @@ func (s *tenantStatus) Tenants(ctx context.Context) ([]promapi.TenantStatus, err
 			continue // closed meanwhile
 		}
 		h := t.Head()
-		st := promapi.TenantStatus{Tenant: id, NumSeries: h.NumSeries(), SamplesAppended: appended[id], BlockBytes: map[string]int64{}}
+		st := promapi.TenantStatus{Tenant: id, NumSeries: h.NumSeries(), SamplesAppended: float64(h.SamplesAppended()), BlockBytes: map[string]int64{}}
 		if h.NumSeries() > 0 && h.MinTime() <= h.MaxTime() {
 			st.HeadMinTime, st.HeadMaxTime = ptr(h.MinTime()), ptr(h.MaxTime())
 		}
@@ -76,35 +71,6 @@ func (s *tenantStatus) Tenants(ctx context.Context) ([]promapi.TenantStatus, err
 		out = append(out, st)
 	}
 	return out, nil
-}
-
-// samplesAppended sums prometheus_tsdb_head_samples_appended_total per
-// tenant: the default tenant's series carry no tenant label, the others'
-// carry tenant="<id>" (storage's registerer).
-func (s *tenantStatus) samplesAppended() map[string]float64 {
-	out := map[string]float64{}
-	if s.gather == nil {
-		return out
-	}
-	mfs, err := s.gather.Gather()
-	if err != nil && len(mfs) == 0 {
-		return out
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "prometheus_tsdb_head_samples_appended_total" {
-			continue
-		}
-		for _, m := range mf.Metric {
-			id := storage.DefaultTenant
-			for _, l := range m.Label {
-				if l.GetName() == "tenant" {
-					id = l.GetValue()
-				}
-			}
-			out[id] += m.GetCounter().GetValue()
-		}
-	}
-	return out
 }
 
 // rateTracker turns a counter read on each request into a rate: between

@@ -69,6 +69,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		MaxExemplars:            s.maxExemplars,
 		ChunkRange:              s.chunkRange,
 		SamplesPerChunk:         s.cfg.samplesPerChunk,
+		STAsZeroSample:          s.features.stZeroIngestion,
 		BlockReloadInterval:     blockReloadInterval(time.Duration(s.cfg.blockReloadInterval), s.logger),
 		CompactionDelay:         s.compactionDelay(),
 		CompactionExclude:       uploadedOnly(s.cfg.delayCompactFilePath, s.logger),
@@ -289,7 +290,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
 		EnableAdmin:                s.cfg.enableAdminAPI,
 		Snapshot:                   st.db.Snapshot,
-		Tenants:                    newTenantStatus(st.db, reg).Tenants,
+		Tenants:                    newTenantStatus(st.db).Tenants,
 		Progress:                   progressStatus(s.replayProgress, st.db),
 	})
 	wh.SetAPI(api.Handler())

@@ -31,6 +31,13 @@ const (
 	// the head, level-1 blocks and compacted blocks; then times dashboard
 	// range queries over 1h, 6h and 24h, and a restart (SIGKILL) to ready.
 	HistoryKind
+	// ConvertKind has the real Prometheus write Span of dashboard series
+	// into short blocks and a WAL and stop: a user's data directory. Each
+	// server then starts on a copy of it under a live load of LiveSeries
+	// new series; mytsdb converts the history meanwhile. It reports the
+	// conversion's speed and the ingest rate while it runs against the
+	// rate after it.
+	ConvertKind
 )
 
 func (k BlockKind) String() string {
@@ -41,6 +48,8 @@ func (k BlockKind) String() string {
 		return "disk"
 	case HistoryKind:
 		return "history"
+	case ConvertKind:
+		return "convert"
 	}
 	return fmt.Sprintf("BlockKind(%d)", int(k))
 }
@@ -57,6 +66,7 @@ type BlockScenario struct {
 	Span       time.Duration // DiskKind, HistoryKind: time the data spans
 	QueryIters int           // HistoryKind: timed runs of each query
 	Restart    bool          // HistoryKind: SIGKILL and restart after the queries
+	LiveSeries int           // ConvertKind: series of the live load during the conversion
 }
 
 func (b BlockScenario) validate() error {
@@ -71,7 +81,9 @@ func (b BlockScenario) validate() error {
 		return errors.New("Span must be > 0")
 	case b.Kind == HistoryKind && (b.Span < 24*time.Hour || b.BlockRange <= 0 || b.QueryIters <= 0):
 		return errors.New("Span must be ≥ 24h, BlockRange and QueryIters > 0")
-	case b.Kind > HistoryKind || b.Kind < 0:
+	case b.Kind == ConvertKind && (b.Span <= 0 || b.BlockRange <= 0 || b.LiveSeries <= 0):
+		return errors.New("Span, BlockRange and LiveSeries must be > 0")
+	case b.Kind > ConvertKind || b.Kind < 0:
 		return errors.New("unknown kind")
 	}
 	return nil
@@ -88,7 +100,7 @@ func (b BlockScenario) mix() loadgen.Mix {
 	switch b.Kind {
 	case DiskKind:
 		return loadgen.MixStorage
-	case HistoryKind:
+	case HistoryKind, ConvertKind:
 		return loadgen.MixDashboard
 	}
 	return loadgen.MixNode
@@ -113,7 +125,7 @@ func (b BlockScenario) rounds() int {
 func (b BlockScenario) startMs(now time.Time) int64 {
 	r := b.blockRange().Milliseconds()
 	span := int64(b.rounds()-1) * b.IntervalMs
-	if b.Kind == HistoryKind {
+	if b.Kind == HistoryKind || b.Kind == ConvertKind {
 		last := (now.Add(-2*time.Hour).UnixMilli()/r)*r + r*14/10
 		last -= last % b.IntervalMs
 		return last - span
@@ -149,6 +161,12 @@ func (b BlockScenario) describe() string {
 			"--storage.tsdb.min-block-duration=%s --storage.tsdb.max-block-duration=%s; queries end at the last sample; each timed %d times after a warm-up; queries: %s",
 			human(float64(b.Series)), loadgen.MixDashboard.Hosts(b.Series), shortDur(b.Span), iv, human(float64(b.Series*b.rounds())),
 			promDuration(b.blockRange()), promDuration(b.MaxBlock), b.QueryIters, queryList())
+	case ConvertKind:
+		return fmt.Sprintf("the real Prometheus writes %s dashboard series over %s at %s (%s samples) into --storage.tsdb.min-block-duration=%s blocks and a WAL, and stops; "+
+			"each server starts on a copy of that directory with its default flags while %s new series are remote-written at one sample per %s of synthetic time (at most %s of it); "+
+			"mytsdb converts the history meanwhile, and its load goes on %s past the end of the conversion (Prometheus's: %s in all)",
+			human(float64(b.Series)), shortDur(b.Span), iv, human(float64(b.Series*b.rounds())), promDuration(b.blockRange()),
+			human(float64(b.LiveSeries)), shortDur(convertLiveIntervalMs*time.Millisecond), shortDur(convertLiveSpan), shortDur(convertAfter), shortDur(2*convertAfter))
 	}
 	return ""
 }
@@ -184,7 +202,14 @@ func promDuration(d time.Duration) string {
 	return fmt.Sprintf("%dms", d.Milliseconds())
 }
 
-func (b BlockScenario) id() string { return fmt.Sprintf("%s-%d", b.Kind, b.Series) }
+func (b BlockScenario) id() string {
+	if b.Kind == ConvertKind {
+		return fmt.Sprintf("%s-%d-%d", b.Kind, b.Series, b.LiveSeries)
+	}
+	return b.idPlain()
+}
+
+func (b BlockScenario) idPlain() string { return fmt.Sprintf("%s-%d", b.Kind, b.Series) }
 
 // rowSpec is one row a block scenario reports.
 type rowSpec struct {
@@ -248,6 +273,13 @@ func (b BlockScenario) rows() []rowSpec {
 			rows = append(rows, rowSpec{id + "/restart", fmt.Sprintf("restart-to-ready s (SIGKILL) with %s of blocks plus a full head (1.4 ranges), %s series", shortDur(b.Span), n), RestartTime, atMost(0.3)})
 		}
 		return rows
+	case ConvertKind:
+		where := fmt.Sprintf("%s history samples of %s series, live load of %s series, RW %s", human(float64(b.Series*b.rounds())), n, human(float64(b.LiveSeries)), b.Protocol)
+		return []rowSpec{
+			{id + "/speed", "samples/s: mytsdb converting a Prometheus data directory into its blocks (verified) under load; Prometheus: its remote-write ingest of that same history, " + where, Ingest, Target{}},
+			{id + "/ingest", "live ingest samples/s while mytsdb converts the history (Prometheus: the first " + shortDur(convertAfter) + " on the same directory), " + where, Ingest, Target{}},
+			{id + "/ratio", "live ingest while converting / after (Prometheus: first " + shortDur(convertAfter) + " / next " + shortDur(convertAfter) + "), " + where, Ratio, Target{Op: "≥", X: 0.9, OnMytsdb: true}},
+		}
 	}
 	return nil
 }
@@ -280,7 +312,7 @@ func (o *blockOutcome) notef(format string, args ...any) {
 }
 
 // runBlock runs b against a fresh server started from binary.
-func runBlock(ctx context.Context, cfg *Config, name, binary, configFile string, extra []string, b BlockScenario, l *loadgen.Load, logf func(string, ...any)) *blockOutcome {
+func runBlock(ctx context.Context, cfg *Config, name, binary, configFile string, extra []string, b BlockScenario, l *loadgen.Load, seed convertSeed, logf func(string, ...any)) *blockOutcome {
 	o := newBlockOutcome()
 	dir, err := os.MkdirTemp(cfg.WorkDir, "mytsdb-bench-"+name+"-"+b.Kind.String()+"-")
 	if err != nil {
@@ -289,7 +321,17 @@ func runBlock(ctx context.Context, cfg *Config, name, binary, configFile string,
 	}
 	defer os.RemoveAll(dir)
 	dataDir, logPath := filepath.Join(dir, "data"), filepath.Join(dir, "server.log")
-	p, err := startProc(name, binary, configFile, dataDir, logPath, append(append([]string(nil), extra...), b.flags()...))
+	flags := b.flags()
+	if b.Kind == ConvertKind {
+		// The servers start as a user's would after the swap: their
+		// defaults, on a copy of the directory Prometheus wrote.
+		flags = nil
+		if err := copyDir(dataDir, seed.dir); err != nil {
+			o.fail(b, fmt.Errorf("copy the seed: %w", err))
+			return o
+		}
+	}
+	p, err := startProc(name, binary, configFile, dataDir, logPath, append(append([]string(nil), extra...), flags...))
 	if err != nil {
 		o.fail(b, err)
 		return o
@@ -307,6 +349,8 @@ func runBlock(ctx context.Context, cfg *Config, name, binary, configFile string,
 		r.disk()
 	case HistoryKind:
 		r.history()
+	case ConvertKind:
+		r.convert(seed, name == "mytsdb")
 	}
 	p = r.p
 	o.fail(b, errors.New("no figure (see the notes)"))

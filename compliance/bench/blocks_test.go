@@ -176,3 +176,27 @@ func TestBlockScenarioShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestRateAround: the ticks split at the moment given, the tick at the
+// split counted in both halves.
+func TestRateAround(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var ticks []convertTick
+	for i := range 21 { // 1000 samples/s for 1 s, then 500/s
+		tk := convertTick{at: t0.Add(time.Duration(i) * 100 * time.Millisecond)}
+		if i > 0 {
+			tk.samples = ticks[i-1].samples + 100
+			if i > 10 {
+				tk.samples -= 50
+			}
+		}
+		ticks = append(ticks, tk)
+	}
+	before, after := rateAround(ticks, t0.Add(time.Second))
+	if math.Abs(before-1000) > 1e-6 || math.Abs(after-500) > 1e-6 {
+		t.Fatalf("before %v after %v, want 1000 and 500", before, after)
+	}
+	if b, a := rateAround(ticks, time.Time{}); math.Abs(b-750) > 1e-6 || a != 0 {
+		t.Fatalf("no split: %v %v, want 750 and 0", b, a)
+	}
+}

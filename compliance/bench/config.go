@@ -86,6 +86,10 @@ func Full() Config {
 			// 26.5M samples into 1h blocks compacted up to 3h.
 			{Kind: HistoryKind, Series: 24 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
 				BlockRange: time.Hour, MaxBlock: 3 * time.Hour, Span: 24*time.Hour + 30*time.Minute, QueryIters: 15, Restart: true},
+			// The swap: 8 hosts (3,000 series) × 24h at 30 s (8.6M samples) in
+			// Prometheus's 1h blocks, converted under a live load of 20k series.
+			{Kind: ConvertKind, Series: 8 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
+				BlockRange: time.Hour, MaxBlock: time.Hour, Span: 24 * time.Hour, LiveSeries: 20_000},
 		},
 		BlockRepeats: 1, BlockMaxIngest: 20 * time.Minute,
 		Repeats: 2, Senders: 4, BatchSize: 2000, IntervalMs: 15_000,
@@ -107,6 +111,8 @@ func Quick() Config {
 			{Kind: DiskKind, Series: 2_000, Protocol: loadgen.V1, IntervalMs: 60_000, Span: 4 * time.Hour},
 			{Kind: HistoryKind, Series: 2 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 60_000,
 				BlockRange: time.Hour, MaxBlock: 3 * time.Hour, Span: 24*time.Hour + 30*time.Minute, QueryIters: 5, Restart: true},
+			{Kind: ConvertKind, Series: 4 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
+				BlockRange: time.Hour, MaxBlock: time.Hour, Span: 12 * time.Hour, LiveSeries: 5_000},
 		},
 		BlockRepeats: 1, BlockMaxIngest: 3 * time.Minute,
 		Repeats: 1, Senders: 4, BatchSize: 2000, IntervalMs: 15_000,
@@ -148,7 +154,7 @@ func (c Config) Validate() error {
 
 // ScenarioGroups are the names Only accepts: "ingest" (Scenarios) and the
 // block scenarios' kinds.
-var ScenarioGroups = []string{"ingest", CutsKind.String(), DiskKind.String(), HistoryKind.String()}
+var ScenarioGroups = []string{"ingest", CutsKind.String(), DiskKind.String(), HistoryKind.String(), ConvertKind.String()}
 
 // Only keeps the scenarios of the named groups (see ScenarioGroups).
 func (c *Config) Only(groups []string) error {

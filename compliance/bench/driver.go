@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -172,6 +173,13 @@ func runBlocks(ctx context.Context, cfg *Config, rep *Report, bins binaries, con
 		logf("encoded %s (%s series, %d rounds of %s from %s): %d bytes per round", b.Kind, human(float64(b.Series)), b.rounds(),
 			time.Duration(b.IntervalMs)*time.Millisecond, time.UnixMilli(l.Timestamp(0)).UTC().Format(time.RFC3339), l.CompressedBytesPerRound())
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %s", b.Kind, b.describe()))
+		var seed convertSeed
+		if b.Kind == ConvertKind {
+			seed = seedConvert(ctx, cfg, bins, configFile, b, l, logf)
+			if seed.dir != "" {
+				defer os.RemoveAll(filepath.Dir(seed.dir))
+			}
+		}
 		for repeat := range cfg.BlockRepeats {
 			var prints [2]map[string]fingerprint
 			for k, side := range []struct {
@@ -190,7 +198,7 @@ func runBlocks(ctx context.Context, cfg *Config, rep *Report, bins binaries, con
 					o.fail(b, side.err)
 				} else {
 					logf("block repeat %d/%d: %s on %s", repeat+1, cfg.BlockRepeats, b.Kind, side.name)
-					o = runBlock(ctx, cfg, side.name, side.bin, configFile, side.extra, b, l, logf)
+					o = runBlock(ctx, cfg, side.name, side.bin, configFile, side.extra, b, l, seed, logf)
 				}
 				prints[k] = o.prints
 				rep.addBlock(b, side.mytsdb, o)
@@ -202,6 +210,16 @@ func runBlocks(ctx context.Context, cfg *Config, rep *Report, bins binaries, con
 		}
 	}
 	return nil
+}
+
+// seedConvert writes a ConvertKind scenario's seed with the reference
+// Prometheus, or says why it cannot.
+func seedConvert(ctx context.Context, cfg *Config, bins binaries, configFile string, b BlockScenario, l *loadgen.Load, logf func(string, ...any)) convertSeed {
+	if bins.promErr != nil {
+		return convertSeed{err: fmt.Errorf("the seed needs the reference Prometheus: %w", bins.promErr)}
+	}
+	logf("convert: the reference Prometheus writes the history to convert")
+	return prepareConvert(ctx, cfg, bins.prometheus, configFile, cfg.WorkDir, b, l, logf)
 }
 
 // comparePrints lists the queries whose answers differ between the servers.

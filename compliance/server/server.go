@@ -9,6 +9,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type Options struct {
 	ExtraFlags []string // appended after the standard flags
 	// ReadyTimeout bounds the wait for /-/ready (default 60s).
 	ReadyTimeout time.Duration
+	// DataDir is --storage.tsdb.path; "" is a new directory that Stop
+	// removes. A given one is the caller's: Stop leaves it.
+	DataDir string
 }
 
 // Server is a running server process.
@@ -71,7 +75,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{
 		Name:    o.Name,
 		URL:     "http://" + addr,
-		DataDir: filepath.Join(dir, "data"),
+		DataDir: cmp.Or(o.DataDir, filepath.Join(dir, "data")),
 		Binary:  o.Binary,
 		dir:     dir,
 		logs:    &lockedBuffer{},
@@ -153,6 +157,14 @@ func (s *Server) Reload() error {
 // Stop sends SIGTERM, waits up to 20s (then SIGKILL) and removes the temp dir.
 // It is safe to call more than once.
 func (s *Server) Stop() error {
+	err := s.Halt()
+	os.RemoveAll(s.dir)
+	return err
+}
+
+// Halt is Stop without removing anything: the data directory stays for
+// another server to open (as a user swaps one binary for another).
+func (s *Server) Halt() error {
 	if s.cmd.Process != nil {
 		select {
 		case <-s.done:
@@ -171,7 +183,6 @@ func (s *Server) Stop() error {
 	if errors.As(err, &exitErr) && exitErr.Sys().(syscall.WaitStatus).Signaled() {
 		err = nil
 	}
-	os.RemoveAll(s.dir)
 	if err != nil {
 		return fmt.Errorf("server %s: exit: %w", s.Name, err)
 	}

@@ -64,3 +64,13 @@ func TestStartFailsOnBadConfig(t *testing.T) {
 		t.Fatal("Start succeeded without a binary")
 	}
 }
+
+func TestScanMetric(t *testing.T) {
+	text := "# HELP a_parts_x other\na_parts_x 7\na_parts 3\n"
+	if v, err := ScanMetric(strings.NewReader(text), "a_parts"); err != nil || v != 3 {
+		t.Fatalf("got %v, %v; want 3", v, err)
+	}
+	if _, err := ScanMetric(strings.NewReader("up 1\n"), "a_parts"); err == nil {
+		t.Fatal("a missing metric read as a value")
+	}
+}

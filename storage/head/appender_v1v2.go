@@ -103,12 +103,35 @@ func (a appenderV1) AppendHistogramSTZeroSample(ref storage.SeriesRef, l labels.
 	return storage.SeriesRef(s.ref), nil
 }
 
+// stZeroSample stores the zero sample at a start timestamp, best effort:
+// one older than what the series holds, or out of bounds, is dropped
+// without an error (a cumulative series repeats its start timestamp with
+// every sample), as Prometheus's bestEffortAppendSTZeroSample does.
+func (a appenderV2) stZeroSample(ref storage.SeriesRef, ls labels.Labels, st int64, h *histogram.Histogram, fh *histogram.FloatHistogram) storage.SeriesRef {
+	var zh *histogram.Histogram
+	var zfh *histogram.FloatHistogram
+	switch {
+	case h != nil:
+		zh = &histogram.Histogram{Schema: h.Schema, ZeroThreshold: h.ZeroThreshold, CustomValues: h.CustomValues, CounterResetHint: histogram.CounterReset}
+	case fh != nil:
+		zfh = &histogram.FloatHistogram{Schema: fh.Schema, ZeroThreshold: fh.ZeroThreshold, CustomValues: fh.CustomValues, CounterResetHint: histogram.CounterReset}
+	}
+	s, err := a.add(ref, ls, st, 0, zh, zfh, true)
+	if err != nil {
+		return ref
+	}
+	return storage.SeriesRef(s.ref)
+}
+
 // appenderV2 implements storage.AppenderV2 and storage.ExemplarAppenderV2.
 type appenderV2 struct{ *appender }
 
-func (a appenderV2) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
+func (a appenderV2) Append(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
 	if h != nil {
 		fh = nil
+	}
+	if a.head.opts.STAsZeroSample && st != 0 && st < t {
+		ref = a.stZeroSample(ref, ls, st, h, fh)
 	}
 	s, err := a.add(ref, ls, t, v, h, fh, opts.RejectOutOfOrder)
 	if err != nil {

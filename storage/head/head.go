@@ -42,6 +42,11 @@ type Options struct {
 	// cut early (at a time computed after a quarter of it) to hold about
 	// this many samples, and at twice as many at the latest. <= 0 = 120.
 	SamplesPerChunk int
+	// STAsZeroSample is created-timestamp-zero-ingestion: a sample appended
+	// with a start timestamp also stores a 0 (a counter reset) at it,
+	// best effort, as Prometheus's head does (AppenderV2; the V1 appender
+	// has AppendSTZeroSample for that).
+	STAsZeroSample bool
 }
 
 // Validate reports every problem of o at once.
@@ -83,6 +88,9 @@ type Head struct {
 	}
 	lastRef atomic.Uint64
 	txSeq   atomic.Uint64 // appender transaction ids
+	// appended counts committed samples (floats and histograms), read by
+	// work that paces itself by the ingest rate (the history conversion).
+	appended atomic.Uint64
 
 	// appenders are the open appender transactions (see WaitForAppenders).
 	appenders inflight.Tracker
@@ -153,6 +161,11 @@ func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
 
 // NumSeries returns the number of series in the head.
 func (h *Head) NumSeries() uint64 { return uint64(h.numSeries.Load()) }
+
+// SamplesAppended is the number of samples appenders committed since the
+// head was opened: prometheus_tsdb_head_samples_appended_total of all types,
+// read without the metric's lock.
+func (h *Head) SamplesAppended() uint64 { return h.appended.Load() }
 
 // Close releases the head. It does not close the WAL (its owner does).
 func (h *Head) Close() error {

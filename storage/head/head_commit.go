@@ -212,6 +212,9 @@ func (a *appender) apply() {
 			}
 		}
 	}
+	if n := floats + oooFloats + hists + oooHists; n > 0 {
+		h.appended.Add(uint64(n))
+	}
 	if floats+oooFloats > 0 {
 		h.metrics.samplesAppended.WithLabelValues("float").Add(float64(floats + oooFloats))
 	}

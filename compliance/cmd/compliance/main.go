@@ -7,6 +7,7 @@
 //	go run ./compliance/cmd/compliance -full -blocks           # the short-block run only
 //	go run ./compliance/cmd/compliance -full -blocks=false     # the normal run only
 //	go run ./compliance/cmd/compliance -candidate=prometheus   # prove the harness deterministic
+//	go run ./compliance/cmd/compliance -full -blocks=false -swap   # the swap run only
 //
 // The normal run keeps all data in the head. The short-block run
 // (compliance.Options.Blocks) starts both servers with 5-minute blocks, writes
@@ -15,6 +16,12 @@
 // -full both runs are made, one after the other, unless -blocks says which;
 // without -full only the normal run is made unless -blocks is given. The
 // per-run counts go to stderr, the total is the last line on stdout.
+//
+// The swap run (compliance.Env.Swap, on by default with -full and the
+// mytsdb candidate) has two real Prometheus servers take the data in the
+// short-block mode, then starts mytsdb on one's data directory and compares
+// it with the other, restarted, before, during and after mytsdb converts
+// that directory (cases named "[swap] ...").
 //
 // Binaries come from PROMETHEUS_BINARY and MYTSDB_BINARY (see package
 // compliance/server).
@@ -64,6 +71,8 @@ func main() {
 	run := flag.String("run", "", "only cases whose line matches this regexp")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	dump := flag.String("dump", "", "also write every case with the reference's response to this file (for reviewing the corpus)")
+	var swap optBool
+	flag.Var(&swap, "swap", "the swap run: mytsdb started on a real Prometheus's data directory (default: on with -full and -candidate=mytsdb)")
 	flag.Parse()
 	modes := []bool{false}
 	switch {
@@ -72,10 +81,17 @@ func main() {
 	case !blocks.set && *full:
 		modes = []bool{false, true}
 	}
-	os.Exit(mainErr(*full, modes, *candidate, *run, *verbose, *dump))
+	doSwap := *full && *candidate == "mytsdb"
+	if swap.set {
+		doSwap = swap.val
+	}
+	if blocks.set && !blocks.val && swap.set && swap.val {
+		modes = nil // -blocks=false -swap: documented as the swap run only
+	}
+	os.Exit(mainErr(*full, modes, doSwap, *candidate, *run, *verbose, *dump))
 }
 
-func mainErr(full bool, modes []bool, candidate, run string, verbose bool, dump string) int {
+func mainErr(full bool, modes []bool, swap bool, candidate, run string, verbose bool, dump string) int {
 	start := time.Now()
 	logf := func(format string, args ...any) {
 		if verbose {
@@ -143,6 +159,33 @@ func mainErr(full bool, modes []bool, candidate, run string, verbose bool, dump 
 		if len(modes) > 1 {
 			fmt.Fprintf(os.Stderr, "%s: %d cases, %d failed\n", label, len(o), len(compliance.Failures(o)))
 		}
+		outs = append(outs, o...)
+	}
+	if swap {
+		env, err := compliance.Start(context.Background(), compliance.Options{Candidate: "prometheus", Blocks: true, Logf: logf})
+		if err != nil {
+			return fatal(err)
+		}
+		mu.Lock()
+		current = env
+		mu.Unlock()
+		o, err := env.Load(context.Background(), env.Ref.URL, env.Cand.URL)
+		if err == nil {
+			var so []compliance.Outcome
+			so, err = env.Swap(context.Background(), cases, 5*time.Minute)
+			o = append(o, so...)
+		}
+		mu.Lock()
+		env.Close()
+		current = nil
+		mu.Unlock()
+		if err != nil {
+			return fatal(err)
+		}
+		for i := range o {
+			o[i].Name = "[swap] " + o[i].Name
+		}
+		fmt.Fprintf(os.Stderr, "swap run: %d cases, %d failed\n", len(o), len(compliance.Failures(o)))
 		outs = append(outs, o...)
 	}
 	if dump != "" {
