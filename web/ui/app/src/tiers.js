@@ -55,7 +55,7 @@ export async function tiersPage(root) {
   root.append(
     el('p', { class: 'hint' }, `Tenant ${tenant}. New samples land in the head (memory and WAL); the head is cut into local blocks, which compactions merge${parquet.length || me.bucketBytes !== null ? ' and the Parquet tier uploads to the bucket' : ''}.`),
     table(['Tier', 'Series / blocks', 'Chunks / size', 'Samples', 'Time range'], [
-      [el('strong', {}, 'Head'), el('span', { class: 'head-series' }, String(h.numSeries ?? 0)), String(h.chunkCount ?? ''), '', headRange],
+      [el('strong', {}, 'Head'), el('span', { class: 'head-series' }, String(h.numSeries ?? 0)), el('span', { class: 'head-chunks' }, String(h.chunkCount ?? '')), '', headRange],
       [el('strong', {}, 'Local blocks'), el('span', { class: 'local-count' }, ls[0]), ls[1], ls[2], ls[3]],
       [el('strong', {}, 'Parquet bucket'), el('span', { class: 'parquet-count' }, ps[0]),
         me.bucketBytes !== null ? bytes(me.bucketBytes) : ps[1], ps[2], parquet.length || me.bucketBytes !== null ? ps[3] : 'no bucket tier configured'],

@@ -184,6 +184,8 @@ await step('tiers', async () => {
   if (!blocks.length) throw new Error(`the API lists no blocks for ${tenant}`);
   const headSeries = await page.locator('.head-series').innerText();
   if (headSeries !== String(head.numSeries)) throw new Error(`head series ${headSeries}, API ${head.numSeries}`);
+  const headChunks = await page.locator('.head-chunks').innerText();
+  if (headChunks !== String(head.chunkCount)) throw new Error(`head chunks ${headChunks}, API ${head.chunkCount}`);
   for (const tier of ['local', 'parquet']) {
     const want = blocks.filter((b) => (b.tier || 'local') === tier);
     const got = await page.locator(`table.${tier}-blocks tbody tr`).evaluateAll((trs) => trs.map((tr) => ({
