@@ -150,6 +150,11 @@ type Options struct {
 	// Config's global.query_max_* ceilings) and cost=true on queries. The
 	// engine must be built with EngineOpts.EnableQueryCost to enforce them.
 	EnableQueryCost bool
+
+	// Tenants and Progress back mytsdb's own /status/tenants and
+	// /status/progress (mytsdb_status.go); nil serves empty answers.
+	Tenants  func(ctx context.Context) ([]TenantStatus, error)
+	Progress func(ctx context.Context) (Progress, error)
 }
 
 // API serves Prometheus's HTTP API.
@@ -250,6 +255,7 @@ func (a *API) register() {
 	}
 	a.registerQueryCost()
 	a.handle(http.MethodGet, "/label/:name/values", a.wrap(a.agentWrapped(paramRoute, a.labelValues)))
+	a.registerMytsdbStatus()
 	// As in Prometheus, these answer while the server starts and stops (the
 	// UI's startup page polls them), uncompressed.
 	a.handle(http.MethodGet, "/status/walreplay", a.envelope(a.statusWALReplay))

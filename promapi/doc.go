@@ -25,6 +25,9 @@
 // querycost.go (--enable-feature=query-cost: the cost endpoints, the
 // per-query limits and cost=true, with upstream's estimator; a tenant
 // storage may implement storage.CostSamplingQueryable for it to sample).
+// and mytsdb_status.go: mytsdb's own /status/tenants and /status/progress
+// (Prometheus has neither; the UI's tenants, tiers and status pages read
+// them).
 //
 // Tenants: the X-Scope-OrgID header names the tenant whose storage a request
 // reads (absent means "default"); an invalid tenant ID is a 400 bad_data,

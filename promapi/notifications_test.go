@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,8 +31,21 @@ func TestSelfMetrics(t *testing.T) {
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "invalid metric_name_pattern") {
 		t.Errorf("bad pattern: %d %s", rec.Code, rec.Body)
 	}
-	if got := api.headChunks(); got != 42 {
+	if got := api.headChunks(DefaultTenant); got != 42 {
 		t.Errorf("headChunks = %d, want 42", got)
+	}
+	// Another tenant's gauge carries tenant="<id>" (storage's registerer):
+	// each tenant reads its own, and one without a gauge reads NaN.
+	other := prometheus.NewGauge(prometheus.GaugeOpts{Name: "prometheus_tsdb_head_chunks", Help: "Chunks.", ConstLabels: prometheus.Labels{"tenant": "team-b"}})
+	other.Set(7)
+	if err := prometheus.WrapRegistererWith(nil, reg).Register(unchecked{other}); err != nil {
+		t.Fatal(err)
+	}
+	nan := math.NaN()
+	for tenant, want := range map[string]int64{DefaultTenant: 42, "team-b": 7, "team-c": int64(nan)} {
+		if got := api.headChunks(tenant); got != want {
+			t.Errorf("headChunks(%s) = %d, want %d", tenant, got, want)
+		}
 	}
 }
 
@@ -137,3 +151,9 @@ func TestFeatures(t *testing.T) {
 		t.Errorf("features: %d %s, want %s", rec.Code, rec.Body, want)
 	}
 }
+
+// unchecked registers a collector without descriptors, as storage does for
+// other tenants' metrics (same name as the default tenant's, one more label).
+type unchecked struct{ prometheus.Collector }
+
+func (unchecked) Describe(chan<- *prometheus.Desc) {}

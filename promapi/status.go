@@ -140,7 +140,7 @@ func (a *API) statusTSDB(r *http.Request) result {
 			return result{err: badData(fmt.Errorf("limit must not exceed %d", maxTSDBStatusLimit))}
 		}
 	}
-	st, apiErr := a.tenantStorage(r)
+	id, st, apiErr := a.tenant(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
@@ -151,7 +151,7 @@ func (a *API) statusTSDB(r *http.Request) result {
 		}
 		return result{data: s}
 	}
-	s, err := a.scanTSDBStatus(r, st, limit)
+	s, err := a.scanTSDBStatus(r, id, st, limit)
 	if err != nil {
 		return result{err: &apiError{errorInternal, err}}
 	}
@@ -167,7 +167,7 @@ type HeadQueryableProvider interface {
 
 // scanTSDBStatus computes /status/tsdb from the labels of every series (of
 // the head, with HeadQueryableProvider).
-func (a *API) scanTSDBStatus(r *http.Request, st TenantStorage, limit int) (TSDBStatus, error) {
+func (a *API) scanTSDBStatus(r *http.Request, tenant string, st TenantStorage, limit int) (TSDBStatus, error) {
 	var src storage.Queryable = st
 	if h, ok := st.(HeadQueryableProvider); ok {
 		src = h.HeadQueryable()
@@ -211,7 +211,7 @@ func (a *API) scanTSDBStatus(r *http.Request, st TenantStorage, limit int) (TSDB
 		bySize = append(bySize, TSDBStat{n, size})
 	}
 	out := TSDBStatus{
-		HeadStats:                   HeadStats{NumSeries: numSeries, NumLabelPairs: numPairs, ChunkCount: a.headChunks(), MinTime: math.MaxInt64, MaxTime: math.MinInt64},
+		HeadStats:                   HeadStats{NumSeries: numSeries, NumLabelPairs: numPairs, ChunkCount: a.headChunks(tenant), MinTime: math.MaxInt64, MaxTime: math.MinInt64},
 		SeriesCountByMetricName:     topStats(byMetric, limit),
 		LabelValueCountByLabelName:  topStats(byLabel, limit),
 		MemoryInBytesByLabelName:    topStats(bySize, limit),
@@ -244,9 +244,11 @@ func topStats(s []TSDBStat, limit int) []TSDBStat {
 	return s
 }
 
-// headChunks reads prometheus_tsdb_head_chunks from the gatherer; like
-// Prometheus, an absent metric is int64(NaN).
-func (a *API) headChunks() int64 {
+// headChunks reads the tenant's prometheus_tsdb_head_chunks from the
+// gatherer: the default tenant's carries no tenant label, another's
+// tenant="<id>" (storage's convention). Like Prometheus, an absent metric is
+// int64(NaN).
+func (a *API) headChunks(tenant string) int64 {
 	nan := math.NaN()
 	missing := int64(nan)
 	if a.opts.Gatherer == nil {
@@ -257,8 +259,19 @@ func (a *API) headChunks() int64 {
 		return missing
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "prometheus_tsdb_head_chunks" && len(mf.Metric) > 0 && mf.Metric[0].Gauge != nil {
-			return int64(mf.Metric[0].Gauge.GetValue())
+		if mf.GetName() != "prometheus_tsdb_head_chunks" {
+			continue
+		}
+		for _, m := range mf.Metric {
+			owner := DefaultTenant
+			for _, l := range m.Label {
+				if l.GetName() == "tenant" {
+					owner = l.GetValue()
+				}
+			}
+			if owner == tenant && m.Gauge != nil {
+				return int64(m.Gauge.GetValue())
+			}
 		}
 	}
 	return missing

@@ -286,6 +286,8 @@ func (t *Tenant) cutHeadLocked(ctx context.Context) error {
 func (t *Tenant) cutRangeLocked(ctx context.Context, mint, maxt int64) error {
 	start := time.Now()
 	t.metrics.compactionsTrig.Inc()
+	task := t.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskHeadCut, Detail: fmt.Sprintf("head range [%d, %d)", mint, maxt)})
+	defer task.end()
 	if err := t.head.PrepareCut(ctx, maxt); err != nil {
 		t.head.AbortCut()
 		return fmt.Errorf("storage: tenant %s: cut [%d, %d): %w", t.id, mint, maxt, err)
@@ -420,7 +422,9 @@ func (t *Tenant) compactLocked(ctx context.Context) error {
 		}
 		t.metrics.compactionsTrig.Inc()
 		start := time.Now()
+		task := t.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskCompaction, Detail: compactionDetail(sel)})
 		meta, err := block.Compact(ctx, t.blocksDir, sel, block.WriteOptions{Logger: t.logger, SegmentSize: t.opts.BlockSegmentSize})
+		task.end() // the swap and retirement below are quick
 		var nb *block.Block
 		if err == nil {
 			nb, err = block.Open(filepath.Join(t.blocksDir, meta.ULID.String()), t.logger)
@@ -454,6 +458,8 @@ func (t *Tenant) compactLocked(ctx context.Context) error {
 // samples gone), keeping its range, level and sources.
 func (t *Tenant) rewriteLocked(ctx context.Context, b *block.Block) error {
 	m := b.Meta()
+	task := t.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskCompaction, Detail: "rewrite without tombstones: " + compactionDetail([]*block.Block{b})})
+	defer task.end()
 	meta, err := block.Compact(ctx, t.blocksDir, []*block.Block{b}, block.WriteOptions{
 		MinTime: m.MinTime, MaxTime: m.MaxTime,
 		Compaction: block.Compaction{

@@ -85,6 +85,8 @@ func (db *DB) convertHistory(t *Tenant, h *promtsdb.History, m *conversionMetric
 		}
 	}
 	total := len(h.Parts())
+	task := db.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskConversion, Detail: "Prometheus data in " + db.opts.Dir, Total: total})
+	defer task.end()
 	pace := newPacer(db.samplesAppended)
 	// A second of ingest before the first part, so that the first pause
 	// is already paced by it.
@@ -95,6 +97,7 @@ func (db *DB) convertHistory(t *Tenant, h *promtsdb.History, m *conversionMetric
 	for done := 0; !h.Empty(); {
 		parts := h.Parts()
 		m.remaining.Set(float64(len(parts)))
+		task.progress(done, total)
 		start := time.Now()
 		if err := t.convertPart(ctx, h, parts[0]); err != nil {
 			if ctx.Err() != nil {

@@ -48,6 +48,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	opts = opts.withDefaults()
 	opts.compactable = make(chan struct{}, 1)
+	opts.tasks = newTaskList()
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}

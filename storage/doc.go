@@ -45,6 +45,11 @@
 // block that cannot be read is left out with a log line and
 // mytsdb_tsdb_corrupt_blocks; the rest is served.
 //
+// Each cut, compaction, tombstone rewrite and the conversion of
+// Prometheus's data is listed by DB.Tasks while it runs (tasks.go), for the
+// status page; the Parquet tier's uploads are to be listed the same way
+// (TaskUpload).
+//
 // Queriers merge the head and the blocks overlapping the range with the
 // upstream merge queriers (chained merge: a sample two sources hold is
 // returned once). Block queriers are opened under the blocks' read lock, so a

@@ -102,6 +102,8 @@ type Options struct {
 
 	// compactable is the DB's channel on which heads ask for a round.
 	compactable chan struct{}
+	// tasks lists the DB's long work running now (tasks.go).
+	tasks *taskList
 }
 
 func (o Options) chunkRange() int64 {

@@ -86,6 +86,7 @@ func init() {
 		"status/walreplay", "notifications", "notifications/live", "read", "write", "otlp/v1/metrics",
 		"alerts", "rules", "admin/tsdb/delete_series", "admin/tsdb/clean_tombstones",
 		"admin/tsdb/snapshot", "openapi.yaml",
+		"status/tenants", "status/progress", // mytsdb's own
 	} {
 		apiPaths["/api/v1/"+p] = struct{}{}
 	}

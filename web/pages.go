@@ -25,9 +25,11 @@ var pagePaths = []string{
 
 // serverPagePaths are the pages only a server has, agentPagePaths those only
 // an agent has (Prometheus's newUIReactRouterServerPaths and
-// reactRouterAgentPaths): the other mode answers them 404.
+// reactRouterAgentPaths): the other mode answers them 404. mytsdb's own
+// pages (the tenants and the storage tiers, which Prometheus lacks) are a
+// server's.
 var (
-	serverPagePaths = []string{"/alerts", "/query", "/rules", "/tsdb-status"}
+	serverPagePaths = []string{"/alerts", "/query", "/rules", "/tsdb-status", "/tenants", "/tiers"}
 	agentPagePaths  = []string{"/agent"}
 )
 

@@ -193,14 +193,16 @@ func (h *Handler) routes() http.Handler {
 
 // serveAPI dispatches /api/v1/*: the remote-write receiver, then promapi, gated
 // on readiness as Prometheus gates them (the WAL replay status and the
-// notifications endpoints answer while starting).
+// notifications endpoints answer while starting, and so does mytsdb's
+// /status/progress, which carries the replay too).
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	name := apiHandlerName(r.URL.Path)
 	var next http.Handler
 	switch {
 	case r.URL.Path == "/api/v1/write" && r.Method == http.MethodPost:
 		next = h.testReady(http.HandlerFunc(h.serveRemoteWrite))
-	case r.URL.Path == "/api/v1/status/walreplay" || strings.HasPrefix(r.URL.Path, "/api/v1/notifications"):
+	case r.URL.Path == "/api/v1/status/walreplay" || r.URL.Path == "/api/v1/status/progress" ||
+		strings.HasPrefix(r.URL.Path, "/api/v1/notifications"):
 		next = http.HandlerFunc(h.servePromAPI)
 	default:
 		next = h.testReady(http.HandlerFunc(h.servePromAPI))

@@ -26,6 +26,7 @@ func mountStartupAPI(s *server, wh *web.Handler, progress *wal.ReplayProgress) {
 		Logger:         s.logger.With("component", "api"),
 		Notices:        s.notices,
 		CORSOrigin:     s.cors,
+		Progress:       progressStatus(progress, nil),
 	})
 	wh.SetAPI(api.Handler())
 }

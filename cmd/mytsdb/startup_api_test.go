@@ -21,7 +21,8 @@ import (
 // replays into the progress it reads: every answer of
 // /api/v1/status/walreplay during the replay is Prometheus's success
 // envelope with the replay's position at that record, the starting-up
-// notice is served, and query paths stay unavailable until ready.
+// notice is served, mytsdb's /api/v1/status/progress reports the same
+// position, and query paths stay unavailable until ready.
 func TestStartupAPIReportsReplay(t *testing.T) {
 	dir := t.TempDir()
 	w, err := wal.Open(wal.Options{Dir: dir, SegmentSize: wal.MinSegmentSize})
@@ -76,6 +77,19 @@ func TestStartupAPIReportsReplay(t *testing.T) {
 			t.Fatalf("walreplay answered %s, progress is %d %d %d", body, mn, mx, cur)
 		}
 		answers = append(answers, st)
+		// mytsdb's /status/progress carries the same replay position.
+		code, body = get("/api/v1/status/progress")
+		var pr struct {
+			Status string `json:"status"`
+			Data   struct {
+				WALReplay struct{ Min, Max, Current int } `json:"walReplay"`
+				Tasks     []json.RawMessage               `json:"tasks"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(body), &pr); code != http.StatusOK || err != nil || pr.Status != "success" ||
+			pr.Data.WALReplay != st.Data || pr.Data.Tasks == nil || len(pr.Data.Tasks) != 0 {
+			t.Fatalf("progress during replay: %d %s, walreplay %+v", code, body, st.Data)
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -294,6 +294,8 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		EnableAdmin:                s.cfg.enableAdminAPI,
 		Snapshot:                   st.db.Snapshot,
 		EnableQueryCost:            s.features.queryCost,
+		Tenants:                    newTenantStatus(st.db).Tenants,
+		Progress:                   progressStatus(s.replayProgress, st.db),
 	})
 	wh.SetAPI(api.Handler())
 	wh.SetFederate(api.Federate())

@@ -1,7 +1,9 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,13 +17,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/prompb"
+
 	"mytsdb/compliance/server"
 	"mytsdb/web/ui"
 )
 
 // TestBrowserUI runs app/test/e2e.mjs (playwright-core driving Debian's
 // chromium) against the mytsdb binary serving under a route prefix, scraping
-// a fixture target every second and evaluating one alerting rule. Without
+// a fixture target every second and evaluating one alerting rule, with data
+// remote-written first: a probe series with a different value in the default
+// tenant and in a second one (the tenant switch), a native histogram (its
+// bars and heatmap), and five hours of a gauge in the second tenant, which
+// the head cuts into local blocks at once (the tiers page). Without
 // node_modules or chromium (make test installs both) it fails.
 func TestBrowserUI(t *testing.T) {
 	root, err := server.ModuleRoot()
@@ -67,7 +77,7 @@ func TestBrowserUI(t *testing.T) {
 	base := "http://" + addr + "/prom/"
 	var logs strings.Builder
 	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.external-url="+base, "--web.page-title=mytsdb UI test", "--log.level=warn")
+		"--web.external-url="+base, "--web.page-title=mytsdb UI test", "--log.level=warn", "--web.enable-remote-write-receiver")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -88,6 +98,15 @@ func TestBrowserUI(t *testing.T) {
 		r.Body.Close()
 		return r.StatusCode == 200
 	})
+	now := time.Now()
+	remoteWrite(t, base, "", probeSeries(now, 7), histogramSeries(now))
+	// Oldest first: the head takes samples up to half a block range older
+	// than its newest only (Prometheus's rule), so the history goes first.
+	remoteWrite(t, base, otherTenant, historySeries(now))
+	remoteWrite(t, base, otherTenant, probeSeries(now, 42))
+	waitFor(t, 20*time.Second, "blocks cut in tenant "+otherTenant, func() bool {
+		return blockCount(t, base, otherTenant) > 0
+	})
 	waitFor(t, 20*time.Second, "4 scrapes", func() bool { return scrapes.Load() >= 4 })
 	// A second inside the scraped data, so that the table and the API are
 	// compared at the same evaluation time.
@@ -101,7 +120,8 @@ func TestBrowserUI(t *testing.T) {
 	defer cancel()
 	node := exec.CommandContext(ctx, "node", "test/e2e.mjs")
 	node.Dir = app
-	node.Env = append(os.Environ(), "BASE_URL="+base, "CHROMIUM="+chromium, "SCREENSHOTS="+shots, "MOMENT="+moment)
+	node.Env = append(os.Environ(), "BASE_URL="+base, "CHROMIUM="+chromium, "SCREENSHOTS="+shots, "MOMENT="+moment,
+		"TENANT="+otherTenant, "PROBE="+probeMetric, "HISTOGRAM="+histogramMetric)
 	out, err := node.CombinedOutput()
 	t.Logf("browser test (screenshots in %s):\n%s", shots, out)
 	if err != nil {
@@ -125,4 +145,112 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// The data the browser test reads besides the scraped fixture.
+const (
+	otherTenant     = "team-b"
+	probeMetric     = "ui_tenant_probe"
+	histogramMetric = "ui_request_duration_seconds"
+)
+
+// probeSeries is probeMetric at value v over the last minute, every 5s.
+func probeSeries(now time.Time, v float64) prompb.TimeSeries {
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: probeMetric}, {Name: "src", Value: "e2e"}}}
+	for t := now.Add(-time.Minute); !t.After(now); t = t.Add(5 * time.Second) {
+		ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t.UnixMilli(), Value: v})
+	}
+	return ts
+}
+
+// histogramSeries is a native histogram (exponential schema 0: buckets
+// (0.5,1], (1,2], (2,4], (4,8]) over the last two minutes, every 5s, each
+// bucket growing at its own rate, so that the heatmap's rows differ.
+func histogramSeries(now time.Time) prompb.TimeSeries {
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: histogramMetric}}}
+	i := int64(0)
+	for t := now.Add(-2 * time.Minute); !t.After(now); t = t.Add(5 * time.Second) {
+		i++
+		counts := []int64{1 * i, 4 * i, 2 * i, 1}
+		var sum float64
+		deltas := make([]int64, len(counts))
+		prev := int64(0)
+		total := uint64(0)
+		for j, c := range counts {
+			deltas[j] = c - prev
+			prev = c
+			total += uint64(c)
+			sum += float64(c) * float64(int(1)<<j) * 0.75
+		}
+		h := &histogram.Histogram{
+			CounterResetHint: histogram.NotCounterReset, Schema: 0, Count: total, Sum: sum,
+			PositiveSpans: []histogram.Span{{Offset: 0, Length: uint32(len(counts))}}, PositiveBuckets: deltas,
+		}
+		ts.Histograms = append(ts.Histograms, prompb.FromIntHistogram(t.UnixMilli(), h))
+	}
+	return ts
+}
+
+// historySeries is a gauge over the last five hours, every minute: the head
+// then spans more than one and a half block ranges and cuts its old part
+// into local blocks.
+func historySeries(now time.Time) prompb.TimeSeries {
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "ui_history_gauge"}}}
+	for t := now.Add(-5 * time.Hour); !t.After(now); t = t.Add(time.Minute) {
+		ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t.UnixMilli(), Value: float64(t.Unix() % 97)})
+	}
+	return ts
+}
+
+// remoteWrite sends series to the tenant (X-Scope-OrgID; "" = default) with
+// the remote-write 1.0 protocol.
+func remoteWrite(t *testing.T, base, tenant string, series ...prompb.TimeSeries) {
+	t.Helper()
+	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, base+"api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	if tenant != "" {
+		req.Header.Set("X-Scope-OrgID", tenant)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		t.Fatalf("remote write to tenant %q: %d %s", tenant, resp.StatusCode, b.String())
+	}
+}
+
+// blockCount is the length of the tenant's /api/v1/status/tsdb/blocks.
+func blockCount(t *testing.T, base, tenant string) int {
+	req, err := http.NewRequest(http.MethodGet, base+"api/v1/status/tsdb/blocks", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Scope-OrgID", tenant)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			Blocks []json.RawMessage `json:"blocks"`
+		} `json:"data"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&body) != nil {
+		return 0
+	}
+	return len(body.Data.Blocks)
 }

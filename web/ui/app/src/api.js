@@ -1,5 +1,7 @@
 // Calls to our own /api/v1, relative to the page's <base>, so that the route
-// prefix and external URL need no handling here.
+// prefix and external URL need no handling here, for the tenant the page's
+// URL names (tenant.js).
+import { tenantHeaders } from './tenant.js';
 
 export class APIError extends Error {
   constructor(errorType, message) {
@@ -17,7 +19,7 @@ export async function api(path, params = {}) {
     else if (v !== undefined && v !== null && v !== '') q.append(k, v);
   }
   const qs = q.toString();
-  const resp = await fetch('api/v1/' + path + (qs ? '?' + qs : ''), { cache: 'no-store' });
+  const resp = await fetch('api/v1/' + path + (qs ? '?' + qs : ''), { cache: 'no-store', headers: tenantHeaders() });
   let body;
   try {
     body = await resp.json();

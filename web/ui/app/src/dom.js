@@ -47,3 +47,30 @@ export function table(headers, rows, attrs = {}) {
 export function errorBox(err) {
   return el('div', { class: 'error', role: 'alert' }, String(err.message || err));
 }
+
+// bytes writes a size in binary units (as du -h), "—" for null.
+export function bytes(n) {
+  if (n === null || n === undefined) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+// msTime writes a millisecond timestamp in UTC, "—" for null.
+export function msTime(ms) {
+  if (ms === null || ms === undefined) return '—';
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+// span writes the length of [mint, maxt] in ms as 1d2h3m.
+export function span(mint, maxt) {
+  if (mint === null || mint === undefined || maxt === null || maxt === undefined) return '';
+  let s = Math.max(0, Math.round((maxt - mint) / 1000));
+  const parts = [];
+  for (const [u, n] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]]) {
+    if (s >= n) { parts.push(Math.floor(s / n) + u); s %= n; }
+  }
+  return parts.join('') || '0s';
+}

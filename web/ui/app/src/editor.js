@@ -9,6 +9,7 @@ import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from '@cod
 import { lintKeymap } from '@codemirror/lint';
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import { apiBase } from './api.js';
+import { tenantHeaders } from './tenant.js';
 
 let promql;
 function promqlExtension() {
@@ -17,6 +18,7 @@ function promqlExtension() {
     promql = new PromQLExtension().setComplete({
       remote: {
         url: apiBase(),
+        requestHeaders: new Headers(tenantHeaders()),
         httpErrorHandler: (err) => console.warn('PromQL completion:', err),
       },
     });

@@ -6,6 +6,10 @@ import { api } from './api.js';
 import { el, errorBox } from './dom.js';
 import { queryPage } from './query.js';
 import * as p from './pages.js';
+import { tenantsPage } from './tenants.js';
+import { tiersPage } from './tiers.js';
+import { walProgress } from './progress.js';
+import { tenantSelector, withTenant } from './tenant.js';
 
 const views = {
   query: ['Query', queryPage],
@@ -18,6 +22,8 @@ const views = {
   status: ['Runtime & build information', p.statusPage],
   'tsdb-status': ['TSDB status', p.tsdbStatusPage],
   'alertmanager-discovery': ['Alertmanager discovery', p.alertmanagersPage],
+  tenants: ['Tenants', tenantsPage],
+  tiers: ['Storage tiers', tiersPage],
 };
 
 function currentView() {
@@ -31,7 +37,7 @@ async function waitReady(root) {
   for (;;) {
     try {
       const w = await api('status/walreplay');
-      box.replaceChildren(el('h2', {}, 'Starting up: replaying the WAL'), p.walProgress(w));
+      box.replaceChildren(el('h2', {}, 'Starting up: replaying the WAL'), walProgress(w));
       const r = await fetch('-/ready', { cache: 'no-store' });
       if (r.ok) { location.reload(); return; }
     } catch { /* not up yet: try again */ }
@@ -42,13 +48,18 @@ async function waitReady(root) {
 async function start() {
   const root = document.getElementById('app');
   const name = currentView();
-  document.querySelectorAll('header nav a').forEach((a) => {
-    a.classList.toggle('active', a.getAttribute('href') === name);
+  document.querySelectorAll('header nav a, header a.brand').forEach((a) => {
+    const href = a.getAttribute('href');
+    a.classList.toggle('active', a.parentElement.tagName === 'NAV' && href === name);
+    a.setAttribute('href', withTenant(href));
   });
   if (document.querySelector('meta[name="mytsdb-ready"]')?.content === 'false') {
     await waitReady(root);
     return;
   }
+  api('status/tenants').then((ts) => document.getElementById('tenant-picker')
+    .replaceChildren(tenantSelector(ts.map((t) => t.tenant))))
+    .catch((err) => document.getElementById('tenant-picker').replaceChildren(errorBox(err)));
   const view = views[name];
   if (!view) {
     root.append(errorBox(`No page ${name}`));

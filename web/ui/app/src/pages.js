@@ -2,6 +2,7 @@
 // and renders Prometheus's JSON shape as it is.
 import { api } from './api.js';
 import { el, labelBadges, ago, table, errorBox } from './dom.js';
+import { statusProgress } from './progress.js';
 
 function health(h) {
   return el('span', { class: 'health ' + String(h).toLowerCase() }, String(h).toUpperCase());
@@ -76,15 +77,9 @@ export async function statusPage(root) {
   const [build, runtime] = await Promise.all([api('status/buildinfo'), api('status/runtimeinfo')]);
   root.append(el('h2', {}, 'Build information'), kvTable(build),
     el('h2', {}, 'Runtime information'), kvTable(runtime));
-  const wal = await api('status/walreplay');
-  root.append(el('h2', {}, 'WAL replay'), walProgress(wal));
-}
-
-export function walProgress(w) {
-  const done = w.max > 0 ? w.current - w.min + 1 : 0;
-  const total = w.max > 0 ? w.max - w.min + 1 : 0;
-  const text = total ? `segment ${w.current} of ${w.min}–${w.max} (${Math.round(100 * done / total)}%)` : 'no segments to replay';
-  return el('p', { class: 'walreplay' }, text);
+  const box = el('section', { class: 'progress-box' });
+  root.append(el('h2', {}, 'Long-running work'), box);
+  await statusProgress(box);
 }
 
 export async function tsdbStatusPage(root) {

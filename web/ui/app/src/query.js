@@ -1,14 +1,20 @@
 // The query page: several panels, each an editor with a table and a graph
 // tab, stored in the URL with the parameters Prometheus's UI uses
 // (g0.expr, g0.tab, g0.range_input, g0.end_input, g0.moment_input,
-// g0.step_input, g0.display_mode, g0.stacked), so shared and Grafana links open
-// the same view.
+// g0.step_input, g0.display_mode, g0.stacked, g0.show_tree), so shared and
+// Grafana links open the same view; the tenant parameter (tenant.js) is kept
+// beside them. Native histograms show as bucket bars in the table and as a
+// heatmap in the graph (histogram.js); "Explain" shows the parsed query as a
+// tree (tree.js).
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { api } from './api.js';
 import { el, labelsText, errorBox } from './dom.js';
 import { newEditor } from './editor.js';
 import { parseDuration, formatDuration, parseTime, formatTime } from './time.js';
+import { histogramView, heatmap } from './histogram.js';
+import { explainTree } from './tree.js';
+import { currentTenant, tenantParam } from './tenant.js';
 
 const historyKey = 'mytsdb.queryHistory';
 
@@ -26,6 +32,7 @@ function decodePanels(search) {
       moment: parseTime(g('moment_input')),
       step: Number(g('step_input')) || null,
       stacked: g('display_mode') === 'stacked' || g('stacked') === '1',
+      showTree: g('show_tree') === '1',
     });
   }
   if (!panels.length) panels.push(newPanelState());
@@ -33,14 +40,15 @@ function decodePanels(search) {
 }
 
 function newPanelState() {
-  return { expr: '', tab: 'table', range: 3600e3, end: null, moment: null, step: null, stacked: false };
+  return { expr: '', tab: 'table', range: 3600e3, end: null, moment: null, step: null, stacked: false, showTree: false };
 }
 
 function encodePanels(panels) {
   const q = new URLSearchParams();
+  if (currentTenant()) q.set(tenantParam, currentTenant());
   panels.forEach((p, i) => {
     q.set(`g${i}.expr`, p.expr);
-    q.set(`g${i}.show_tree`, '0');
+    q.set(`g${i}.show_tree`, p.showTree ? '1' : '0');
     q.set(`g${i}.tab`, p.tab);
     q.set(`g${i}.range_input`, formatDuration(p.range));
     if (p.end) q.set(`g${i}.end_input`, formatTime(p.end));
@@ -87,6 +95,7 @@ export function queryPage(root) {
 function mountPanel(box, state, sync, remove) {
   const editorBox = el('div', { class: 'editor' });
   const result = el('div', { class: 'result' });
+  const treeBox = el('div', { class: 'tree-box' });
   const stats = el('span', { class: 'stats' });
   const hist = el('select', { class: 'history', title: 'Query history', onchange: (e) => {
     if (e.target.value) { editor.set(e.target.value); run(); }
@@ -120,9 +129,16 @@ function mountPanel(box, state, sync, remove) {
   box.append(
     el('div', { class: 'panel-head' }, editorBox,
       el('button', { class: 'execute', onclick: () => run() }, 'Execute'),
+      el('button', { class: 'explain', title: 'Show the parsed query as a tree', onclick: () => { state.showTree = !state.showTree; sync(); drawTree(); } }, 'Explain'),
       hist, el('button', { class: 'remove', title: 'Remove query', onclick: remove }, '×')),
     el('div', { class: 'tabs' }, tabBtn('table', 'Table'), tabBtn('graph', 'Graph'), stats),
-    graphControls, tableControls, result);
+    treeBox, graphControls, tableControls, result);
+  const drawTree = async () => {
+    const expr = editor.get().trim();
+    if (!state.showTree || !expr) { treeBox.replaceChildren(); return; }
+    const tree = await explainTree(expr);
+    if (state.showTree) treeBox.replaceChildren(tree);
+  };
 
   let plot;
   let seq = 0;
@@ -133,6 +149,7 @@ function mountPanel(box, state, sync, remove) {
     sync();
     if (plot) { plot.destroy(); plot = null; }
     if (!state.expr) { result.replaceChildren(); return; }
+    drawTree();
     remember(state.expr);
     fillHistory();
     const my = ++seq;
@@ -177,7 +194,7 @@ function renderTable(data) {
   switch (data.resultType) {
     case 'vector':
       for (const s of data.result) {
-        rows.push([labelsText(s.metric), s.value ? s.value[1] : histogramText(s.histogram[1])]);
+        rows.push([labelsText(s.metric), s.value ? s.value[1] : histogramView(s.histogram[1])]);
       }
       break;
     case 'matrix':
@@ -199,20 +216,24 @@ function renderTable(data) {
 
 const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
-// renderGraph draws the range result on uPlot, one series per result on the
-// query's step grid (null where a series has no sample); native histograms
-// are drawn by their count.
-function renderGraph(parent, result, start, end, step, stacked) {
-  if (!result.length) {
+// renderGraph draws the range result: float series on uPlot, one series
+// per result on the query's step grid (null where a series has no sample),
+// and each series of native histograms as a heatmap of its buckets below.
+function renderGraph(parent, all, start, end, step, stacked) {
+  if (!all.length) {
     parent.append(el('div', { class: 'empty' }, 'Empty query result'));
     return null;
   }
+  for (const s of all.filter((x) => (x.histograms || []).length)) {
+    heatmap(parent, s, labelsText(s.metric), start, end, step, timeTick);
+  }
+  const result = all.filter((x) => (x.values || []).length);
+  if (!result.length) return null;
   const n = Math.floor((end - start) / step) + 1;
   const xs = Array.from({ length: n }, (_, i) => start + i * step);
   const ys = result.map((s) => {
     const row = new Array(n).fill(null);
     for (const [t, v] of s.values || []) row[Math.round((t - start) / step)] = parseFloat(v);
-    for (const [t, h] of s.histograms || []) row[Math.round((t - start) / step)] = parseFloat(h.count);
     return row;
   });
   if (stacked) {

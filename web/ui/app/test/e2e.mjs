@@ -1,5 +1,8 @@
 // Browser test of the UI, started by web/ui's TestBrowserUI against a running
-// mytsdb (BASE_URL, ending in "/") that scrapes the fixture target. It drives
+// mytsdb (BASE_URL, ending in "/") that scrapes the fixture target and holds
+// the remote-written PROBE (in the default tenant and in TENANT, with
+// different values), HISTOGRAM (a native histogram) and local blocks in
+// TENANT. It drives
 // Debian's chromium (CHROMIUM) through playwright-core, compares what the
 // pages show with what the API answers, and saves a screenshot of each page
 // under SCREENSHOTS. Every failure is printed; the exit code is the count.
@@ -9,11 +12,14 @@ const base = process.env.BASE_URL;
 const origin = new URL(base).origin;
 const shots = process.env.SCREENSHOTS;
 const moment = process.env.MOMENT; // "YYYY-MM-DD HH:MM:SS" UTC, inside the scraped data
+const tenant = process.env.TENANT;
+const probe = process.env.PROBE;
+const histMetric = process.env.HISTOGRAM;
 const failures = [];
 const fail = (msg) => { failures.push(msg); console.log('FAIL: ' + msg); };
 
-async function apiData(path) {
-  const r = await fetch(base + 'api/v1/' + path);
+async function apiData(path, orgID) {
+  const r = await fetch(base + 'api/v1/' + path, { headers: orgID ? { 'X-Scope-OrgID': orgID } : {} });
   const b = await r.json();
   if (b.status !== 'success') throw new Error(`api ${path}: ${JSON.stringify(b)}`);
   return b.data;
@@ -31,6 +37,7 @@ page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.stat
 
 async function step(name, fn) {
   problems.length = 0;
+  const t0 = Date.now();
   try {
     await fn();
     await page.waitForLoadState('networkidle');
@@ -39,6 +46,7 @@ async function step(name, fn) {
   }
   for (const p of problems) fail(`${name}: ${p}`);
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true }).catch(() => {});
+  console.log(`${name}: ${Date.now() - t0}ms`);
 }
 
 // The query page: completion from our label API, then the table at a fixed
@@ -121,7 +129,7 @@ await step('alerts', async () => {
 });
 
 // Every other page loads, renders its heading and no error box.
-for (const name of ['rules', 'service-discovery', 'config', 'flags', 'status', 'tsdb-status', 'alertmanager-discovery']) {
+for (const name of ['rules', 'service-discovery', 'config', 'flags', 'tsdb-status', 'alertmanager-discovery']) {
   await step(name, async () => {
     await page.goto(base + name);
     await page.locator('main h1').waitFor();
@@ -136,6 +144,173 @@ await step('graph-redirect', async () => {
   const u = new URL(page.url());
   if (!u.pathname.endsWith('/query') || u.searchParams.get('g0.expr') !== 'up') throw new Error(`/graph landed on ${page.url()}`);
   await page.locator('.data-table, .empty').first().waitFor();
+});
+
+
+// The tenants page lists what /api/v1/status/tenants says: every tenant,
+// its head series, the bucket column, and a measured append rate.
+await step('tenants', async () => {
+  await page.goto(base + 'tenants');
+  await page.locator('table.tenants tbody tr').first().waitFor();
+  const rows = await page.locator('table.tenants tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+    tenant: tr.dataset.tenant,
+    series: tr.querySelector('.num-series').textContent,
+    rate: tr.querySelector('.rate').textContent,
+    bucket: tr.querySelector('.bucket').textContent,
+    disk: tr.querySelector('.disk').textContent,
+  })));
+  const want = await apiData('status/tenants');
+  const names = (xs) => JSON.stringify(xs.map((x) => x.tenant));
+  if (names(rows) !== names(want)) throw new Error(`tenants page lists ${names(rows)}, API ${names(want)}`);
+  if (!want.some((x) => x.tenant === tenant)) throw new Error(`API lists no tenant ${tenant}`);
+  for (const w of want) {
+    const r = rows.find((x) => x.tenant === w.tenant);
+    if (r.series !== String(w.numSeries)) throw new Error(`tenant ${w.tenant}: page shows ${r.series} series, API ${w.numSeries}`);
+    if ((w.bucketBytes === null) !== (r.bucket === 'no bucket tier')) throw new Error(`tenant ${w.tenant}: bucket ${r.bucket}, API ${w.bucketBytes}`);
+    if (!/\d/.test(r.disk) || w.diskBytes <= 0) throw new Error(`tenant ${w.tenant}: disk ${r.disk}, API ${w.diskBytes}`);
+  }
+  // The default tenant is scraped every second: its rate is measured and positive.
+  const def = rows.find((x) => x.tenant === 'default');
+  if (!(parseFloat(def.rate) > 0)) throw new Error(`default tenant's rate: ${def.rate}`);
+});
+
+// The tiers page of TENANT: the head's series and every block of
+// /api/v1/status/tsdb/blocks, in the table of its tier, with its samples.
+await step('tiers', async () => {
+  await page.goto(base + 'tiers?tenant=' + tenant);
+  await page.locator('table.tiers-summary').waitFor();
+  const blocks = (await apiData('status/tsdb/blocks', tenant)).blocks;
+  const head = (await apiData('status/tsdb', tenant)).headStats;
+  if (!blocks.length) throw new Error(`the API lists no blocks for ${tenant}`);
+  const headSeries = await page.locator('.head-series').innerText();
+  if (headSeries !== String(head.numSeries)) throw new Error(`head series ${headSeries}, API ${head.numSeries}`);
+  const headChunks = await page.locator('.head-chunks').innerText();
+  if (headChunks !== String(head.chunkCount)) throw new Error(`head chunks ${headChunks}, API ${head.chunkCount}`);
+  for (const tier of ['local', 'parquet']) {
+    const want = blocks.filter((b) => (b.tier || 'local') === tier);
+    const got = await page.locator(`table.${tier}-blocks tbody tr`).evaluateAll((trs) => trs.map((tr) => ({
+      ulid: tr.dataset.ulid, samples: tr.querySelector('.samples').textContent,
+      level: tr.querySelector('.level').textContent, size: tr.querySelector('.size').textContent,
+    })));
+    const ids = (xs) => JSON.stringify(xs.map((x) => x.ulid).sort());
+    if (ids(got) !== ids(want)) throw new Error(`${tier} blocks shown ${ids(got)}, API ${ids(want)}`);
+    for (const b of want) {
+      const g = got.find((x) => x.ulid === b.ulid);
+      if (g.samples !== String(b.stats.numSamples) || g.level !== String(b.compaction.level)) throw new Error(`block ${b.ulid}: shown ${JSON.stringify(g)}, API ${JSON.stringify(b)}`);
+      if (tier === 'local' && !/\d/.test(g.size)) throw new Error(`block ${b.ulid} has no size: ${g.size}`);
+    }
+    const count = await page.locator(`.${tier}-count`).innerText();
+    if (count !== String(want.length)) throw new Error(`${tier} summary counts ${count} blocks, API ${want.length}`);
+  }
+});
+
+// The status page shows the WAL replay and the running storage work as
+// /api/v1/status/progress reports them (read around the page's own read:
+// a cut may start or end in between, so a few tries).
+await step('status', async () => {
+  await page.goto(base + 'status');
+  await page.locator('main h1').waitFor();
+  await page.locator('.progress-view').waitFor();
+  let last = '';
+  for (let i = 0; i < 5; i++) {
+    const before = await apiData('status/progress');
+    const shown = await page.locator('.progress-view').evaluate((v) => ({
+      wal: v.querySelector('.walreplay')?.textContent,
+      kinds: [...v.querySelectorAll('.task-kind')].map((k) => k.dataset.kind),
+      none: !!v.querySelector('.no-tasks'),
+    }));
+    const after = await apiData('status/progress');
+    const w = before.walReplay;
+    const wantWal = w.max > 0 ? `segment ${w.current} of ${w.min}–${w.max}` : 'no segments to replay';
+    const kinds = (p) => JSON.stringify(p.tasks.map((t) => t.kind));
+    const same = JSON.stringify(shown.kinds) === kinds(before) || JSON.stringify(shown.kinds) === kinds(after);
+    if (shown.wal?.startsWith(wantWal) && same && shown.none === (shown.kinds.length === 0)) { last = ''; break; }
+    last = `status shows ${JSON.stringify(shown)}, API ${JSON.stringify(before)}`;
+    await page.waitForTimeout(2100); // the page's next poll
+  }
+  if (last) throw new Error(last);
+  const err = await page.locator('main .error').count();
+  if (err) throw new Error(`error shown: ${await page.locator('main .error').first().innerText()}`);
+});
+
+// A native histogram: the table draws one bar per bucket with the API's
+// counts, the graph a heatmap with a row per bucket the range holds.
+await step('histogram-table', async () => {
+  await page.goto(base + 'query?' + new URLSearchParams({ 'g0.expr': histMetric, 'g0.tab': 'table' }));
+  await page.locator('.histogram .hist-bar').first().waitFor();
+  const bars = await page.locator('.histogram .hist-bar').evaluateAll((bs) => bs.map((b) => [b.dataset.range, b.dataset.count]));
+  const res = (await apiData(`query?query=${histMetric}`)).result;
+  if (res.length !== 1 || !res[0].histogram) throw new Error(`API answered ${JSON.stringify(res)}`);
+  const want = res[0].histogram[1].buckets.map((b) => b[3]);
+  const got = bars.map((b) => b[1]);
+  // The page and the API may read one scrape interval apart: compare the
+  // shape (one bar per bucket) and the counts of the same evaluation.
+  if (got.length !== want.length || got.length !== 4) throw new Error(`bars ${JSON.stringify(bars)}, API buckets ${JSON.stringify(res[0].histogram[1].buckets)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`bar counts ${got}, API ${want}`);
+  const heights = await page.locator('.histogram .hist-bar').evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().height));
+  if (!heights.every((h) => h > 0)) throw new Error(`bars not drawn: heights ${heights}`);
+});
+
+await step('histogram-graph', async () => {
+  await page.goto(base + 'query?' + new URLSearchParams({ 'g0.expr': histMetric, 'g0.tab': 'graph', 'g0.range_input': '5m' }));
+  const fig = page.locator('figure.heatmap');
+  await fig.waitFor();
+  const label = await fig.getAttribute('aria-label');
+  const buckets = JSON.parse(await fig.getAttribute('data-buckets'));
+  if (buckets.length !== 4) throw new Error(`heatmap rows ${JSON.stringify(buckets)}: want the 4 buckets written`);
+  if (!/Time axis: .*\d\d:\d\d/.test(label)) throw new Error(`heatmap time axis not labelled: ${label}`);
+  const coloured = await page.evaluate(() => {
+    const c = document.querySelector('figure.heatmap canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && Math.abs(d[i] - d[i + 2]) > 60) n++;
+    return n;
+  });
+  if (coloured < 200) throw new Error(`heatmap canvas has ${coloured} coloured pixels`);
+});
+
+// Explain: the tree lists the nodes /api/v1/parse_query returns, in order.
+await step('explain', async () => {
+  const q = 'sum by (code) (rate(fixture_requests_total[1m]))';
+  await page.goto(base + 'query?' + new URLSearchParams({ 'g0.expr': q, 'g0.tab': 'table' }));
+  await page.click('button.explain');
+  await page.locator('ul.tree li').first().waitFor();
+  const got = await page.locator('ul.tree li').evaluateAll((ls) => ls.map((l) => l.dataset.type));
+  const walk = (n, out) => {
+    if (!n || typeof n !== 'object' || !n.type) return out;
+    out.push(n.type);
+    for (const k of ['param', 'expr', 'lhs', 'rhs']) walk(n[k], out);
+    for (const a of n.args || []) walk(a, out);
+    return out;
+  };
+  const want = walk(await apiData('parse_query?query=' + encodeURIComponent(q)), []);
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`tree ${got}, API ${want}`);
+  if (new URL(page.url()).searchParams.get('g0.show_tree') !== '1') throw new Error('URL does not record the tree');
+});
+
+// The tenant selector: the same query answers the default tenant's value,
+// then, once TENANT is picked, TENANT's, with the tenant in the URL.
+await step('tenant-switch', async () => {
+  const value = async () => {
+    await page.locator('.data-table td.value').first().waitFor();
+    return page.locator('.data-table td.value').first().innerText();
+  };
+  await page.goto(base + 'query?' + new URLSearchParams({ 'g0.expr': probe, 'g0.tab': 'table' }));
+  const want = async (org) => (await apiData(`query?query=${probe}`, org)).result.map((s) => s.value[1]);
+  const defWant = await want('');
+  const defGot = await value();
+  if (JSON.stringify([defGot]) !== JSON.stringify(defWant)) throw new Error(`default tenant shows ${defGot}, API ${defWant}`);
+  await page.locator('select.tenant-select').waitFor();
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('tenant') === tenant), page.selectOption('select.tenant-select', tenant)]);
+  const otherGot = await value();
+  const otherWant = await want(tenant);
+  if (JSON.stringify([otherGot]) !== JSON.stringify(otherWant)) throw new Error(`tenant ${tenant} shows ${otherGot}, API ${otherWant}`);
+  if (otherGot === defGot) throw new Error(`both tenants show ${otherGot}: the switch changed nothing`);
+  const u = new URL(page.url());
+  if (u.searchParams.get('g0.expr') !== probe) throw new Error(`the switch lost the query: ${page.url()}`);
+  // Links keep the tenant.
+  const href = await page.locator('header nav a[href^="tiers"]').getAttribute('href');
+  if (!href.includes('tenant=' + tenant)) throw new Error(`nav link ${href} drops the tenant`);
 });
 
 await browser.close();
