@@ -13,13 +13,18 @@ MYTSDB        := $(CURDIR)/bin/mytsdb
 AM_VERSION    := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/alertmanager)
 AM_DIR        := $(CURDIR)/.cache/ref/alertmanager-$(AM_VERSION)
 ALERTMANAGER  := $(AM_DIR)/alertmanager
+# A real S3 server (versitygw, posix backend) for the Parquet tier's S3 tests.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW_DIR := $(CURDIR)/.cache/ref/versitygw-$(VERSITYGW_VERSION)
+VERSITYGW     := $(VERSITYGW_DIR)/versitygw
 
 export PROMETHEUS_BINARY := $(PROMETHEUS)
 export PROMTOOL_BINARY   := $(PROMTOOL)
 export MYTSDB_BINARY     := $(MYTSDB)
 export ALERTMANAGER_BINARY := $(ALERTMANAGER)
+export VERSITYGW_BINARY := $(VERSITYGW)
 
-.PHONY: all build run test ref ui ui-browser compliance bench soak fmt vet clean
+.PHONY: all build run test ref s3 ui ui-browser compliance bench soak fmt vet clean
 
 all: build
 
@@ -56,6 +61,15 @@ run: build
 
 ref: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER)
 
+# The S3 server the Parquet tier's tests start on a loopback port; built once
+# with `go install` into the cache, like the reference Prometheus.
+s3: $(VERSITYGW)
+
+$(VERSITYGW):
+	mkdir -p $(VERSITYGW_DIR)
+	cd $(VERSITYGW_DIR) && GOBIN=$(VERSITYGW_DIR) GOFLAGS=-buildvcs=false $(GO) install \
+		github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
 $(PROMETHEUS) $(PROMTOOL):
 	mkdir -p $(REF_DIR)
 	cd $(REF_DIR) && GOBIN=$(REF_DIR) GOFLAGS=-buildvcs=false $(GO) install \
@@ -81,7 +95,7 @@ $(ALERTMANAGER):
 # implement, is not. The race run leaves out Prometheus's PromQL suites: they
 # evaluate on one goroutine (nothing for the detector) and take minutes under
 # -race; they run in the plain run.
-test: ref build ui-browser
+test: ref s3 build ui-browser
 	$(GO) vet -stdmethods=false ./...
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -timeout 15m -skip '^TestPromQLBuiltin' ./storage/...

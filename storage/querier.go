@@ -47,11 +47,23 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 		}
 		qs = append(qs, q)
 	}
+	var tqs []promstorage.Querier
+	if st, spans := t.tierSpansRLocked(mint, maxt); st != nil {
+		for _, sp := range spans {
+			q, err := st.Querier(sp.lo, sp.hi)
+			if err != nil {
+				q = failingQuerier{err: tierReadError(t.id, err)}
+			}
+			tqs = append(tqs, q)
+		}
+	}
 	var q promstorage.Querier
-	if len(qs) == 1 {
+	if len(qs) == 1 && len(tqs) == 0 {
 		q = qs[0]
 	} else {
-		q = promstorage.NewMergeQuerier(qs, nil, promstorage.ChainedSeriesMerge)
+		// The tier's queriers are secondaries, as Prometheus treats remote
+		// read: a bucket that fails answers a warning, and the rest is served.
+		q = promstorage.NewMergeQuerier(qs, tqs, promstorage.ChainedSeriesMerge)
 	}
 	return &trackedQuerier{Querier: q, t: t, ticket: ticket}, nil
 }
@@ -92,11 +104,21 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		}
 		qs = append(qs, q)
 	}
+	var tqs []promstorage.ChunkQuerier
+	if st, spans := t.tierSpansRLocked(mint, maxt); st != nil {
+		for _, sp := range spans {
+			q, err := st.ChunkQuerier(sp.lo, sp.hi)
+			if err != nil {
+				q = failingChunkQuerier{err: tierReadError(t.id, err)}
+			}
+			tqs = append(tqs, q)
+		}
+	}
 	var q promstorage.ChunkQuerier
-	if len(qs) == 1 {
+	if len(qs) == 1 && len(tqs) == 0 {
 		q = qs[0]
 	} else {
-		q = promstorage.NewMergeChunkQuerier(qs, nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
+		q = promstorage.NewMergeChunkQuerier(qs, tqs, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
 	}
 	return &trackedChunkQuerier{ChunkQuerier: q, t: t, ticket: ticket}, nil
 }
