@@ -29,8 +29,8 @@ type tierState struct {
 
 	// Under the tenant's cutMu.
 	verified map[ulid.ULID]uint64 // block → its tombstone count when verified against the local copy
-	failures int               // consecutive failed rounds
-	retryAt  time.Time         // no bucket work before (backoff)
+	failures int                  // consecutive failed rounds
+	retryAt  time.Time            // no bucket work before (backoff)
 }
 
 func newTierState(tier Tier, reg prometheus.Registerer) *tierState {
