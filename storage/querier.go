@@ -48,14 +48,16 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 		qs = append(qs, q)
 	}
 	var tqs []promstorage.Querier
-	if st, spans := t.tierSpansRLocked(mint, maxt); st != nil {
-		for _, sp := range spans {
-			q, err := st.Querier(sp.lo, sp.hi)
-			if err != nil {
-				q = failingQuerier{err: tierReadError(t.id, err)}
-			}
-			tqs = append(tqs, q)
+	st, spans, err := t.tierSpansRLocked(mint, maxt)
+	if err != nil {
+		tqs = append(tqs, failingQuerier{err: err})
+	}
+	for _, sp := range spans {
+		q, err := st.Querier(sp.lo, sp.hi)
+		if err != nil {
+			q = failingQuerier{err: tierReadError(t.id, err)}
 		}
+		tqs = append(tqs, q)
 	}
 	var q promstorage.Querier
 	if len(qs) == 1 && len(tqs) == 0 {
@@ -105,14 +107,16 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		qs = append(qs, q)
 	}
 	var tqs []promstorage.ChunkQuerier
-	if st, spans := t.tierSpansRLocked(mint, maxt); st != nil {
-		for _, sp := range spans {
-			q, err := st.ChunkQuerier(sp.lo, sp.hi)
-			if err != nil {
-				q = failingChunkQuerier{err: tierReadError(t.id, err)}
-			}
-			tqs = append(tqs, q)
+	st, spans, err := t.tierSpansRLocked(mint, maxt)
+	if err != nil {
+		tqs = append(tqs, failingChunkQuerier{err: err})
+	}
+	for _, sp := range spans {
+		q, err := st.ChunkQuerier(sp.lo, sp.hi)
+		if err != nil {
+			q = failingChunkQuerier{err: tierReadError(t.id, err)}
 		}
+		tqs = append(tqs, q)
 	}
 	var q promstorage.ChunkQuerier
 	if len(qs) == 1 && len(tqs) == 0 {

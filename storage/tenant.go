@@ -151,6 +151,15 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		return nil, fmt.Errorf("storage: tenant %s: %w", id, err)
 	}
 	t.wal, t.head = w, h
+	if t.tier != nil {
+		// Queries reach the tier's blocks from the start; a bucket that
+		// cannot be listed now is tried again every maintenance round.
+		ctx, cancel := context.WithTimeout(context.Background(), tierOpenTimeout)
+		if err := t.openTierStore(ctx); err != nil {
+			t.logger.Warn("Parquet tier not reachable; its blocks are not served until it is", "err", err)
+		}
+		cancel()
+	}
 	return t, nil
 }
 

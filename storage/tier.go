@@ -67,5 +67,8 @@ type TierStore interface {
 // Prometheus measures retention) once they are in the tier.
 const DefaultTierLocalRetention = 24 * time.Hour
 
+// tierOpenTimeout bounds the first listing of a tenant's tier at open.
+const tierOpenTimeout = 10 * time.Second
+
 // tierRetryMax caps the pause between two tries of a failed tier step.
 const tierRetryMax = 10 * time.Minute

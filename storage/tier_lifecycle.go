@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -107,14 +108,10 @@ func (t *Tenant) tierStepLocked(ctx context.Context) error {
 	s := t.tier
 	st := s.getStore()
 	if st == nil {
-		var err error
-		if st, err = s.tier.Open(ctx, t.id, s.reg); err != nil {
-			return fmt.Errorf("open the bucket: %w", err)
+		if err := t.openTierStore(ctx); err != nil {
+			return err
 		}
-		s.mu.Lock()
-		s.mu.store = st
-		s.mu.Unlock()
-		t.logger.Info("Parquet tier opened", "blocks", len(st.Blocks()))
+		st = s.getStore()
 	} else if err := st.Sync(ctx); err != nil {
 		return fmt.Errorf("list the bucket: %w", err)
 	}
@@ -131,12 +128,20 @@ func (t *Tenant) tierStepLocked(ctx context.Context) error {
 			highTime = max(highTime, b.MinTime())
 		}
 		dropBefore := newest - t.opts.TierLocalRetention.Milliseconds()
+		// Blocks the tier's retention would delete at once are not written.
+		expiredBefore := int64(math.MinInt64)
+		if r := t.opts.TierRetention.Milliseconds(); r > 0 {
+			expiredBefore = newest - r
+			for _, b := range remote {
+				expiredBefore = max(expiredBefore, b.MaxTime-r)
+			}
+		}
 		for _, b := range bs {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			m := b.Meta()
-			if _, ok := remote[m.ULID]; ok || !(t.tierFinal(b, highTime) || b.MaxTime() <= dropBefore) {
+			if _, ok := remote[m.ULID]; ok || !(t.tierFinal(b, highTime) || b.MaxTime() <= dropBefore) || b.MaxTime() <= expiredBefore {
 				continue
 			}
 			tb, err := t.uploadLocked(ctx, st, b)
@@ -174,6 +179,27 @@ func (t *Tenant) tierStepLocked(ctx context.Context) error {
 		}
 	}
 	return t.tierRetentionLocked(ctx, st)
+}
+
+// openTierStore opens the tenant's store of the tier (which lists its
+// blocks); queriers see them from then on.
+func (t *Tenant) openTierStore(ctx context.Context) error {
+	s := t.tier
+	st, err := s.tier.Open(ctx, t.id, s.reg)
+	if err != nil {
+		return fmt.Errorf("open the bucket: %w", err)
+	}
+	s.mu.Lock()
+	s.mu.store = st
+	s.mu.Unlock()
+	// What the tier holds is not accepted again, as for local blocks (all
+	// of them may have been dropped).
+	bs := st.Blocks()
+	for _, b := range bs {
+		t.head.SetMinValidTime(b.MaxTime)
+	}
+	t.logger.Info("Parquet tier opened", "blocks", len(bs))
+	return nil
 }
 
 // tierFinal says whether no compaction will take b any more: it spans the

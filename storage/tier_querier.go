@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -20,10 +21,17 @@ type span struct{ lo, hi int64 }
 // overlapping it. Where a block held only in the tier overlaps one also held
 // locally (overlapping blocks, rare), the span covers both and the chained
 // merge drops the samples read twice.
-func (t *Tenant) tierSpansRLocked(mint, maxt int64) (TierStore, []span) {
+//
+// While the tier is configured but its bucket could not be listed yet
+// (unreachable since the start), the error says so: the merge querier turns
+// it into a warning, since the answer may lack what only the bucket holds.
+func (t *Tenant) tierSpansRLocked(mint, maxt int64) (TierStore, []span, error) {
+	if t.tier == nil {
+		return nil, nil, nil
+	}
 	st := t.tier.getStore()
 	if st == nil {
-		return nil, nil
+		return nil, nil, tierReadError(t.id, errTierNotOpen)
 	}
 	var remote, local []TierBlock
 	for _, b := range st.Blocks() {
@@ -37,7 +45,7 @@ func (t *Tenant) tierSpansRLocked(mint, maxt int64) (TierStore, []span) {
 		}
 	}
 	if len(remote) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var spans []span
 	for _, b := range remote {
@@ -67,8 +75,10 @@ func (t *Tenant) tierSpansRLocked(mint, maxt int64) (TierStore, []span) {
 		}
 		merged = append(merged, sp)
 	}
-	return st, merged
+	return st, merged, nil
 }
+
+var errTierNotOpen = errors.New("its bucket has not been reachable since the start")
 
 func tierReadError(tenant string, err error) error {
 	return fmt.Errorf("parquet tier of tenant %s unreadable, its blocks are missing from the result: %w", tenant, err)
