@@ -19,6 +19,10 @@ var ErrCorrupt = errors.New("corrupt Parquet block object")
 
 const readBufferSize = 4096
 
+// pageIndexAllowance is what the cache counts for the page indexes a
+// cached file decodes as queries need them.
+const pageIndexAllowance = 256 << 10
+
 // block reads one Parquet block. It is immutable; what it decodes lives in
 // the Store's cache.
 type block struct {
@@ -169,9 +173,9 @@ type dataFile struct {
 }
 
 func (d *dataFile) size() int64 {
-	// Footer and page index in memory: about their size on disk, times a
-	// factor for the decoded form.
-	return 4 * (d.f.Size() - d.tail)
+	// The footer in memory: about its size on disk, times a factor for
+	// the decoded form, and the page indexes decoded into it later.
+	return 4*(d.f.Size()-d.tail) + pageIndexAllowance
 }
 
 // openData opens file (samples or histograms) of the block, fetching its
@@ -189,18 +193,21 @@ func (b *block) openData(file string) (d *dataFile, err error) {
 	// Opening reads only the tail: with no query context at hand (the
 	// result is shared), the open is bounded by the bucket's own timeouts.
 	rr := newRangeReader(context.Background(), b.bkt, name, fm.Size, b.cache, b.m)
-	if err := rr.fetch([]byteRange{{fm.TailOffset, fm.Size}}); err != nil {
+	if err := rr.fetch([]byteRange{{fm.footerStart(), fm.Size}}); err != nil {
 		return nil, err
 	}
+	// The page index is left out here and read per row group and column
+	// when a query needs it (loadPageIndex): it grows with the block, the
+	// footer only with its row groups.
 	f, err := parquet.OpenFile(rr, fm.Size, parquet.SkipMagicBytes(true), parquet.SkipBloomFilters(true),
-		parquet.ReadBufferSize(readBufferSize))
+		parquet.SkipPageIndex(true), parquet.ReadBufferSize(readBufferSize))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
 	if f.NumRows() != fm.Rows {
 		return nil, fmt.Errorf("%s: %w: %d rows, meta.json says %d", name, ErrCorrupt, f.NumRows(), fm.Rows)
 	}
-	d = &dataFile{f: f, cols: map[string]int{}, tail: fm.TailOffset}
+	d = &dataFile{f: f, cols: map[string]int{}, tail: fm.footerStart()}
 	for i, p := range f.Schema().Columns() {
 		if len(p) == 1 {
 			d.cols[p[0]] = i

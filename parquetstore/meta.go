@@ -48,7 +48,20 @@ type FileMeta struct {
 	// TailOffset is where the object's page indexes and footer begin: a
 	// reader fetches [TailOffset, Size) in one GetRange to open the file.
 	TailOffset int64 `json:"tailOffset"`
-	Rows       int64 `json:"rows"`
+	// FooterOffset is where the footer (FileMetaData and the trailing
+	// length and magic) begins: a querier opens the file with one GetRange
+	// of [FooterOffset, Size) and fetches only the page indexes of the row
+	// groups and columns a query touches. 0 (older metas) means TailOffset.
+	FooterOffset int64 `json:"footerOffset,omitempty"`
+	Rows         int64 `json:"rows"`
+}
+
+// footerStart is where a reader's first GetRange of the file begins.
+func (f FileMeta) footerStart() int64 {
+	if f.FooterOffset > 0 {
+		return f.FooterOffset
+	}
+	return f.TailOffset
 }
 
 // File returns the FileMeta of the named object.
@@ -79,7 +92,7 @@ func decodeMeta(name string, b []byte) (BlockMeta, error) {
 		return BlockMeta{}, fmt.Errorf("parquetstore: %s: empty range [%d, %d)", name, m.MinTime, m.MaxTime)
 	}
 	for _, f := range m.Files {
-		if f.Size < 0 || f.TailOffset < 0 || f.TailOffset > f.Size || f.Rows < 0 || strings.Contains(f.Name, "/") {
+		if f.Size < 0 || f.TailOffset < 0 || f.TailOffset > f.Size || f.FooterOffset < 0 || f.FooterOffset > f.Size || f.Rows < 0 || strings.Contains(f.Name, "/") {
 			return BlockMeta{}, fmt.Errorf("parquetstore: %s: bad file entry %+v", name, f)
 		}
 	}

@@ -222,7 +222,6 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 	}
 	var floats *dataFile
 	floatRows := make([]rowRange, len(ids))
-	var ranges []byteRange
 	for i, id := range ids {
 		e := &t.series[id]
 		if e.samplesN == 0 {
@@ -237,19 +236,31 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 		if r.end > floats.f.NumRows() {
 			return nil, fmt.Errorf("%s: %w: series %d rows [%d, %d) past the file's %d", q.b.object(SamplesFile), ErrCorrupt, id, r.start, r.end, floats.f.NumRows())
 		}
-		if e.minTime < mint || e.maxTime > maxt {
-			r = floats.narrow(r, mint, maxt)
-		}
 		floatRows[i] = r
-		if !r.empty() {
-			ranges = floats.pageRanges(floats.cols["timestamp"], r, ranges)
-			ranges = floats.pageRanges(floats.cols["value"], r, ranges)
-		}
 	}
 	var rr *rangeReader
 	if floats != nil {
 		fm, _ := q.b.meta.File(SamplesFile)
 		rr = newRangeReader(ctx, q.b.bkt, q.b.object(SamplesFile), fm.Size, q.b.cache, q.b.m)
+		tsCol, valCol := floats.cols["timestamp"], floats.cols["value"]
+		if err := floats.loadPageIndex(rr, floatRows, tsCol, valCol); err != nil {
+			return nil, fmt.Errorf("%s: %w", q.b.object(SamplesFile), err)
+		}
+		var ranges []byteRange
+		for i, id := range ids {
+			e, r := &t.series[id], floatRows[i]
+			if r.empty() {
+				continue
+			}
+			if e.minTime < mint || e.maxTime > maxt {
+				r = floats.narrow(r, mint, maxt)
+				floatRows[i] = r
+			}
+			if !r.empty() {
+				ranges = floats.pageRanges(tsCol, r, ranges)
+				ranges = floats.pageRanges(valCol, r, ranges)
+			}
+		}
 		if err := rr.fetch(ranges); err != nil {
 			return nil, err
 		}

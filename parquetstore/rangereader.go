@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 
 	"github.com/thanos-io/objstore"
 )
@@ -24,6 +25,10 @@ type rangeReader struct {
 	size   int64
 	cache  *cache
 	m      *metrics
+
+	// The pieces of the last fetch; guarded because a cached parquet.File
+	// keeps its opening reader and may read through it from any goroutine.
+	mu     sync.Mutex
 	recent map[int64][]byte
 }
 
@@ -32,7 +37,10 @@ func newRangeReader(ctx context.Context, bkt objstore.BucketReader, name string,
 }
 
 func (r *rangeReader) piece(i int64) ([]byte, bool) {
-	if b, ok := r.recent[i]; ok {
+	r.mu.Lock()
+	b, ok := r.recent[i]
+	r.mu.Unlock()
+	if ok {
 		return b, true
 	}
 	v, ok := r.cache.get(cacheKey{r.name, i})
@@ -60,13 +68,11 @@ func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 		b, ok := r.piece(i)
 		if !ok {
 			// Evicted by another reader since fetch: fetch it alone.
-			if r.recent == nil {
-				r.recent = map[int64][]byte{}
-			}
-			if err := r.getRange(i, i, r.recent); err != nil {
+			one := map[int64][]byte{}
+			if err := r.getRange(i, i, one); err != nil {
 				return n, err
 			}
-			b = r.recent[i]
+			b = one[i]
 		}
 		start := pos - i*pieceSize
 		if start >= int64(len(b)) {
@@ -118,7 +124,9 @@ func (r *rangeReader) fetch(ranges []byteRange) error {
 		}
 		i = j + 1
 	}
+	r.mu.Lock()
 	r.recent = recent
+	r.mu.Unlock()
 	return nil
 }
 

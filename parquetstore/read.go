@@ -171,3 +171,55 @@ func (d *dataFile) readDoubles(r io.ReaderAt, col int, rows rowRange, dst []floa
 	}
 	return dst, err
 }
+
+// loadPageIndex makes sure the page indexes a read of rows needs are
+// decoded: the timestamp column's column index (for narrow) and the offset
+// indexes of cols (for pageRanges and seeking), for every row group the
+// rows touch. What is missing is fetched at once, neighbours merged.
+func (d *dataFile) loadPageIndex(rr *rangeReader, rows []rowRange, cols ...int) error {
+	md := d.f.Metadata()
+	rgs := map[int]bool{}
+	for _, r := range rows {
+		if r.empty() {
+			continue
+		}
+		_ = d.rowGroups(r, func(i int, _ parquet.RowGroup, _, _ int64) error {
+			rgs[i] = true
+			return nil
+		})
+	}
+	ts := d.cols["timestamp"]
+	var ranges []byteRange
+	for i := range rgs {
+		c := md.RowGroups[i].Columns
+		if ts < len(c) && c[ts].ColumnIndexOffset > 0 {
+			ranges = append(ranges, byteRange{c[ts].ColumnIndexOffset, c[ts].ColumnIndexOffset + int64(c[ts].ColumnIndexLength)})
+		}
+		for _, col := range cols {
+			if col < len(c) && c[col].OffsetIndexOffset > 0 {
+				ranges = append(ranges, byteRange{c[col].OffsetIndexOffset, c[col].OffsetIndexOffset + int64(c[col].OffsetIndexLength)})
+			}
+		}
+	}
+	if err := rr.fetch(ranges); err != nil {
+		return err
+	}
+	for i := range rgs {
+		ccs := d.f.RowGroups()[i].ColumnChunks()
+		for _, col := range append([]int{ts}, cols...) {
+			cc, ok := ccs[col].(*parquet.FileColumnChunk)
+			if !ok {
+				return fmt.Errorf("%w: column %d is not a file column", ErrCorrupt, col)
+			}
+			if _, err := cc.OffsetIndexFrom(rr); err != nil {
+				return fmt.Errorf("%w: row group %d column %d: offset index: %w", ErrCorrupt, i, col, err)
+			}
+			if col == ts {
+				if _, err := cc.ColumnIndexFrom(rr); err != nil {
+					return fmt.Errorf("%w: row group %d column %d: column index: %w", ErrCorrupt, i, col, err)
+				}
+			}
+		}
+	}
+	return nil
+}

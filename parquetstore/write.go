@@ -203,7 +203,7 @@ func writeBlock(ctx context.Context, bkt objstore.Bucket, tenant string, meta *B
 		return abort(fmt.Errorf("%s: %w", SamplesFile, err))
 	}
 	files := make([]FileMeta, 0, 3)
-	fm, err := samples.finish(SamplesFile, nRows, tailOffset(sw.File()))
+	fm, err := samples.finish(SamplesFile, nRows, sw.File())
 	if err != nil {
 		return abort(err)
 	}
@@ -212,7 +212,7 @@ func writeBlock(ctx context.Context, bkt objstore.Bucket, tenant string, meta *B
 		if err := hw.Close(); err != nil {
 			return abort(fmt.Errorf("%s: %w", HistogramsFile, err))
 		}
-		fm, err := hists.finish(HistogramsFile, nHistRows, tailOffset(hw.File()))
+		fm, err := hists.finish(HistogramsFile, nHistRows, hw.File())
 		if err != nil {
 			return abort(err)
 		}
@@ -290,24 +290,31 @@ func writeSeries(ctx context.Context, bkt objstore.Bucket, name string, labelNam
 		ow.abort(err)
 		return FileMeta{}, fmt.Errorf("%s: %w", SeriesFile, err)
 	}
-	return ow.finish(SeriesFile, int64(len(series)), tailOffset(w.File()))
+	return ow.finish(SeriesFile, int64(len(series)), w.File())
 }
 
-// tailOffset is where the page indexes begin (the writer puts column
-// indexes, offset indexes and the footer after the last row group).
-func tailOffset(f parquet.FileView) int64 {
+// tailOffsets returns where the page indexes begin and where the footer
+// begins (the writer puts column indexes, then offset indexes, then the
+// footer after the last row group); -1 when the file has no page index.
+func tailOffsets(f parquet.FileView) (tail, footer int64) {
 	md := f.Metadata()
-	off := int64(-1)
+	tail, footer = -1, -1
 	for _, rg := range md.RowGroups {
 		for _, c := range rg.Columns {
 			for _, o := range []int64{c.ColumnIndexOffset, c.OffsetIndexOffset} {
-				if o > 0 && (off < 0 || o < off) {
-					off = o
+				if o > 0 && (tail < 0 || o < tail) {
+					tail = o
 				}
+			}
+			if c.OffsetIndexOffset > 0 {
+				footer = max(footer, c.OffsetIndexOffset+int64(c.OffsetIndexLength))
+			}
+			if c.ColumnIndexOffset > 0 {
+				footer = max(footer, c.ColumnIndexOffset+int64(c.ColumnIndexLength))
 			}
 		}
 	}
-	return off
+	return tail, footer
 }
 
 // objectWriter streams what is written to it into one Upload, counting
@@ -341,7 +348,8 @@ func (w *objectWriter) Write(p []byte) (int, error) {
 }
 
 // finish ends the upload and describes the object.
-func (w *objectWriter) finish(file string, rows, tail int64) (FileMeta, error) {
+func (w *objectWriter) finish(file string, rows int64, f parquet.FileView) (FileMeta, error) {
+	tail, footer := tailOffsets(f)
 	w.pw.Close()
 	err := <-w.done
 	if err != nil {
@@ -350,7 +358,10 @@ func (w *objectWriter) finish(file string, rows, tail int64) (FileMeta, error) {
 	if tail < 0 || tail > w.n {
 		tail = max(0, w.n-64<<10)
 	}
-	return FileMeta{Name: file, Size: w.n, CRC32C: hex.EncodeToString(w.crc.Sum(nil)), TailOffset: tail, Rows: rows}, nil
+	if footer < tail || footer > w.n {
+		footer = tail
+	}
+	return FileMeta{Name: file, Size: w.n, CRC32C: hex.EncodeToString(w.crc.Sum(nil)), TailOffset: tail, FooterOffset: footer, Rows: rows}, nil
 }
 
 func (w *objectWriter) abort(err error) {
