@@ -19,12 +19,12 @@ const pieceSize = 32 << 10
 // with GetRange. It keeps the pieces of its last fetch itself, so that a
 // cache smaller than one read still makes progress.
 type rangeReader struct {
-	ctx    context.Context
-	bkt    objstore.BucketReader
-	name   string
-	size   int64
-	cache  *cache
-	m      *metrics
+	ctx   context.Context
+	bkt   objstore.BucketReader
+	name  string
+	size  int64
+	cache *cache
+	m     *metrics
 
 	// The pieces of the last fetch; guarded because a cached parquet.File
 	// keeps its opening reader and may read through it from any goroutine.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"sync/atomic"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/thanos-io/objstore/providers/filesystem"
