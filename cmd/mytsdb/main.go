@@ -194,7 +194,7 @@ func run(args []string) int {
 		return 1
 	}
 
-	tier, err := parseTierConfig(cfg, retention)
+	tier, err := parseTierConfig(cfg, retention, logger.With("component", "parquet"))
 	if err != nil {
 		logger.Error("Error loading the Parquet tier configuration", "err", err)
 		return 2

@@ -27,6 +27,10 @@ type tierConfig struct {
 	localRetention time.Duration
 	retention      time.Duration // 0 = forever
 	cacheBytes     int64
+	// bucket is built from bucketYAML while the flags are checked, so that
+	// a bad config is a startup error before anything starts; openStorage
+	// instruments it.
+	bucket objstore.Bucket
 }
 
 // defaultBucketConfig is the embedded bucket config: a FILESYSTEM bucket
@@ -41,7 +45,7 @@ func defaultBucketConfig(storagePath string) ([]byte, error) {
 
 // parseTierConfig reads the flags; tsdbRetention is the effective
 // --storage.tsdb.retention.time, which the bucket follows by default.
-func parseTierConfig(cfg *flagConfig, tsdbRetention time.Duration) (tierConfig, error) {
+func parseTierConfig(cfg *flagConfig, tsdbRetention time.Duration, logger *slog.Logger) (tierConfig, error) {
 	tc := tierConfig{
 		enabled:        cfg.parquetEnabled,
 		localRetention: time.Duration(cfg.parquetLocalRetention),
@@ -69,24 +73,28 @@ func parseTierConfig(cfg *flagConfig, tsdbRetention time.Duration) (tierConfig, 
 			return tc, fmt.Errorf("the Parquet tier's default bucket: %w", err)
 		}
 		tc.bucketYAML, tc.source = b, "embedded default"
-		return tc, nil
+	} else {
+		b, err := os.ReadFile(cfg.parquetBucketConfig)
+		if err != nil {
+			return tc, fmt.Errorf("--storage.parquet.bucket-config-file: %w", err)
+		}
+		tc.bucketYAML, tc.source = b, cfg.parquetBucketConfig
 	}
-	b, err := os.ReadFile(cfg.parquetBucketConfig)
+	// objstore's client: every provider Thanos supports. Building one
+	// contacts nothing (S3, FILESYSTEM); the first listing happens when
+	// the storage opens.
+	bkt, err := client.NewBucket(gokitLogger{logger}, tc.bucketYAML, "mytsdb", nil)
 	if err != nil {
-		return tc, fmt.Errorf("--storage.parquet.bucket-config-file: %w", err)
+		return tc, fmt.Errorf("--storage.parquet.bucket-config-file=%s: %w", tc.source, err)
 	}
-	tc.bucketYAML, tc.source = b, cfg.parquetBucketConfig
+	tc.bucket = bkt
 	return tc, nil
 }
 
-// openBucket builds the bucket of tc with objstore's client (every provider
-// Thanos supports), instrumented with objstore's objstore_bucket_* metrics.
-func openBucket(tc tierConfig, logger *slog.Logger, reg prometheus.Registerer) (objstore.Bucket, error) {
-	bkt, err := client.NewBucket(gokitLogger{logger}, tc.bucketYAML, "mytsdb", nil)
-	if err != nil {
-		return nil, fmt.Errorf("Parquet tier bucket (%s): %w", tc.source, err)
-	}
-	return objstore.WrapWithMetrics(bkt, reg, "parquet"), nil
+// instrumentBucket adds objstore's objstore_bucket_*{bucket="parquet"}
+// metrics to the tier's bucket.
+func instrumentBucket(bkt objstore.Bucket, reg prometheus.Registerer) objstore.Bucket {
+	return objstore.WrapWithMetrics(bkt, reg, "parquet")
 }
 
 // gokitLogger hands objstore's go-kit log lines to slog.

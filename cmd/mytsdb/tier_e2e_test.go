@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -195,3 +197,37 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+// TestParquetTierConfigErrors: a bucket config that objstore refuses, a
+// missing file or a bad duration stop the start with exit status 2 and a
+// message naming the flag, before the storage opens.
+func TestParquetTierConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\n")
+	writeFile(t, filepath.Join(dir, "unknown.yml"), "type: NOPE\n")
+	writeFile(t, filepath.Join(dir, "typo.yml"), "type: S3\nconfig:\n  bucket: b\n  endpnt: localhost:1\n")
+	for _, tc := range []struct {
+		flag, want string
+	}{
+		{"--storage.parquet.bucket-config-file=unknown.yml", "bucket with type NOPE is not supported"},
+		{"--storage.parquet.bucket-config-file=typo.yml", "field endpnt not found"},
+		{"--storage.parquet.bucket-config-file=missing.yml", "no such file or directory"},
+		{"--storage.parquet.retention=soon", "not a valid duration string"},
+	} {
+		cmd := exec.Command(mytsdbBinary, "--config.file=prometheus.yml", "--storage.tsdb.path=data",
+			"--web.listen-address="+freeAddr(t), tc.flag)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Fatalf("%s: exit %v, want status 2; output:\n%s", tc.flag, err, out)
+		}
+		if !strings.Contains(string(out), "Error loading the Parquet tier configuration") || !strings.Contains(string(out), tc.want) ||
+			!strings.Contains(string(out), strings.SplitN(tc.flag, "=", 2)[0]) {
+			t.Fatalf("%s: the output does not say what is wrong (want %q):\n%s", tc.flag, tc.want, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+			t.Fatalf("%s: the storage was opened before the config was checked (%v)", tc.flag, err)
+		}
+	}
+}

@@ -60,10 +60,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		bucket objstore.Bucket
 	)
 	if s.tier.enabled {
-		var err error
-		if bucket, err = openBucket(s.tier, s.logger.With("component", "parquet"), reg); err != nil {
-			return nil, err
-		}
+		bucket = instrumentBucket(s.tier.bucket, reg)
 		tier = parquettier.New(bucket, parquettier.Options{CacheBytes: s.tier.cacheBytes, Logger: s.logger.With("component", "parquet")})
 		s.logger.Info("Parquet tier on", "bucket", s.tier.source, "provider", bucket.Provider(),
 			"local_retention", s.tier.localRetention, "retention", s.tier.retention)
