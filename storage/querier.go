@@ -50,22 +50,23 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 	var tqs []promstorage.Querier
 	st, spans, err := t.tierSpansRLocked(mint, maxt)
 	if err != nil {
-		tqs = append(tqs, failingQuerier{err: err})
+		tqs = append(tqs, warningQuerier{failingQuerier{err: err}, t.id})
 	}
 	for _, sp := range spans {
 		q, err := st.Querier(sp.lo, sp.hi)
 		if err != nil {
 			q = failingQuerier{err: tierReadError(t.id, err)}
 		}
-		tqs = append(tqs, q)
+		tqs = append(tqs, warningQuerier{q, t.id})
 	}
 	var q promstorage.Querier
 	if len(qs) == 1 && len(tqs) == 0 {
 		q = qs[0]
 	} else {
-		// The tier's queriers are secondaries, as Prometheus treats remote
-		// read: a bucket that fails answers a warning, and the rest is served.
-		q = promstorage.NewMergeQuerier(qs, tqs, promstorage.ChainedSeriesMerge)
+		// The tier's queriers answer their errors as warnings (see
+		// warningQuerier), as Prometheus's secondaries do for remote read:
+		// a bucket that fails, and the rest is served.
+		q = promstorage.NewMergeQuerier(append(qs, tqs...), nil, promstorage.ChainedSeriesMerge)
 	}
 	return &trackedQuerier{Querier: q, t: t, ticket: ticket}, nil
 }
@@ -109,20 +110,20 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 	var tqs []promstorage.ChunkQuerier
 	st, spans, err := t.tierSpansRLocked(mint, maxt)
 	if err != nil {
-		tqs = append(tqs, failingChunkQuerier{err: err})
+		tqs = append(tqs, warningChunkQuerier{failingChunkQuerier{err: err}, t.id})
 	}
 	for _, sp := range spans {
 		q, err := st.ChunkQuerier(sp.lo, sp.hi)
 		if err != nil {
 			q = failingChunkQuerier{err: tierReadError(t.id, err)}
 		}
-		tqs = append(tqs, q)
+		tqs = append(tqs, warningChunkQuerier{q, t.id})
 	}
 	var q promstorage.ChunkQuerier
 	if len(qs) == 1 && len(tqs) == 0 {
 		q = qs[0]
 	} else {
-		q = promstorage.NewMergeChunkQuerier(qs, tqs, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
+		q = promstorage.NewMergeChunkQuerier(append(qs, tqs...), nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
 	}
 	return &trackedChunkQuerier{ChunkQuerier: q, t: t, ticket: ticket}, nil
 }

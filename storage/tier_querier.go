@@ -80,8 +80,13 @@ func (t *Tenant) tierSpansRLocked(mint, maxt int64) (TierStore, []span, error) {
 
 var errTierNotOpen = errors.New("its bucket has not been reachable since the start")
 
+// tierError marks an error as the tier's, said once.
+type tierError struct{ error }
+
+func (e tierError) Unwrap() error { return e.error }
+
 func tierReadError(tenant string, err error) error {
-	return fmt.Errorf("parquet tier of tenant %s unreadable, its blocks are missing from the result: %w", tenant, err)
+	return tierError{fmt.Errorf("parquet tier of tenant %s unreadable, its blocks are missing from the result: %w", tenant, err)}
 }
 
 // failingQuerier stands for a tier store that could not open a querier:
@@ -117,3 +122,98 @@ func (q failingChunkQuerier) LabelNames(context.Context, *promstorage.LabelHints
 }
 
 func (failingChunkQuerier) Close() error { return nil }
+
+// warningQuerier turns a tier querier's errors into warnings. Upstream's
+// secondary queriers (NewMergeQuerier's secondaries) do the same but panic
+// when Select is called after a series set was iterated, which PromQL does
+// (the info function selects during evaluation), so the tier's queriers are
+// merged as primaries behind this instead. A set that fails midway keeps
+// the series it gave and ends with the error as a warning.
+type warningQuerier struct {
+	promstorage.Querier
+	tenant string
+}
+
+func (q warningQuerier) Select(ctx context.Context, sortSeries bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.SeriesSet {
+	return &warningSeriesSet{SeriesSet: q.Querier.Select(ctx, sortSeries, hints, ms...), tenant: q.tenant}
+}
+
+func (q warningQuerier) LabelValues(ctx context.Context, name string, hints *promstorage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	vs, ws, err := q.Querier.LabelValues(ctx, name, hints, ms...)
+	if err != nil {
+		return nil, ws.Add(asTierError(q.tenant, err)), nil
+	}
+	return vs, ws, nil
+}
+
+func (q warningQuerier) LabelNames(ctx context.Context, hints *promstorage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	ns, ws, err := q.Querier.LabelNames(ctx, hints, ms...)
+	if err != nil {
+		return nil, ws.Add(asTierError(q.tenant, err)), nil
+	}
+	return ns, ws, nil
+}
+
+type warningSeriesSet struct {
+	promstorage.SeriesSet
+	tenant string
+}
+
+func (s *warningSeriesSet) Err() error { return nil }
+
+func (s *warningSeriesSet) Warnings() annotations.Annotations {
+	ws := s.SeriesSet.Warnings()
+	if err := s.SeriesSet.Err(); err != nil {
+		ws = ws.Add(asTierError(s.tenant, err))
+	}
+	return ws
+}
+
+type warningChunkQuerier struct {
+	promstorage.ChunkQuerier
+	tenant string
+}
+
+func (q warningChunkQuerier) Select(ctx context.Context, sortSeries bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.ChunkSeriesSet {
+	return &warningChunkSeriesSet{ChunkSeriesSet: q.ChunkQuerier.Select(ctx, sortSeries, hints, ms...), tenant: q.tenant}
+}
+
+func (q warningChunkQuerier) LabelValues(ctx context.Context, name string, hints *promstorage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	vs, ws, err := q.ChunkQuerier.LabelValues(ctx, name, hints, ms...)
+	if err != nil {
+		return nil, ws.Add(asTierError(q.tenant, err)), nil
+	}
+	return vs, ws, nil
+}
+
+func (q warningChunkQuerier) LabelNames(ctx context.Context, hints *promstorage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	ns, ws, err := q.ChunkQuerier.LabelNames(ctx, hints, ms...)
+	if err != nil {
+		return nil, ws.Add(asTierError(q.tenant, err)), nil
+	}
+	return ns, ws, nil
+}
+
+type warningChunkSeriesSet struct {
+	promstorage.ChunkSeriesSet
+	tenant string
+}
+
+func (s *warningChunkSeriesSet) Err() error { return nil }
+
+func (s *warningChunkSeriesSet) Warnings() annotations.Annotations {
+	ws := s.ChunkSeriesSet.Warnings()
+	if err := s.ChunkSeriesSet.Err(); err != nil {
+		ws = ws.Add(asTierError(s.tenant, err))
+	}
+	return ws
+}
+
+// asTierError names the tier in err unless it does already.
+func asTierError(tenant string, err error) error {
+	var te tierError
+	if errors.As(err, &te) {
+		return err
+	}
+	return tierReadError(tenant, err)
+}
