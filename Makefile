@@ -24,7 +24,7 @@ export MYTSDB_BINARY     := $(MYTSDB)
 export ALERTMANAGER_BINARY := $(ALERTMANAGER)
 export VERSITYGW_BINARY := $(VERSITYGW)
 
-.PHONY: all build run test ref s3 ui ui-browser compliance bench soak fmt vet clean
+.PHONY: all build run test ref s3 ui ui-browser duckdb compliance bench soak fmt vet clean
 
 all: build
 
@@ -53,6 +53,20 @@ $(UI_BUNDLE): $(UI_APP)/node_modules/.package-lock.json $(UI_APP)/build.mjs $(UI
 # downloads a browser of its own).
 ui-browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# DuckDB (npm's @duckdb/node-api, the engine inside the package) for the test
+# that reads our Parquet blocks with an engine that is not ours
+# (parquetstore/duckdb_test.go, which finds it through DUCKDB_NODE_DIR).
+# Installed from parquetstore/duckdb's committed package-lock.json into a
+# cache folder this Makefile owns.
+DUCKDB_DIR := $(CURDIR)/.cache/duckdb
+export DUCKDB_NODE_DIR := $(DUCKDB_DIR)
+duckdb: $(DUCKDB_DIR)/node_modules/.package-lock.json
+
+$(DUCKDB_DIR)/node_modules/.package-lock.json: parquetstore/duckdb/package.json parquetstore/duckdb/package-lock.json
+	mkdir -p $(DUCKDB_DIR)
+	cp parquetstore/duckdb/package.json parquetstore/duckdb/package-lock.json $(DUCKDB_DIR)/
+	cd $(DUCKDB_DIR) && npm ci --cache $(CURDIR)/.cache/npm --no-audit --no-fund
 
 # Starts mytsdb on :9090 with the embedded default config (it scrapes itself and
 # stores under ./data). Pass flags with ARGS="--web.listen-address=:9091 ...".
@@ -95,7 +109,7 @@ $(ALERTMANAGER):
 # implement, is not. The race run leaves out Prometheus's PromQL suites: they
 # evaluate on one goroutine (nothing for the detector) and take minutes under
 # -race; they run in the plain run.
-test: ref s3 build ui-browser
+test: ref s3 build ui-browser duckdb
 	$(GO) vet -stdmethods=false ./...
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -timeout 15m -skip '^TestPromQLBuiltin' ./storage/...

@@ -67,6 +67,9 @@ func (b *block) seriesTable(ctx context.Context) (t *seriesTable, err error) {
 	defer guard(name, &err)
 	fm, _ := b.meta.File(SeriesFile)
 	rr := newRangeReader(ctx, b.bkt, name, fm.Size, b.cache, b.m)
+	if err := rr.fetch([]byteRange{{0, fm.Size}}); err != nil {
+		return nil, err
+	}
 	buf := make([]byte, fm.Size)
 	if _, err := rr.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
@@ -91,7 +94,7 @@ func decodeSeriesTable(f *parquet.File, numSeries uint64) (*seriesTable, error) 
 	if uint64(f.NumRows()) != numSeries {
 		return nil, fmt.Errorf("%d rows, meta.json says %d series", f.NumRows(), numSeries)
 	}
-	t := &seriesTable{series: make([]seriesEntry, 0, f.NumRows())}
+	t := &seriesTable{series: make([]seriesEntry, 0, min(f.NumRows(), 1<<16))}
 	for _, n := range cols.labels {
 		t.names = append(t.names, n)
 	}

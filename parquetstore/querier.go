@@ -314,7 +314,6 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 type histReader struct {
 	name string
 	r    *parquet.GenericReader[histogramRow]
-	buf  []histogramRow
 }
 
 func (b *block) openHistograms(ctx context.Context) (h *histReader, err error) {
@@ -346,10 +345,9 @@ func (h *histReader) read(rows rowRange, mint, maxt int64) (out []histSample, er
 		return nil, fmt.Errorf("%s: %w: seek to row %d: %w", h.name, ErrCorrupt, rows.start, err)
 	}
 	for left := rows.end - rows.start; left > 0; {
-		if cap(h.buf) == 0 {
-			h.buf = make([]histogramRow, 128)
-		}
-		buf := h.buf[:min(int64(len(h.buf)), left)]
+		// A fresh buffer each time: the decoded rows' slices become the
+		// histograms' buckets, and the reader reuses what it is given.
+		buf := make([]histogramRow, min(128, left))
 		n, err := h.r.Read(buf)
 		for _, r := range buf[:n] {
 			if r.Timestamp < mint || r.Timestamp > maxt {
@@ -372,7 +370,19 @@ func (h *histReader) read(rows rowRange, mint, maxt int64) (out []histSample, er
 	return out, nil
 }
 
+// nilIfEmpty gives the nil slice Prometheus's histograms use for "none"
+// (Validate tells an empty CustomValues from a missing one).
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
 func histogramFromRow(r *histogramRow) (histSample, error) {
+	r.CustomValues = nilIfEmpty(r.CustomValues)
+	r.PositiveBuckets = nilIfEmpty(r.PositiveBuckets)
+	r.NegativeBuckets = nilIfEmpty(r.NegativeBuckets)
 	pos, err := spansFromColumns(r.PositiveSpanOffsets, r.PositiveSpanLengths)
 	if err != nil {
 		return histSample{}, err
@@ -383,21 +393,31 @@ func histogramFromRow(r *histogramRow) (histSample, error) {
 	}
 	hint := histogram.CounterResetHint(r.CounterResetHint)
 	if !r.Integer {
-		return histSample{t: r.Timestamp, fh: &histogram.FloatHistogram{
+		fh := &histogram.FloatHistogram{
 			CounterResetHint: hint, Schema: r.Schema, ZeroThreshold: r.ZeroThreshold,
 			ZeroCount: r.ZeroCount, Count: r.Count, Sum: r.Sum,
 			PositiveSpans: pos, NegativeSpans: neg,
 			PositiveBuckets: r.PositiveBuckets, NegativeBuckets: r.NegativeBuckets,
 			CustomValues: r.CustomValues,
-		}}, nil
+		}
+		// Spans that disagree with the buckets would crash the chunk
+		// encoders and PromQL: a damaged object is caught here.
+		if err := fh.Validate(); err != nil {
+			return histSample{}, err
+		}
+		return histSample{t: r.Timestamp, fh: fh}, nil
 	}
-	return histSample{t: r.Timestamp, h: &histogram.Histogram{
+	h := &histogram.Histogram{
 		CounterResetHint: hint, Schema: r.Schema, ZeroThreshold: r.ZeroThreshold,
 		ZeroCount: uint64(r.ZeroCount), Count: uint64(r.Count), Sum: r.Sum,
 		PositiveSpans: pos, NegativeSpans: neg,
 		PositiveBuckets: deltaBuckets(r.PositiveBuckets), NegativeBuckets: deltaBuckets(r.NegativeBuckets),
 		CustomValues: r.CustomValues,
-	}}, nil
+	}
+	if err := h.Validate(); err != nil {
+		return histSample{}, err
+	}
+	return histSample{t: r.Timestamp, h: h}, nil
 }
 
 func spansFromColumns(offs, lens []int32) ([]histogram.Span, error) {

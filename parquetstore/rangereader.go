@@ -139,11 +139,15 @@ func (r *rangeReader) getRange(first, last int64, into map[int64][]byte) error {
 		return fmt.Errorf("get range %s [%d, %d): %w", r.name, start, end, err)
 	}
 	defer rc.Close()
-	buf := make([]byte, end-start)
-	n, err := io.ReadFull(rc, buf)
-	r.m.getRangeBytes.Add(float64(n))
+	// Read what arrives rather than allocating what meta.json claims: a
+	// damaged meta.json must not make us allocate gigabytes.
+	buf, err := io.ReadAll(io.LimitReader(rc, end-start))
+	r.m.getRangeBytes.Add(float64(len(buf)))
 	if err != nil {
-		return fmt.Errorf("get range %s [%d, %d): read %d bytes: %w", r.name, start, end, n, err)
+		return fmt.Errorf("get range %s [%d, %d): read %d bytes: %w", r.name, start, end, len(buf), err)
+	}
+	if int64(len(buf)) != end-start {
+		return fmt.Errorf("get range %s [%d, %d): %w: object ends after %d bytes", r.name, start, end, ErrCorrupt, start+int64(len(buf)))
 	}
 	for i := first; i <= last; i++ {
 		b := buf[(i-first)*pieceSize : min((i-first+1)*pieceSize, int64(len(buf)))]
