@@ -66,7 +66,9 @@
 //     tombstones) and removed locally like a retired block; queriers opened
 //     from then on read it from the bucket.
 //  3. Bucket retention: tier blocks whose end is Options.TierRetention behind
-//     the newest block's end (local or tier) are deleted, meta.json first.
+//     the newest block's end (local or tier) are deleted, meta.json first;
+//     so are tier blocks whose sources another tier block holds all of (one
+//     uploaded as old enough, then compacted locally before its drop).
 //
 // Local retention (step 3 of the lifecycle) then deletes only blocks the
 // tier holds, or that its retention would delete anyway: a bucket outage

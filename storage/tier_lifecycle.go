@@ -291,6 +291,9 @@ func (t *Tenant) verifyLocked(ctx context.Context, st TierStore, b *block.Block,
 // tierRetentionLocked deletes the bucket's blocks whose end is older than
 // TierRetention, back from the newest block's end (local or in the tier).
 func (t *Tenant) tierRetentionLocked(ctx context.Context, st TierStore) error {
+	if err := t.tierSupersededLocked(ctx, st); err != nil {
+		return err
+	}
 	ret := t.opts.TierRetention.Milliseconds()
 	if ret <= 0 {
 		return nil
@@ -315,6 +318,40 @@ func (t *Tenant) tierRetentionLocked(ctx context.Context, st TierStore) error {
 		}
 		t.tier.metrics.deleted.Inc()
 		t.logger.Info("Deleting block from the Parquet tier by retention", "block", b.ULID, "mint", b.MinTime, "maxt", b.MaxTime)
+	}
+	return nil
+}
+
+// tierSupersededLocked deletes tier blocks whose data another tier block
+// holds whole: a block uploaded because it was old enough to be dropped,
+// then compacted locally with others before the drop, and the compacted
+// block uploaded in turn.
+func (t *Tenant) tierSupersededLocked(ctx context.Context, st TierStore) error {
+	remote := st.Blocks()
+	for _, b := range remote {
+		if len(b.Sources) == 0 {
+			continue
+		}
+		for _, o := range remote {
+			if o.ULID == b.ULID || o.MinTime > b.MinTime || o.MaxTime < b.MaxTime || len(o.Sources) <= len(b.Sources) {
+				continue
+			}
+			all := true
+			for _, src := range b.Sources {
+				if !slices.Contains(o.Sources, src) {
+					all = false
+					break
+				}
+			}
+			if !all {
+				continue
+			}
+			if err := st.Delete(ctx, b.ULID); err != nil {
+				return fmt.Errorf("delete superseded block %s: %w", b.ULID, err)
+			}
+			t.logger.Info("Deleting a block from the Parquet tier: a compacted block there holds its data", "block", b.ULID, "by", o.ULID)
+			break
+		}
 	}
 	return nil
 }

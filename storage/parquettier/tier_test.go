@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
@@ -399,4 +400,61 @@ func counter(t *testing.T, g prometheus.Gatherer, name string) prometheus.Collec
 	}
 	t.Fatalf("metric %s not found", name)
 	return nil
+}
+
+// TestTierDeletesSupersededBlocks: a tier block whose sources a larger tier
+// block holds all of (uploaded, then compacted locally with others before
+// its drop, the compacted block uploaded in turn) is deleted from the
+// bucket by the next round; the answer stays whole.
+func TestTierDeletesSupersededBlocks(t *testing.T) {
+	bkt, _ := newFSBucket(t)
+	db := openDB(t, t.TempDir(), bkt, nil, func(o *storage.Options) { o.TierLocalRetention = time.Hour })
+	defer db.Close()
+	tn := db.Default()
+	m := model{}
+	appendSeries(t, tn, m, 4, 0, 3*blockRange, rand.New(rand.NewSource(5)))
+	ctx := context.Background()
+	st, err := parquettier.New(bkt, parquettier.Options{}).Open(ctx, "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	write := func(b storage.TierBlock) {
+		t.Helper()
+		q, err := tn.ChunkQuerier(b.MinTime, b.MaxTime-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		if err := st.Write(ctx, b, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var parts []storage.TierBlock
+	for i := range 3 {
+		id := ulid.MustNew(uint64(i+1), nil)
+		parts = append(parts, storage.TierBlock{ULID: id, MinTime: int64(i) * blockRange, MaxTime: int64(i+1) * blockRange, Level: 1, Sources: []ulid.ULID{id}})
+		write(parts[i])
+	}
+	whole := storage.TierBlock{ULID: ulid.MustNew(10, nil), MinTime: 0, MaxTime: 3 * blockRange, Level: 2,
+		Sources: []ulid.ULID{parts[0].ULID, parts[1].ULID, parts[2].ULID}}
+	write(whole)
+	other := storage.TierBlock{ULID: ulid.MustNew(11, nil), MinTime: 0, MaxTime: blockRange, Level: 1, Sources: []ulid.ULID{ulid.MustNew(12, nil)}}
+	write(other)
+	if err := db.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := metas(t, bkt, storage.DefaultTenant)
+	for _, b := range parts {
+		if slices.Contains(got, "default/"+b.ULID.String()+"/meta.json") {
+			t.Fatalf("superseded block %s still in the bucket: %v", b.ULID, got)
+		}
+	}
+	for _, b := range []storage.TierBlock{whole, other} {
+		if !slices.Contains(got, "default/"+b.ULID.String()+"/meta.json") {
+			t.Fatalf("block %s deleted from the bucket, but no other block holds all its sources: %v", b.ULID, got)
+		}
+	}
+	all, _ := read(t, tn, 0, 3*blockRange)
+	sameModel(t, "after the deletion", all, m)
 }
