@@ -121,6 +121,12 @@ func (g gokitLogger) Log(keyvals ...any) error {
 			args = append(args, k, keyvals[i+1])
 		}
 	}
-	g.l.Log(context.Background(), lvl, msg, args...)
-	return nil
+	ctx := context.Background()
+	if !g.l.Enabled(ctx, lvl) {
+		return nil
+	}
+	// No caller: the source would be this adapter, not objstore's line.
+	r := slog.NewRecord(time.Now(), lvl, msg, 0)
+	r.Add(args...)
+	return g.l.Handler().Handle(ctx, r)
 }
