@@ -6,7 +6,9 @@
 // This package owns flags (flags.go, features.go), configuration loading and
 // the embedded default config (config.go, default.yml), reloads (reload.go:
 // SIGHUP, POST /-/reload, --config.auto-reload), the Go runtime knobs
-// (runtime.go), the PromQL engine options (engine.go) and the wiring and
+// (runtime.go), the PromQL engine options (engine.go), the Parquet tier's
+// flags and bucket (tier.go: Thanos's objstore YAML, checked before anything
+// starts; storage/parquettier does the rest) and the wiring and
 // lifecycle of the components (main.go, wiring.go). It holds no business logic:
 // storage, scraping, the API and the HTTP server live in their own packages.
 //
