@@ -265,12 +265,13 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 			return nil, err
 		}
 	}
-	var hists *histReader
-	defer func() {
-		if hists != nil {
-			hists.close()
-		}
-	}()
+	hists, histRows, err := q.b.prepareHistograms(ctx, t, ids, mint, maxt)
+	if err != nil {
+		return nil, err
+	}
+	if hists != nil {
+		defer hists.close()
+	}
 	for i, id := range ids {
 		e := &t.series[id]
 		s := &memSeries{lset: e.lset}
@@ -292,13 +293,8 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 				s.ts, s.vs = ts[lo:hi:hi], vs
 			}
 		}
-		if e.histN > 0 {
-			if hists == nil {
-				if hists, err = q.b.openHistograms(ctx); err != nil {
-					return nil, err
-				}
-			}
-			if s.hists, err = hists.read(rowRange{e.histFirst, e.histFirst + e.histN}, mint, maxt); err != nil {
+		if r := histRows[i]; !r.empty() {
+			if s.hists, err = hists.read(r, mint, maxt); err != nil {
 				return nil, err
 			}
 		}
@@ -310,31 +306,71 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 }
 
 // histReader reads histograms.parquet rows with parquet-go's row reader
-// (histograms are rare next to floats: simplicity over fetch planning).
+// (histograms are rare next to floats: its reflection is the price of
+// simplicity). Rows are narrowed and their pages fetched first, as for
+// floats, so the reader finds them in the cache.
 type histReader struct {
 	name string
 	r    *parquet.GenericReader[histogramRow]
 }
 
-func (b *block) openHistograms(ctx context.Context) (h *histReader, err error) {
+// prepareHistograms narrows the histogram rows of the series ids to
+// [mint, maxt] by the page index and fetches their pages; it returns nil
+// when none of the series has histograms.
+func (b *block) prepareHistograms(ctx context.Context, t *seriesTable, ids []int, mint, maxt int64) (h *histReader, rows []rowRange, err error) {
 	name := b.object(HistogramsFile)
 	defer guard(name, &err)
-	fm, ok := b.meta.File(HistogramsFile)
-	if !ok {
-		return nil, fmt.Errorf("%s: %w: series have histograms, meta.json lists no histogram file", name, ErrCorrupt)
+	rows = make([]rowRange, len(ids))
+	any := false
+	for i, id := range ids {
+		e := &t.series[id]
+		if e.histN > 0 {
+			rows[i] = rowRange{e.histFirst, e.histFirst + e.histN}
+			any = true
+		}
 	}
-	rr := newRangeReader(ctx, b.bkt, name, fm.Size, b.cache, b.m)
-	if err := rr.fetch([]byteRange{{fm.TailOffset, fm.Size}}); err != nil {
-		return nil, err
+	if !any {
+		return nil, rows, nil
 	}
-	f, err := parquet.OpenFile(rr, fm.Size, parquet.SkipMagicBytes(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(readBufferSize))
+	if _, ok := b.meta.File(HistogramsFile); !ok {
+		return nil, nil, fmt.Errorf("%s: %w: series have histograms, meta.json lists no histogram file", name, ErrCorrupt)
+	}
+	d, err := b.openData(HistogramsFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+		return nil, nil, err
 	}
-	if f.NumRows() != fm.Rows {
-		return nil, fmt.Errorf("%s: %w: %d rows, meta.json says %d", name, ErrCorrupt, f.NumRows(), fm.Rows)
+	fm, _ := b.meta.File(HistogramsFile)
+	rr := newRangeReader(ctx, b.bkt, name, fm.Size, b.cache, b.m)
+	cols := make([]int, len(d.f.Schema().Columns()))
+	for i := range cols {
+		cols[i] = i
 	}
-	return &histReader{name: name, r: parquet.NewGenericReader[histogramRow](f)}, nil
+	for i, r := range rows {
+		if r.end > d.f.NumRows() {
+			return nil, nil, fmt.Errorf("%s: %w: series %d rows [%d, %d) past the file's %d", name, ErrCorrupt, ids[i], r.start, r.end, d.f.NumRows())
+		}
+	}
+	// The row reader seeks every column: each needs its offset index.
+	if err := d.loadPageIndex(rr, rows, cols...); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var ranges []byteRange
+	for i, id := range ids {
+		e := &t.series[id]
+		if rows[i].empty() {
+			continue
+		}
+		if e.minTime < mint || e.maxTime > maxt {
+			rows[i] = d.narrow(rows[i], mint, maxt)
+		}
+		for _, c := range cols {
+			ranges = d.pageRanges(c, rows[i], ranges)
+		}
+	}
+	if err := rr.fetch(ranges); err != nil {
+		return nil, nil, err
+	}
+	return &histReader{name: name, r: parquet.NewGenericReader[histogramRow](d.f)}, rows, nil
 }
 
 func (h *histReader) close() { h.r.Close() }
