@@ -39,7 +39,7 @@ func TestSchemaAsDocumented(t *testing.T) {
 		HistogramsFile: {"series_id": i64, "timestamp": i64, "integer": {typ: format.Boolean, enc: format.Plain},
 			"counter_reset_hint": i32, "schema": i32, "zero_threshold": f64, "zero_count": f64, "count": f64, "sum": f64,
 			"positive_span_offsets": {typ: format.Int32, enc: format.Plain, list: true}, "positive_span_lengths": {typ: format.Int32, enc: format.Plain, list: true},
-			"positive_buckets": {typ: format.Double, enc: format.Plain, list: true},
+			"positive_buckets":      {typ: format.Double, enc: format.Plain, list: true},
 			"negative_span_offsets": {typ: format.Int32, enc: format.Plain, list: true}, "negative_span_lengths": {typ: format.Int32, enc: format.Plain, list: true},
 			"negative_buckets": {typ: format.Double, enc: format.Plain, list: true}, "custom_values": {typ: format.Double, enc: format.Plain, list: true}},
 	}
