@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sort"
 
 	"github.com/parquet-go/parquet-go"
@@ -47,14 +48,46 @@ func guard(name string, err *error) {
 type seriesTable struct {
 	series []seriesEntry
 	names  []string // every label name, sorted
+	// postings lists, per label name and value, the ids of the series with
+	// that label, ascending (so in label order).
+	postings map[string]map[string][]int32
 }
 
 func (t *seriesTable) size() int64 {
 	n := int64(64 * len(t.series))
 	for i := range t.series {
-		n += int64(t.series[i].lset.ByteSize())
+		n += int64(t.series[i].lset.ByteSize()) + 4*int64(t.series[i].lset.Len())
 	}
 	return n
+}
+
+func (t *seriesTable) buildPostings() {
+	t.postings = map[string]map[string][]int32{}
+	for i := range t.series {
+		t.series[i].lset.Range(func(l labels.Label) {
+			byValue := t.postings[l.Name]
+			if byValue == nil {
+				byValue = map[string][]int32{}
+				t.postings[l.Name] = byValue
+			}
+			byValue[l.Value] = append(byValue[l.Value], int32(i))
+		})
+	}
+}
+
+// postingsFor returns the ids of the series whose label name has one of
+// values, ascending.
+func (t *seriesTable) postingsFor(name string, values []string) []int32 {
+	byValue := t.postings[name]
+	if len(values) == 1 {
+		return byValue[values[0]]
+	}
+	var out []int32
+	for _, v := range values {
+		out = append(out, byValue[v]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // seriesTable returns the decoded series.parquet, from the cache or read
@@ -82,6 +115,7 @@ func (b *block) seriesTable(ctx context.Context) (t *seriesTable, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
+	t.buildPostings()
 	b.cache.put(cacheKey{name, kindSeriesTable}, t, t.size())
 	return t, nil
 }

@@ -36,19 +36,52 @@ func (q *blockQuerier) warn(err error) annotations.Annotations {
 
 func (q *blockQuerier) Close() error { return nil }
 
-// matching returns the ids of the series the matchers select, in label
-// order.
+// matching calls fn with the ids of the series the matchers select, in
+// label order, until fn returns false. A matcher that names values (= with
+// a value, or a regexp that is a set of alternatives) picks the candidate
+// series from the table's postings; the others are checked on each
+// candidate's labels.
 func matching(t *seriesTable, ms []*labels.Matcher, fn func(id int) bool) {
-	for i := range t.series {
-		lset := t.series[i].lset
-		ok := true
-		for _, m := range ms {
-			if !m.Matches(lset.Get(m.Name)) {
-				ok = false
-				break
+	var cands []int32
+	found := false
+	for _, m := range ms {
+		var values []string
+		switch {
+		case m.Type == labels.MatchEqual && m.Value != "":
+			values = []string{m.Value}
+		case m.Type == labels.MatchRegexp:
+			values = m.SetMatches()
+			if slices.Contains(values, "") {
+				values = nil // matches series without the label: no postings
 			}
 		}
-		if ok && !fn(i) {
+		if values == nil {
+			continue
+		}
+		ids := t.postingsFor(m.Name, values)
+		if !found || len(ids) < len(cands) {
+			cands, found = ids, true
+		}
+	}
+	check := func(id int) bool {
+		lset := t.series[id].lset
+		for _, m := range ms {
+			if !m.Matches(lset.Get(m.Name)) {
+				return false
+			}
+		}
+		return true
+	}
+	if found {
+		for _, id := range cands {
+			if check(int(id)) && !fn(int(id)) {
+				return
+			}
+		}
+		return
+	}
+	for i := range t.series {
+		if check(i) && !fn(i) {
 			return
 		}
 	}

@@ -49,6 +49,10 @@ func TestRoundTrip(t *testing.T) {
 		{labels.MustNewMatcher(labels.MatchNotEqual, "job", "api"), labels.MustNewMatcher(labels.MatchRegexp, "instance", "host-1.*")},
 		{labels.MustNewMatcher(labels.MatchNotRegexp, "le", ".+")},
 		{labels.MustNewMatcher(labels.MatchEqual, "nope", "x")},
+		// Set regexps take the postings; one with "" must not.
+		{labels.MustNewMatcher(labels.MatchRegexp, "job", "api|db"), labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, "metric_1|metric_2|metric_3")},
+		{labels.MustNewMatcher(labels.MatchRegexp, "job", "api|"), labels.MustNewMatcher(labels.MatchEqual, "instance", m.series[3].lset.Get("instance"))},
+		{labels.MustNewMatcher(labels.MatchEqual, "job", ""), labels.MustNewMatcher(labels.MatchNotRegexp, labels.MetricName, "metric_1.*")},
 	}
 	ranges := [][2]int64{{m.mint, m.maxt - 1}, {-1000, 10}, {3600_000, 2 * 3600_000}, {m.maxt - 60_000, m.maxt + 3600_000}}
 	for range 6 {
