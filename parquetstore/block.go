@@ -94,7 +94,7 @@ func (t *seriesTable) postingsFor(name string, values []string) []int32 {
 // whole with one GetRange.
 func (b *block) seriesTable(ctx context.Context) (t *seriesTable, err error) {
 	name := b.object(SeriesFile)
-	if v, ok := b.cache.get(cacheKey{name, kindSeriesTable}); ok {
+	if v, ok := b.cache.get(cacheKey{object: name, kind: kindSeriesTable}); ok {
 		return v.(*seriesTable), nil
 	}
 	defer guard(name, &err)
@@ -116,7 +116,7 @@ func (b *block) seriesTable(ctx context.Context) (t *seriesTable, err error) {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
 	t.buildPostings()
-	b.cache.put(cacheKey{name, kindSeriesTable}, t, t.size())
+	b.cache.put(cacheKey{object: name, kind: kindSeriesTable}, t, t.size())
 	return t, nil
 }
 
@@ -207,6 +207,8 @@ type dataFile struct {
 	rgStart []int64 // first row of each row group
 	cols    map[string]int
 	tail    int64
+	name    string // the object
+	cache   *cache // where decoded pages go
 }
 
 func (d *dataFile) size() int64 {
@@ -219,7 +221,7 @@ func (d *dataFile) size() int64 {
 // tail (page index and footer) in one GetRange.
 func (b *block) openData(file string) (d *dataFile, err error) {
 	name := b.object(file)
-	if v, ok := b.cache.get(cacheKey{name, kindFile}); ok {
+	if v, ok := b.cache.get(cacheKey{object: name, kind: kindFile}); ok {
 		return v.(*dataFile), nil
 	}
 	defer guard(name, &err)
@@ -244,7 +246,7 @@ func (b *block) openData(file string) (d *dataFile, err error) {
 	if f.NumRows() != fm.Rows {
 		return nil, fmt.Errorf("%s: %w: %d rows, meta.json says %d", name, ErrCorrupt, f.NumRows(), fm.Rows)
 	}
-	d = &dataFile{f: f, cols: map[string]int{}, tail: fm.footerStart()}
+	d = &dataFile{f: f, cols: map[string]int{}, tail: fm.footerStart(), name: name, cache: b.cache}
 	for i, p := range f.Schema().Columns() {
 		if len(p) == 1 {
 			d.cols[p[0]] = i
@@ -260,7 +262,7 @@ func (b *block) openData(file string) (d *dataFile, err error) {
 			return nil, fmt.Errorf("%s: %w: no column %q", name, ErrCorrupt, c)
 		}
 	}
-	b.cache.put(cacheKey{name, kindFile}, d, d.size())
+	b.cache.put(cacheKey{object: name, kind: kindFile}, d, d.size())
 	return d, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -309,21 +308,19 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 		e := &t.series[id]
 		s := &memSeries{lset: e.lset}
 		if r := floatRows[i]; !r.empty() {
-			ts, err := floats.readInt64s(rr, floats.cols["timestamp"], r, nil)
+			ts, first, err := floats.readTimes(rr, floats.cols["timestamp"], r, mint, maxt)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", q.b.object(SamplesFile), err)
 			}
-			lo := sort.Search(len(ts), func(i int) bool { return ts[i] >= mint })
-			hi := sort.Search(len(ts), func(i int) bool { return ts[i] > maxt })
-			if lo < hi {
-				vs, err := floats.readDoubles(rr, floats.cols["value"], rowRange{r.start + int64(lo), r.start + int64(hi)}, make([]float64, 0, hi-lo))
+			if len(ts) > 0 {
+				vs, err := floats.readDoubles(rr, floats.cols["value"], rowRange{first, first + int64(len(ts))}, make([]float64, 0, len(ts)))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", q.b.object(SamplesFile), err)
 				}
-				if len(vs) != hi-lo {
-					return nil, fmt.Errorf("%s: %w: %d values for %d timestamps", q.b.object(SamplesFile), ErrCorrupt, len(vs), hi-lo)
+				if len(vs) != len(ts) {
+					return nil, fmt.Errorf("%s: %w: %d values for %d timestamps", q.b.object(SamplesFile), ErrCorrupt, len(vs), len(ts))
 				}
-				s.ts, s.vs = ts[lo:hi:hi], vs
+				s.ts, s.vs = ts, vs
 			}
 		}
 		if r := histRows[i]; !r.empty() {
