@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -44,13 +45,16 @@ func (d *dataFile) narrow(rows rowRange, mint, maxt int64) rowRange {
 			out.end = max(out.end, min(rows.end, end))
 			return nil
 		}
-		for p := 0; p < oi.NumPages(); p++ {
+		for p := firstPage(oi, start, rows.start); p < oi.NumPages(); p++ {
 			p0 := start + oi.FirstRowIndex(p)
 			p1 := end
 			if p+1 < oi.NumPages() {
 				p1 = start + oi.FirstRowIndex(p+1)
 			}
-			if p1 <= rows.start || p0 >= rows.end {
+			if p0 >= rows.end {
+				break
+			}
+			if p1 <= rows.start {
 				continue
 			}
 			if p0 >= rows.start && p1 <= rows.end && !ci.NullPage(p) {
@@ -84,13 +88,16 @@ func (d *dataFile) pageRanges(col int, rows rowRange, out []byteRange) []byteRan
 			out = append(out, byteRange{chunkStart, chunkEnd})
 			return nil
 		}
-		for p := 0; p < oi.NumPages(); p++ {
+		for p := firstPage(oi, start, rows.start); p < oi.NumPages(); p++ {
 			p0 := start + oi.FirstRowIndex(p)
 			p1 := end
 			if p+1 < oi.NumPages() {
 				p1 = start + oi.FirstRowIndex(p+1)
 			}
-			if p1 <= rows.start || p0 >= rows.end {
+			if p0 >= rows.end {
+				break
+			}
+			if p1 <= rows.start {
 				continue
 			}
 			if d.cache.contains(cacheKey{object: d.name, kind: kindPage, rg: int32(i), col: int32(col), n: int64(p)}) {
@@ -124,13 +131,16 @@ func (d *dataFile) pageValues(r io.ReaderAt, col int, rows rowRange, fn func(val
 				pages.Close()
 			}
 		}()
-		for p := 0; p < oi.NumPages(); p++ {
+		for p := firstPage(oi, start, rows.start); p < oi.NumPages(); p++ {
 			p0 := start + oi.FirstRowIndex(p)
 			p1 := end
 			if p+1 < oi.NumPages() {
 				p1 = start + oi.FirstRowIndex(p+1)
 			}
-			if p1 <= rows.start || p0 >= rows.end {
+			if p0 >= rows.end {
+				break
+			}
+			if p1 <= rows.start {
 				continue
 			}
 			if p1 <= p0 || p1 > end {
@@ -298,4 +308,14 @@ func (d *dataFile) loadPageIndex(rr *rangeReader, rows []rowRange, cols ...int) 
 		}
 	}
 	return nil
+}
+
+// firstPage returns the first page of a column chunk whose rows may
+// include row (rows are global, the chunk's row group starts at start): a
+// binary search over the offset index, as a series' rows are a small part
+// of a row group.
+func firstPage(oi parquet.OffsetIndex, start, row int64) int {
+	n := oi.NumPages()
+	p := sort.Search(n, func(i int) bool { return start+oi.FirstRowIndex(i) > row }) - 1
+	return max(p, 0)
 }
