@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
@@ -142,4 +143,65 @@ func BenchmarkQuery1h10Series(b *testing.B) {
 		}
 		b.ReportMetric(float64(bkt.getRange.Load())/float64(b.N), "getrange/op")
 	})
+}
+
+// BenchmarkSelectVsLocal runs the same Selects on the local block and on
+// its Parquet copy in a filesystem bucket (warm cache: the dashboard
+// case; the target is Parquet ≤ 2× local): 1h and 24h of one
+// metric's 10 series, and 1h of all 2,000 series.
+func BenchmarkSelectVsLocal(b *testing.B) {
+	m := mixModel(2000)
+	lb := localBlock(b, m)
+	bkt := fsBucket(b)
+	upload(b, bkt, tenant, lb)
+	ctx := context.Background()
+	s, err := Open(ctx, bkt, tenant, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	type shape struct {
+		name       string
+		mint, maxt int64
+		m          *labels.Matcher
+	}
+	shapes := []shape{
+		{"1h-10series", 10 * 3600_000, 11 * 3600_000, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "metric_123")},
+		{"24h-10series", 0, 24 * 3600_000, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "metric_123")},
+		{"1h-2000series", 10 * 3600_000, 11 * 3600_000, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")},
+	}
+	type querier interface {
+		Select(context.Context, bool, *storage.SelectHints, ...*labels.Matcher) storage.SeriesSet
+		Close() error
+	}
+	run := func(b *testing.B, open func(mint, maxt int64) (querier, error), sh shape) {
+		b.ReportAllocs()
+		var it chunkenc.Iterator
+		for i := 0; i < b.N; i++ {
+			q, err := open(sh.mint, sh.maxt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ss := q.Select(ctx, true, nil, sh.m)
+			n := 0
+			for ss.Next() {
+				it = ss.At().Iterator(it)
+				for it.Next() != chunkenc.ValNone {
+					n++
+				}
+			}
+			if ss.Err() != nil || n == 0 {
+				b.Fatalf("%d samples, %v", n, ss.Err())
+			}
+			q.Close()
+		}
+	}
+	for _, sh := range shapes {
+		b.Run(sh.name+"/local", func(b *testing.B) {
+			run(b, func(mint, maxt int64) (querier, error) { return lb.Querier(mint, maxt) }, sh)
+		})
+		b.Run(sh.name+"/parquet", func(b *testing.B) {
+			run(b, func(mint, maxt int64) (querier, error) { return s.Querier(mint, maxt) }, sh)
+		})
+	}
 }

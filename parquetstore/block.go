@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sort"
 
 	"github.com/parquet-go/parquet-go"
@@ -47,21 +48,53 @@ func guard(name string, err *error) {
 type seriesTable struct {
 	series []seriesEntry
 	names  []string // every label name, sorted
+	// postings lists, per label name and value, the ids of the series with
+	// that label, ascending (so in label order).
+	postings map[string]map[string][]int32
 }
 
 func (t *seriesTable) size() int64 {
 	n := int64(64 * len(t.series))
 	for i := range t.series {
-		n += int64(t.series[i].lset.ByteSize())
+		n += int64(t.series[i].lset.ByteSize()) + 4*int64(t.series[i].lset.Len())
 	}
 	return n
+}
+
+func (t *seriesTable) buildPostings() {
+	t.postings = map[string]map[string][]int32{}
+	for i := range t.series {
+		t.series[i].lset.Range(func(l labels.Label) {
+			byValue := t.postings[l.Name]
+			if byValue == nil {
+				byValue = map[string][]int32{}
+				t.postings[l.Name] = byValue
+			}
+			byValue[l.Value] = append(byValue[l.Value], int32(i))
+		})
+	}
+}
+
+// postingsFor returns the ids of the series whose label name has one of
+// values, ascending.
+func (t *seriesTable) postingsFor(name string, values []string) []int32 {
+	byValue := t.postings[name]
+	if len(values) == 1 {
+		return byValue[values[0]]
+	}
+	var out []int32
+	for _, v := range values {
+		out = append(out, byValue[v]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // seriesTable returns the decoded series.parquet, from the cache or read
 // whole with one GetRange.
 func (b *block) seriesTable(ctx context.Context) (t *seriesTable, err error) {
 	name := b.object(SeriesFile)
-	if v, ok := b.cache.get(cacheKey{name, kindSeriesTable}); ok {
+	if v, ok := b.cache.get(cacheKey{object: name, kind: kindSeriesTable}); ok {
 		return v.(*seriesTable), nil
 	}
 	defer guard(name, &err)
@@ -82,7 +115,8 @@ func (b *block) seriesTable(ctx context.Context) (t *seriesTable, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
-	b.cache.put(cacheKey{name, kindSeriesTable}, t, t.size())
+	t.buildPostings()
+	b.cache.put(cacheKey{object: name, kind: kindSeriesTable}, t, t.size())
 	return t, nil
 }
 
@@ -173,6 +207,8 @@ type dataFile struct {
 	rgStart []int64 // first row of each row group
 	cols    map[string]int
 	tail    int64
+	name    string // the object
+	cache   *cache // where decoded pages go
 }
 
 func (d *dataFile) size() int64 {
@@ -185,7 +221,7 @@ func (d *dataFile) size() int64 {
 // tail (page index and footer) in one GetRange.
 func (b *block) openData(file string) (d *dataFile, err error) {
 	name := b.object(file)
-	if v, ok := b.cache.get(cacheKey{name, kindFile}); ok {
+	if v, ok := b.cache.get(cacheKey{object: name, kind: kindFile}); ok {
 		return v.(*dataFile), nil
 	}
 	defer guard(name, &err)
@@ -210,7 +246,7 @@ func (b *block) openData(file string) (d *dataFile, err error) {
 	if f.NumRows() != fm.Rows {
 		return nil, fmt.Errorf("%s: %w: %d rows, meta.json says %d", name, ErrCorrupt, f.NumRows(), fm.Rows)
 	}
-	d = &dataFile{f: f, cols: map[string]int{}, tail: fm.footerStart()}
+	d = &dataFile{f: f, cols: map[string]int{}, tail: fm.footerStart(), name: name, cache: b.cache}
 	for i, p := range f.Schema().Columns() {
 		if len(p) == 1 {
 			d.cols[p[0]] = i
@@ -226,7 +262,7 @@ func (b *block) openData(file string) (d *dataFile, err error) {
 			return nil, fmt.Errorf("%s: %w: no column %q", name, ErrCorrupt, c)
 		}
 	}
-	b.cache.put(cacheKey{name, kindFile}, d, d.size())
+	b.cache.put(cacheKey{object: name, kind: kindFile}, d, d.size())
 	return d, nil
 }
 

@@ -5,16 +5,21 @@ import (
 	"sync"
 )
 
-// cacheKey names one cached thing: a piece of an object (piece >= 0) or a
-// decoded structure of it (piece < 0, see the kind* constants).
+// cacheKey names one cached thing of an object: a piece of its bytes
+// (kindPiece, n is the piece), its decoded series table or footer, or the
+// decoded values of one page (kindPage: row group rg, column col, page n).
 type cacheKey struct {
-	object string
-	piece  int64
+	object  string
+	kind    int8
+	rg, col int32
+	n       int64
 }
 
 const (
-	kindSeriesTable int64 = -1 - iota
+	kindPiece int8 = iota
+	kindSeriesTable
 	kindFile
+	kindPage
 )
 
 // cache is a bounded LRU of object pieces and decoded footers and series
@@ -55,6 +60,14 @@ func (c *cache) get(k cacheKey) (any, bool) {
 	c.metrics.cacheHits.Inc()
 	c.mu.lru.MoveToFront(e)
 	return e.Value.(*cacheEntry).val, true
+}
+
+// contains reports whether k is cached, without counting a lookup.
+func (c *cache) contains(k cacheKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.mu.byKey[k]
+	return ok
 }
 
 // put adds v; a value larger than the whole cache is not kept.

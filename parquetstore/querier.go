@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -36,19 +35,52 @@ func (q *blockQuerier) warn(err error) annotations.Annotations {
 
 func (q *blockQuerier) Close() error { return nil }
 
-// matching returns the ids of the series the matchers select, in label
-// order.
+// matching calls fn with the ids of the series the matchers select, in
+// label order, until fn returns false. A matcher that names values (= with
+// a value, or a regexp that is a set of alternatives) picks the candidate
+// series from the table's postings; the others are checked on each
+// candidate's labels.
 func matching(t *seriesTable, ms []*labels.Matcher, fn func(id int) bool) {
-	for i := range t.series {
-		lset := t.series[i].lset
-		ok := true
-		for _, m := range ms {
-			if !m.Matches(lset.Get(m.Name)) {
-				ok = false
-				break
+	var cands []int32
+	found := false
+	for _, m := range ms {
+		var values []string
+		switch {
+		case m.Type == labels.MatchEqual && m.Value != "":
+			values = []string{m.Value}
+		case m.Type == labels.MatchRegexp:
+			values = m.SetMatches()
+			if slices.Contains(values, "") {
+				values = nil // matches series without the label: no postings
 			}
 		}
-		if ok && !fn(i) {
+		if values == nil {
+			continue
+		}
+		ids := t.postingsFor(m.Name, values)
+		if !found || len(ids) < len(cands) {
+			cands, found = ids, true
+		}
+	}
+	check := func(id int) bool {
+		lset := t.series[id].lset
+		for _, m := range ms {
+			if !m.Matches(lset.Get(m.Name)) {
+				return false
+			}
+		}
+		return true
+	}
+	if found {
+		for _, id := range cands {
+			if check(int(id)) && !fn(int(id)) {
+				return
+			}
+		}
+		return
+	}
+	for i := range t.series {
+		if check(i) && !fn(i) {
 			return
 		}
 	}
@@ -265,40 +297,34 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 			return nil, err
 		}
 	}
-	var hists *histReader
-	defer func() {
-		if hists != nil {
-			hists.close()
-		}
-	}()
+	hists, histRows, err := q.b.prepareHistograms(ctx, t, ids, mint, maxt)
+	if err != nil {
+		return nil, err
+	}
+	if hists != nil {
+		defer hists.close()
+	}
 	for i, id := range ids {
 		e := &t.series[id]
 		s := &memSeries{lset: e.lset}
 		if r := floatRows[i]; !r.empty() {
-			ts, err := floats.readInt64s(rr, floats.cols["timestamp"], r, nil)
+			ts, first, err := floats.readTimes(rr, floats.cols["timestamp"], r, mint, maxt)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", q.b.object(SamplesFile), err)
 			}
-			lo := sort.Search(len(ts), func(i int) bool { return ts[i] >= mint })
-			hi := sort.Search(len(ts), func(i int) bool { return ts[i] > maxt })
-			if lo < hi {
-				vs, err := floats.readDoubles(rr, floats.cols["value"], rowRange{r.start + int64(lo), r.start + int64(hi)}, make([]float64, 0, hi-lo))
+			if len(ts) > 0 {
+				vs, err := floats.readDoubles(rr, floats.cols["value"], rowRange{first, first + int64(len(ts))}, make([]float64, 0, len(ts)))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", q.b.object(SamplesFile), err)
 				}
-				if len(vs) != hi-lo {
-					return nil, fmt.Errorf("%s: %w: %d values for %d timestamps", q.b.object(SamplesFile), ErrCorrupt, len(vs), hi-lo)
+				if len(vs) != len(ts) {
+					return nil, fmt.Errorf("%s: %w: %d values for %d timestamps", q.b.object(SamplesFile), ErrCorrupt, len(vs), len(ts))
 				}
-				s.ts, s.vs = ts[lo:hi:hi], vs
+				s.ts, s.vs = ts, vs
 			}
 		}
-		if e.histN > 0 {
-			if hists == nil {
-				if hists, err = q.b.openHistograms(ctx); err != nil {
-					return nil, err
-				}
-			}
-			if s.hists, err = hists.read(rowRange{e.histFirst, e.histFirst + e.histN}, mint, maxt); err != nil {
+		if r := histRows[i]; !r.empty() {
+			if s.hists, err = hists.read(r, mint, maxt); err != nil {
 				return nil, err
 			}
 		}
@@ -310,31 +336,71 @@ func (q *blockQuerier) decode(ctx context.Context, t *seriesTable, ids []int, mi
 }
 
 // histReader reads histograms.parquet rows with parquet-go's row reader
-// (histograms are rare next to floats: simplicity over fetch planning).
+// (histograms are rare next to floats: its reflection is the price of
+// simplicity). Rows are narrowed and their pages fetched first, as for
+// floats, so the reader finds them in the cache.
 type histReader struct {
 	name string
 	r    *parquet.GenericReader[histogramRow]
 }
 
-func (b *block) openHistograms(ctx context.Context) (h *histReader, err error) {
+// prepareHistograms narrows the histogram rows of the series ids to
+// [mint, maxt] by the page index and fetches their pages; it returns nil
+// when none of the series has histograms.
+func (b *block) prepareHistograms(ctx context.Context, t *seriesTable, ids []int, mint, maxt int64) (h *histReader, rows []rowRange, err error) {
 	name := b.object(HistogramsFile)
 	defer guard(name, &err)
-	fm, ok := b.meta.File(HistogramsFile)
-	if !ok {
-		return nil, fmt.Errorf("%s: %w: series have histograms, meta.json lists no histogram file", name, ErrCorrupt)
+	rows = make([]rowRange, len(ids))
+	any := false
+	for i, id := range ids {
+		e := &t.series[id]
+		if e.histN > 0 {
+			rows[i] = rowRange{e.histFirst, e.histFirst + e.histN}
+			any = true
+		}
 	}
-	rr := newRangeReader(ctx, b.bkt, name, fm.Size, b.cache, b.m)
-	if err := rr.fetch([]byteRange{{fm.TailOffset, fm.Size}}); err != nil {
-		return nil, err
+	if !any {
+		return nil, rows, nil
 	}
-	f, err := parquet.OpenFile(rr, fm.Size, parquet.SkipMagicBytes(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(readBufferSize))
+	if _, ok := b.meta.File(HistogramsFile); !ok {
+		return nil, nil, fmt.Errorf("%s: %w: series have histograms, meta.json lists no histogram file", name, ErrCorrupt)
+	}
+	d, err := b.openData(HistogramsFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+		return nil, nil, err
 	}
-	if f.NumRows() != fm.Rows {
-		return nil, fmt.Errorf("%s: %w: %d rows, meta.json says %d", name, ErrCorrupt, f.NumRows(), fm.Rows)
+	fm, _ := b.meta.File(HistogramsFile)
+	rr := newRangeReader(ctx, b.bkt, name, fm.Size, b.cache, b.m)
+	cols := make([]int, len(d.f.Schema().Columns()))
+	for i := range cols {
+		cols[i] = i
 	}
-	return &histReader{name: name, r: parquet.NewGenericReader[histogramRow](f)}, nil
+	for i, r := range rows {
+		if r.end > d.f.NumRows() {
+			return nil, nil, fmt.Errorf("%s: %w: series %d rows [%d, %d) past the file's %d", name, ErrCorrupt, ids[i], r.start, r.end, d.f.NumRows())
+		}
+	}
+	// The row reader seeks every column: each needs its offset index.
+	if err := d.loadPageIndex(rr, rows, cols...); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var ranges []byteRange
+	for i, id := range ids {
+		e := &t.series[id]
+		if rows[i].empty() {
+			continue
+		}
+		if e.minTime < mint || e.maxTime > maxt {
+			rows[i] = d.narrow(rows[i], mint, maxt)
+		}
+		for _, c := range cols {
+			ranges = d.pageRanges(c, rows[i], ranges)
+		}
+	}
+	if err := rr.fetch(ranges); err != nil {
+		return nil, nil, err
+	}
+	return &histReader{name: name, r: parquet.NewGenericReader[histogramRow](d.f)}, rows, nil
 }
 
 func (h *histReader) close() { h.r.Close() }

@@ -43,7 +43,7 @@ func (r *rangeReader) piece(i int64) ([]byte, bool) {
 	if ok {
 		return b, true
 	}
-	v, ok := r.cache.get(cacheKey{r.name, i})
+	v, ok := r.cache.get(cacheKey{object: r.name, n: i})
 	if !ok {
 		return nil, false
 	}
@@ -152,7 +152,7 @@ func (r *rangeReader) getRange(first, last int64, into map[int64][]byte) error {
 	for i := first; i <= last; i++ {
 		b := buf[(i-first)*pieceSize : min((i-first+1)*pieceSize, int64(len(buf)))]
 		into[i] = b
-		r.cache.put(cacheKey{r.name, i}, b, int64(len(b)))
+		r.cache.put(cacheKey{object: r.name, n: i}, b, int64(len(b)))
 	}
 	return nil
 }

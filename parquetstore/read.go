@@ -3,6 +3,8 @@ package parquetstore
 import (
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -43,13 +45,16 @@ func (d *dataFile) narrow(rows rowRange, mint, maxt int64) rowRange {
 			out.end = max(out.end, min(rows.end, end))
 			return nil
 		}
-		for p := 0; p < oi.NumPages(); p++ {
+		for p := firstPage(oi, start, rows.start); p < oi.NumPages(); p++ {
 			p0 := start + oi.FirstRowIndex(p)
 			p1 := end
 			if p+1 < oi.NumPages() {
 				p1 = start + oi.FirstRowIndex(p+1)
 			}
-			if p1 <= rows.start || p0 >= rows.end {
+			if p0 >= rows.end {
+				break
+			}
+			if p1 <= rows.start {
 				continue
 			}
 			if p0 >= rows.start && p1 <= rows.end && !ci.NullPage(p) {
@@ -83,14 +88,20 @@ func (d *dataFile) pageRanges(col int, rows rowRange, out []byteRange) []byteRan
 			out = append(out, byteRange{chunkStart, chunkEnd})
 			return nil
 		}
-		for p := 0; p < oi.NumPages(); p++ {
+		for p := firstPage(oi, start, rows.start); p < oi.NumPages(); p++ {
 			p0 := start + oi.FirstRowIndex(p)
 			p1 := end
 			if p+1 < oi.NumPages() {
 				p1 = start + oi.FirstRowIndex(p+1)
 			}
-			if p1 <= rows.start || p0 >= rows.end {
+			if p0 >= rows.end {
+				break
+			}
+			if p1 <= rows.start {
 				continue
+			}
+			if d.cache.contains(cacheKey{object: d.name, kind: kindPage, rg: int32(i), col: int32(col), n: int64(p)}) {
+				continue // decoded already: its bytes are not needed
 			}
 			off := oi.Offset(p)
 			out = append(out, byteRange{off, min(chunkEnd, off+oi.CompressedPageSize(p)+readBufferSize)})
@@ -100,54 +111,93 @@ func (d *dataFile) pageRanges(col int, rows rowRange, out []byteRange) []byteRan
 	return out
 }
 
-// readColumn calls fn with every page of column col, sliced to rows, read
-// through r.
-func (d *dataFile) readColumn(r io.ReaderAt, col int, rows rowRange, fn func(parquet.Page)) error {
-	return d.rowGroups(rows, func(_ int, rg parquet.RowGroup, start, end int64) error {
+// pageValues calls fn with the decoded values of every page of column col
+// that holds rows, and the part of them that is in rows ([from, to) of
+// the page's values). Decoded pages are cached: a dashboard's next refresh
+// decodes nothing. The values must not be modified.
+func (d *dataFile) pageValues(r io.ReaderAt, col int, rows rowRange, fn func(vals any, from, to int)) error {
+	return d.rowGroups(rows, func(rgi int, rg parquet.RowGroup, start, end int64) error {
 		cc, ok := rg.ColumnChunks()[col].(*parquet.FileColumnChunk)
 		if !ok {
 			return fmt.Errorf("%w: column %d is not a file column", ErrCorrupt, col)
 		}
-		pages := cc.PagesFrom(r)
-		defer pages.Close()
-		from := max(rows.start, start)
-		remaining := min(rows.end, end) - from
-		if err := pages.SeekToRow(from - start); err != nil {
-			return fmt.Errorf("%w: seek to row %d: %w", ErrCorrupt, from, err)
+		oi, err := cc.OffsetIndex()
+		if err != nil {
+			return fmt.Errorf("%w: row group %d column %d: no offset index: %w", ErrCorrupt, rgi, col, err)
 		}
-		for remaining > 0 {
-			p, err := pages.ReadPage()
-			if err != nil {
-				return fmt.Errorf("%w: column %d at row %d: %w", ErrCorrupt, col, min(rows.end, end)-remaining, err)
+		var pages *parquet.FilePages
+		defer func() {
+			if pages != nil {
+				pages.Close()
 			}
-			n := p.NumRows()
-			if n == 0 {
-				parquet.Release(p)
-				return fmt.Errorf("%w: column %d: empty page", ErrCorrupt, col)
+		}()
+		for p := firstPage(oi, start, rows.start); p < oi.NumPages(); p++ {
+			p0 := start + oi.FirstRowIndex(p)
+			p1 := end
+			if p+1 < oi.NumPages() {
+				p1 = start + oi.FirstRowIndex(p+1)
 			}
-			if n > remaining {
-				q := p.Slice(0, remaining)
-				parquet.Release(p)
-				p, n = q, remaining
+			if p0 >= rows.end {
+				break
 			}
-			fn(p)
-			parquet.Release(p)
-			remaining -= n
+			if p1 <= rows.start {
+				continue
+			}
+			if p1 <= p0 || p1 > end {
+				return fmt.Errorf("%w: row group %d column %d: page %d rows [%d, %d)", ErrCorrupt, rgi, col, p, p0, p1)
+			}
+			key := cacheKey{object: d.name, kind: kindPage, rg: int32(rgi), col: int32(col), n: int64(p)}
+			vals, ok := d.cache.get(key)
+			if !ok {
+				if pages == nil {
+					pages = cc.PagesFrom(r)
+				}
+				if vals, err = decodePage(pages, p0-start, p1-p0); err != nil {
+					return fmt.Errorf("%w: row group %d column %d page %d: %w", ErrCorrupt, rgi, col, p, err)
+				}
+				d.cache.put(key, vals, 8*(p1-p0)+64)
+			}
+			fn(vals, int(max(rows.start, p0)-p0), int(min(rows.end, p1)-p0))
 		}
 		return nil
 	})
 }
 
+// decodePage reads the page that starts at row first (of its row group)
+// and holds n rows, and returns a copy of its values ([]int64 or
+// []float64: the columns we read are required and of those types).
+func decodePage(pages *parquet.FilePages, first, n int64) (any, error) {
+	if err := pages.SeekToRow(first); err != nil {
+		return nil, fmt.Errorf("seek to row %d: %w", first, err)
+	}
+	p, err := pages.ReadPage()
+	if err != nil {
+		return nil, err
+	}
+	defer parquet.Release(p)
+	if p.NumRows() != n || p.NumNulls() > 0 {
+		return nil, fmt.Errorf("%d rows (%d nulls), the offset index says %d", p.NumRows(), p.NumNulls(), n)
+	}
+	v := p.Data()
+	switch p.Type().Kind() {
+	case parquet.Int64:
+		return slices.Clone(v.Int64()), nil
+	case parquet.Double:
+		return slices.Clone(v.Double()), nil
+	}
+	return nil, fmt.Errorf("values of kind %v", p.Type().Kind())
+}
+
 // readInt64s appends column col's values over rows to dst.
 func (d *dataFile) readInt64s(r io.ReaderAt, col int, rows rowRange, dst []int64) ([]int64, error) {
 	var bad error
-	err := d.readColumn(r, col, rows, func(p parquet.Page) {
-		if p.Type().Kind() != parquet.Int64 || p.NumNulls() > 0 {
+	err := d.pageValues(r, col, rows, func(vals any, from, to int) {
+		v, ok := vals.([]int64)
+		if !ok || to > len(v) {
 			bad = fmt.Errorf("%w: column %d is not a required int64", ErrCorrupt, col)
 			return
 		}
-		v := p.Data()
-		dst = append(dst, v.Int64()...)
+		dst = append(dst, v[from:to]...)
 	})
 	if err == nil {
 		err = bad
@@ -155,16 +205,52 @@ func (d *dataFile) readInt64s(r io.ReaderAt, col int, rows rowRange, dst []int64
 	return dst, err
 }
 
+// readTimes returns a series' timestamps in [mint, maxt] among rows (which
+// are sorted by time) and the row of the first of them; it copies only
+// those, binary-searching the decoded pages.
+func (d *dataFile) readTimes(r io.ReaderAt, col int, rows rowRange, mint, maxt int64) (ts []int64, first int64, err error) {
+	var bad error
+	first = -1
+	pos := rows.start
+	err = d.pageValues(r, col, rows, func(vals any, from, to int) {
+		v, ok := vals.([]int64)
+		if !ok || to > len(v) {
+			bad = fmt.Errorf("%w: column %d is not a required int64", ErrCorrupt, col)
+			return
+		}
+		part := v[from:to]
+		lo, _ := slices.BinarySearch(part, mint)
+		hi, found := slices.BinarySearch(part, maxt)
+		if found {
+			hi++
+			for hi < len(part) && part[hi] == maxt {
+				hi++
+			}
+		}
+		if lo < hi {
+			if first < 0 {
+				first = pos + int64(lo)
+			}
+			ts = append(ts, part[lo:hi]...)
+		}
+		pos += int64(len(part))
+	})
+	if err == nil {
+		err = bad
+	}
+	return ts, first, err
+}
+
 // readDoubles appends column col's values over rows to dst.
 func (d *dataFile) readDoubles(r io.ReaderAt, col int, rows rowRange, dst []float64) ([]float64, error) {
 	var bad error
-	err := d.readColumn(r, col, rows, func(p parquet.Page) {
-		if p.Type().Kind() != parquet.Double || p.NumNulls() > 0 {
+	err := d.pageValues(r, col, rows, func(vals any, from, to int) {
+		v, ok := vals.([]float64)
+		if !ok || to > len(v) {
 			bad = fmt.Errorf("%w: column %d is not a required double", ErrCorrupt, col)
 			return
 		}
-		v := p.Data()
-		dst = append(dst, v.Double()...)
+		dst = append(dst, v[from:to]...)
 	})
 	if err == nil {
 		err = bad
@@ -222,4 +308,14 @@ func (d *dataFile) loadPageIndex(rr *rangeReader, rows []rowRange, cols ...int) 
 		}
 	}
 	return nil
+}
+
+// firstPage returns the first page of a column chunk whose rows may
+// include row (rows are global, the chunk's row group starts at start): a
+// binary search over the offset index, as a series' rows are a small part
+// of a row group.
+func firstPage(oi parquet.OffsetIndex, start, row int64) int {
+	n := oi.NumPages()
+	p := sort.Search(n, func(i int) bool { return start+oi.FirstRowIndex(i) > row }) - 1
+	return max(p, 0)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 const tenant = "default"
@@ -48,6 +49,10 @@ func TestRoundTrip(t *testing.T) {
 		{labels.MustNewMatcher(labels.MatchNotEqual, "job", "api"), labels.MustNewMatcher(labels.MatchRegexp, "instance", "host-1.*")},
 		{labels.MustNewMatcher(labels.MatchNotRegexp, "le", ".+")},
 		{labels.MustNewMatcher(labels.MatchEqual, "nope", "x")},
+		// Set regexps take the postings; one with "" must not.
+		{labels.MustNewMatcher(labels.MatchRegexp, "job", "api|db"), labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, "metric_1|metric_2|metric_3")},
+		{labels.MustNewMatcher(labels.MatchRegexp, "job", "api|"), labels.MustNewMatcher(labels.MatchEqual, "instance", m.series[3].lset.Get("instance"))},
+		{labels.MustNewMatcher(labels.MatchEqual, "job", ""), labels.MustNewMatcher(labels.MatchNotRegexp, labels.MetricName, "metric_1.*")},
 	}
 	ranges := [][2]int64{{m.mint, m.maxt - 1}, {-1000, 10}, {3600_000, 2 * 3600_000}, {m.maxt - 60_000, m.maxt + 3600_000}}
 	for range 6 {
@@ -124,4 +129,70 @@ func TestSelectHints(t *testing.T) {
 	if total != len(m.series) {
 		t.Fatalf("shards hold %d series, want %d", total, len(m.series))
 	}
+}
+
+// TestConcurrentQueries runs queriers of one Store from several goroutines
+// over a cache much smaller than the block (so pieces are evicted under
+// the readers' feet) while Sync runs; run it with -race.
+func TestConcurrentQueries(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	m := genModel(r, 30, 0, 4*3600_000, 15_000)
+	bkt := fsBucket(t)
+	upload(t, bkt, tenant, localBlock(t, m))
+	ctx := context.Background()
+	s, err := Open(ctx, bkt, tenant, Options{CacheBytes: 96 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	all := labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")
+	type result struct {
+		mint int64
+		got  []refSeries
+		err  error
+	}
+	results := make(chan result, 20)
+	for g := range 4 {
+		go func() {
+			for i := range 5 {
+				mint := int64((g*5 + i) * 600_000)
+				res := result{mint: mint}
+				q, err := s.Querier(mint, mint+3600_000)
+				if err != nil {
+					res.err = err
+				} else {
+					res.got, res.err = collect(q.Select(ctx, true, nil, all))
+					q.Close()
+				}
+				if err := s.Sync(ctx); err != nil && res.err == nil {
+					res.err = err
+				}
+				results <- res
+			}
+		}()
+	}
+	for range 20 {
+		res := <-results
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		compareSeries(t, "concurrent", res.got, m.want(res.mint, res.mint+3600_000, all))
+	}
+}
+
+// collect is gotSeries for other goroutines than the test's.
+func collect(ss storage.SeriesSet) ([]refSeries, error) {
+	var out []refSeries
+	for ss.Next() {
+		rs := refSeries{lset: ss.At().Labels()}
+		it := ss.At().Iterator(nil)
+		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+			rs.samples = append(rs.samples, atSample(it, vt))
+		}
+		out = append(out, rs)
+	}
+	if len(ss.Warnings()) > 0 {
+		return nil, ss.Warnings().AsErrors()[0]
+	}
+	return out, ss.Err()
 }
