@@ -13,13 +13,18 @@ MYTSDB        := $(CURDIR)/bin/mytsdb
 AM_VERSION    := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/alertmanager)
 AM_DIR        := $(CURDIR)/.cache/ref/alertmanager-$(AM_VERSION)
 ALERTMANAGER  := $(AM_DIR)/alertmanager
+# A real S3 server (versitygw, posix backend) for the Parquet tier's S3 tests.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW_DIR := $(CURDIR)/.cache/ref/versitygw-$(VERSITYGW_VERSION)
+VERSITYGW     := $(VERSITYGW_DIR)/versitygw
 
 export PROMETHEUS_BINARY := $(PROMETHEUS)
 export PROMTOOL_BINARY   := $(PROMTOOL)
 export MYTSDB_BINARY     := $(MYTSDB)
 export ALERTMANAGER_BINARY := $(ALERTMANAGER)
+export VERSITYGW_BINARY := $(VERSITYGW)
 
-.PHONY: all build run test ref ui ui-browser compliance bench soak fmt vet clean
+.PHONY: all build run test ref s3 ui ui-browser duckdb compliance bench soak fmt vet clean
 
 all: build
 
@@ -49,12 +54,35 @@ $(UI_BUNDLE): $(UI_APP)/node_modules/.package-lock.json $(UI_APP)/build.mjs $(UI
 ui-browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
+# DuckDB (npm's @duckdb/node-api, the engine inside the package) for the test
+# that reads our Parquet blocks with an engine that is not ours
+# (parquetstore/duckdb_test.go, which finds it through DUCKDB_NODE_DIR).
+# Installed from parquetstore/duckdb's committed package-lock.json into a
+# cache folder this Makefile owns.
+DUCKDB_DIR := $(CURDIR)/.cache/duckdb
+export DUCKDB_NODE_DIR := $(DUCKDB_DIR)
+duckdb: $(DUCKDB_DIR)/node_modules/.package-lock.json
+
+$(DUCKDB_DIR)/node_modules/.package-lock.json: parquetstore/duckdb/package.json parquetstore/duckdb/package-lock.json
+	mkdir -p $(DUCKDB_DIR)
+	cp parquetstore/duckdb/package.json parquetstore/duckdb/package-lock.json $(DUCKDB_DIR)/
+	cd $(DUCKDB_DIR) && npm ci --cache $(CURDIR)/.cache/npm --no-audit --no-fund
+
 # Starts mytsdb on :9090 with the embedded default config (it scrapes itself and
 # stores under ./data). Pass flags with ARGS="--web.listen-address=:9091 ...".
 run: build
 	$(MYTSDB) $(ARGS)
 
 ref: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER)
+
+# The S3 server the Parquet tier's tests start on a loopback port; built once
+# with `go install` into the cache, like the reference Prometheus.
+s3: $(VERSITYGW)
+
+$(VERSITYGW):
+	mkdir -p $(VERSITYGW_DIR)
+	cd $(VERSITYGW_DIR) && GOBIN=$(VERSITYGW_DIR) GOFLAGS=-buildvcs=false $(GO) install \
+		github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 $(PROMETHEUS) $(PROMTOOL):
 	mkdir -p $(REF_DIR)
@@ -81,7 +109,7 @@ $(ALERTMANAGER):
 # implement, is not. The race run leaves out Prometheus's PromQL suites: they
 # evaluate on one goroutine (nothing for the detector) and take minutes under
 # -race; they run in the plain run.
-test: ref build ui-browser
+test: ref s3 build ui-browser duckdb
 	$(GO) vet -stdmethods=false ./...
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -timeout 15m -skip '^TestPromQLBuiltin' ./storage/...

@@ -59,8 +59,46 @@ func (t *Tenant) CleanTombstones(ctx context.Context) error {
 }
 
 // BlockMetas implements promapi.BlockMetasProvider: the metas of the
-// tenant's blocks, shaped like Prometheus's.
-func (t *Tenant) BlockMetas() (any, error) { return t.Blocks(), nil }
+// tenant's local blocks, exactly as Prometheus shapes them, and of the
+// blocks held only in the Parquet tier, shaped the same with two more
+// fields, "tier": "parquet" and "bytes" (their size in the bucket); sorted
+// by MinTime as Prometheus sorts its blocks.
+func (t *Tenant) BlockMetas() (any, error) {
+	local := t.Blocks()
+	remote := t.TierBlocks()
+	out := make([]any, 0, len(local)+len(remote))
+	i, j := 0, 0
+	for i < len(local) || j < len(remote) {
+		if j == len(remote) || (i < len(local) && local[i].MinTime <= remote[j].MinTime) {
+			out = append(out, local[i])
+			i++
+			continue
+		}
+		out = append(out, tierBlockMeta(remote[j]))
+		j++
+	}
+	return out, nil
+}
+
+// TierBlockMeta is a Parquet tier block on /api/v1/status/tsdb/blocks:
+// Prometheus's block meta fields, then the tier and the size in the bucket.
+type TierBlockMeta struct {
+	block.Meta
+	Tier  string `json:"tier"`
+	Bytes int64  `json:"bytes"`
+}
+
+func tierBlockMeta(b TierBlock) TierBlockMeta {
+	return TierBlockMeta{
+		Meta: block.Meta{
+			ULID: b.ULID, MinTime: b.MinTime, MaxTime: b.MaxTime,
+			Stats:      block.Stats{NumSamples: b.NumSamples, NumSeries: b.NumSeries},
+			Compaction: block.Compaction{Level: b.Level, Sources: b.Sources},
+			Version:    1,
+		},
+		Tier: "parquet", Bytes: b.Bytes,
+	}
+}
 
 // snapshot writes the tenant's blocks into dir (hard links where the
 // filesystem allows, copies otherwise) and, with withHead, the head's data

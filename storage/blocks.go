@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -246,6 +247,11 @@ func (t *Tenant) maintain(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	if err := t.compactLocked(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	// Before retention: a block retention expires is in the tier first
+	// (unless the tier's retention expires it too).
+	if err := t.tierLocked(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	// Retention deletes blocks only, as Prometheus's: the head keeps
@@ -494,6 +500,21 @@ func (t *Tenant) applyBlockRetentionLocked() error {
 		walBytes, _ = t.wal.Size()
 	}
 	exp := compaction.Expired(describe(bs), t.opts.RetentionDuration.Milliseconds(), t.opts.RetentionSize, walBytes)
+	if t.tier != nil && len(exp) > 0 {
+		// With the tier on, a block leaves the disk only once the tier
+		// holds it: a bucket outage keeps it here.
+		newest := int64(math.MinInt64)
+		for _, b := range bs {
+			newest = max(newest, b.MaxTime())
+		}
+		kept := exp[:0:0]
+		for _, e := range exp {
+			if b := t.findBlock(e.ID); b != nil && t.tierHolds(e.ID, b.MaxTime(), newest) {
+				kept = append(kept, e)
+			}
+		}
+		exp = kept
+	}
 	if len(exp) == 0 {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +77,9 @@ func Open(opts Options) (*DB, error) {
 	var prom promEntries
 	for _, e := range entries {
 		name := e.Name()
+		if strings.EqualFold(name, BucketDirName) {
+			continue // the Parquet tier's default bucket
+		}
 		if isPrometheusEntry(name) {
 			prom.add(opts.Dir, name)
 			continue

@@ -50,6 +50,56 @@
 // status page; the Parquet tier's uploads are to be listed the same way
 // (TaskUpload).
 //
+// # The object-storage tier
+//
+// With Options.Tier (cmd/mytsdb wires storage/parquettier, which writes
+// Parquet through mytsdb/parquetstore to a thanos-io/objstore bucket; this
+// package never imports either), a round has a fourth step, after
+// compaction and before retention (tier_lifecycle.go):
+//
+//  1. Upload: a local block is written to the tenant's part of the bucket
+//     (<tenant>/<ULID>/) once no compaction will take it any more (it spans
+//     the largest compaction range, or the window of that range it lies in
+//     ends before the newest block begins: the planner compacts a window
+//     only then), or once it is old enough to be dropped; then it is read
+//     back and compared series by series with the local copy (Verify). A
+//     copy that does not verify is deleted and written again next round.
+//     Blocks the tier's retention would delete at once are not written.
+//  2. Local drop: a block the bucket holds whose end is at least
+//     Options.TierLocalRetention behind the newest local block's end is
+//     verified (again, unless this process verified it, with the same
+//     tombstones) and removed locally like a retired block; queriers opened
+//     from then on read it from the bucket.
+//  3. Bucket retention: tier blocks whose end is Options.TierRetention behind
+//     the newest block's end (local or tier) are deleted, meta.json first;
+//     so are tier blocks whose sources another tier block holds all of (one
+//     uploaded as old enough, then compacted locally before its drop).
+//
+// Local retention (step 3 of the lifecycle) then deletes only blocks the
+// tier holds, or that its retention would delete anyway: a bucket outage
+// keeps blocks on the disk. A failed tier step keeps every local copy and is
+// retried after a backoff (10s doubling to 10m). Crash safety rests on the
+// order: a block is complete in the bucket only once its meta.json is there
+// (written last: crashpoint tier-before-meta), it is verified before it is
+// dropped (tier-written, tier-verified), and the drop is a block removal
+// (rename, then delete: tier-dropped), so a restart finds it local, in the
+// bucket, or both, and finishes the step.
+//
+// Queriers add the tier's blocks that no local block holds (the same ULID,
+// or a local block compacted from all of its sources) as secondaries of the
+// merge querier, as Prometheus adds remote-read sources: the store's
+// querier is opened only over the time spans of those blocks, so a block
+// whose local copy is present is not read, and an unreadable bucket turns
+// into a warning beside the rest of the answer. The tenant's store lists
+// the bucket at open (and every round), so a restarted server serves the
+// tier at once; until a bucket unreachable at open answers, every query
+// carries that warning.
+//
+// Caveats of the tier: delete_series and clean_tombstones reach local
+// blocks only (a block uploaded before a delete is written again only
+// while it is still local: its copy no longer verifies); snapshots and
+// `mytsdb tsdb export` hold local blocks only.
+//
 // Queriers merge the head and the blocks overlapping the range with the
 // upstream merge queriers (chained merge: a sample two sources hold is
 // returned once). Block queriers are opened under the blocks' read lock, so a

@@ -100,6 +100,17 @@ type Options struct {
 	// each part's files are removed once its copy is verified.
 	KeepPrometheusData bool
 
+	// Tier, when set, is where sealed blocks are copied (the Parquet tier
+	// on object storage): see the package doc's "The object-storage tier".
+	Tier Tier
+	// TierLocalRetention is how long a block stays local once it is in
+	// the tier, measured back from the newest local block's end (0: it is
+	// dropped as soon as its copy is verified).
+	TierLocalRetention time.Duration
+	// TierRetention is how long blocks are kept in the tier, measured back
+	// from the newest block's end, local or in the tier (0: forever).
+	TierRetention time.Duration
+
 	// compactable is the DB's channel on which heads ask for a round.
 	compactable chan struct{}
 	// tasks lists the DB's long work running now (tasks.go).
@@ -136,6 +147,12 @@ func (o Options) Validate() error {
 	}
 	if o.RetentionSize < 0 {
 		errs = append(errs, fmt.Errorf("storage: negative RetentionSize %d", o.RetentionSize))
+	}
+	if o.TierLocalRetention < 0 {
+		errs = append(errs, fmt.Errorf("storage: negative TierLocalRetention %s", o.TierLocalRetention))
+	}
+	if o.TierRetention < 0 {
+		errs = append(errs, fmt.Errorf("storage: negative TierRetention %s", o.TierRetention))
 	}
 	if o.MaintenanceInterval < 0 {
 		errs = append(errs, fmt.Errorf("storage: negative MaintenanceInterval %s", o.MaintenanceInterval))

@@ -47,11 +47,26 @@ func (t *Tenant) Querier(mint, maxt int64) (promstorage.Querier, error) {
 		}
 		qs = append(qs, q)
 	}
+	var tqs []promstorage.Querier
+	st, spans, err := t.tierSpansRLocked(mint, maxt)
+	if err != nil {
+		tqs = append(tqs, warningQuerier{failingQuerier{err: err}, t.id})
+	}
+	for _, sp := range spans {
+		q, err := st.Querier(sp.lo, sp.hi)
+		if err != nil {
+			q = failingQuerier{err: tierReadError(t.id, err)}
+		}
+		tqs = append(tqs, warningQuerier{q, t.id})
+	}
 	var q promstorage.Querier
-	if len(qs) == 1 {
+	if len(qs) == 1 && len(tqs) == 0 {
 		q = qs[0]
 	} else {
-		q = promstorage.NewMergeQuerier(qs, nil, promstorage.ChainedSeriesMerge)
+		// The tier's queriers answer their errors as warnings (see
+		// warningQuerier), as Prometheus's secondaries do for remote read:
+		// a bucket that fails, and the rest is served.
+		q = promstorage.NewMergeQuerier(append(qs, tqs...), nil, promstorage.ChainedSeriesMerge)
 	}
 	q = noMatcherQuerier{q} // see trim.go
 	return &trackedQuerier{Querier: q, t: t, ticket: ticket}, nil
@@ -94,11 +109,23 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		}
 		qs = append(qs, trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt})
 	}
+	var tqs []promstorage.ChunkQuerier
+	st, spans, err := t.tierSpansRLocked(mint, maxt)
+	if err != nil {
+		tqs = append(tqs, warningChunkQuerier{failingChunkQuerier{err: err}, t.id})
+	}
+	for _, sp := range spans {
+		q, err := st.ChunkQuerier(sp.lo, sp.hi)
+		if err != nil {
+			q = failingChunkQuerier{err: tierReadError(t.id, err)}
+		}
+		tqs = append(tqs, warningChunkQuerier{q, t.id})
+	}
 	var q promstorage.ChunkQuerier
-	if len(qs) == 1 {
+	if len(qs) == 1 && len(tqs) == 0 {
 		q = qs[0]
 	} else {
-		q = promstorage.NewMergeChunkQuerier(qs, nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
+		q = promstorage.NewMergeChunkQuerier(append(qs, tqs...), nil, promstorage.NewCompactingChunkSeriesMerger(promstorage.ChainedSeriesMerge))
 	}
 	// The merge passes a Select without matchers on to its sources, and
 	// the blocks' answer everything (see trim.go). Trimmed or not, the

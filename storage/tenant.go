@@ -42,6 +42,9 @@ type Tenant struct {
 	// history is the Prometheus TSDB of the data directory, merged into
 	// the default tenant's reads (read-only; nil for other tenants).
 	history *promtsdb.History
+	// tier is the tenant's side of the Parquet tier (nil without
+	// Options.Tier).
+	tier *tierState
 
 	// readers are the open queriers: a cut waits for those begun before
 	// its block became visible before it drops the head's copy.
@@ -92,9 +95,15 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		ranges: compaction.Ranges(opts.chunkRange(), opts.MaxBlockDuration, opts.RetentionDuration.Milliseconds()),
 	}
 	t.metrics = newBlockMetrics(t, reg, logger)
+	if opts.Tier != nil {
+		t.tier = newTierState(opts.Tier, reg)
+	}
 	defer func() {
 		if err != nil {
 			t.metrics.unregister()
+			if t.tier != nil {
+				_ = t.tier.close()
+			}
 			for _, b := range t.blockList() {
 				_ = b.Close()
 			}
@@ -144,6 +153,15 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		return nil, fmt.Errorf("storage: tenant %s: %w", id, err)
 	}
 	t.wal, t.head = w, h
+	if t.tier != nil {
+		// Queries reach the tier's blocks from the start; a bucket that
+		// cannot be listed now is tried again every maintenance round.
+		ctx, cancel := context.WithTimeout(context.Background(), tierOpenTimeout)
+		if err := t.openTierStore(ctx); err != nil {
+			t.logger.Warn("Parquet tier not reachable; its blocks are not served until it is", "err", err)
+		}
+		cancel()
+	}
 	return t, nil
 }
 
@@ -195,8 +213,8 @@ func (t *Tenant) EndTime() int64 {
 	return et
 }
 
-// StartTime implements storage.Storage: the oldest timestamp held
-// (math.MaxInt64 when empty, like Prometheus's head).
+// StartTime implements storage.Storage: the oldest timestamp held, the
+// Parquet tier included (math.MaxInt64 when empty, like Prometheus's head).
 func (t *Tenant) StartTime() (int64, error) {
 	st := t.head.MinTime()
 	if bs := t.blockList(); len(bs) > 0 {
@@ -204,6 +222,9 @@ func (t *Tenant) StartTime() (int64, error) {
 	}
 	if t.history != nil {
 		st = min(st, t.history.MinTime())
+	}
+	for _, b := range t.TierBlocks() {
+		st = min(st, b.MinTime)
 	}
 	return st, nil
 }
@@ -244,6 +265,9 @@ func (t *Tenant) Close() error {
 		errs = append(errs, b.Close())
 	}
 	t.metrics.unregister()
+	if t.tier != nil {
+		errs = append(errs, t.tier.close())
+	}
 	err := errors.Join(append(errs, t.head.Close(), t.wal.Close(), t.lock.release())...)
 	if t.onDone != nil {
 		t.onDone(t)

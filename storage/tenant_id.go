@@ -23,6 +23,11 @@ var ErrInvalidTenantID = errors.New("invalid tenant ID")
 // "wal" would write mytsdb's WAL into Prometheus's WAL directory.
 var prometheusEntries = []string{"wal", "chunks_head", "wbl", "snapshots", "lock", "queries.active"}
 
+// BucketDirName is the directory under the data directory that holds the
+// Parquet tier's default FILESYSTEM bucket (cmd/mytsdb's embedded bucket
+// config): reserved, so that no tenant is opened on it.
+const BucketDirName = "bucket"
+
 // chunkSnapshotPrefix starts Prometheus's head chunk snapshot directories
 // (chunk_snapshot.<segment>.<offset>), which Prometheus deletes when older
 // than its newest snapshot.
@@ -49,6 +54,9 @@ func ValidateTenantID(id string) error {
 	}
 	if isPrometheusEntry(id) {
 		return fmt.Errorf("%w: %q is reserved: Prometheus's TSDB uses that name in the data directory", ErrInvalidTenantID, id)
+	}
+	if strings.EqualFold(id, BucketDirName) {
+		return fmt.Errorf("%w: %q is reserved: the Parquet tier's default bucket uses that name in the data directory", ErrInvalidTenantID, id)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ func TestValidateTenantIDReservesPrometheusNames(t *testing.T) {
 		ulid, strings.ToLower(ulid), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "00000000000000000000000000",
 		ulid + ".tmp-for-creation", ulid + ".tmp-for-deletion", ulid + ".tmp",
 		"chunk_snapshot.000001.0000000000", "chunk_snapshot.000001.0000000000.tmp",
+		"bucket", "Bucket", // the Parquet tier's default bucket
 	}
 	for _, id := range reserved {
 		err := ValidateTenantID(id)

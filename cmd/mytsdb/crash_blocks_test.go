@@ -105,6 +105,13 @@ func TestCrashPointBlocks(t *testing.T) {
 		{point: crashpoint.TombstonesRewritten, from: -time.Hour, drive: cleanUntilCrash, atCrash: atTombstonesRewritten},
 		{point: crashpoint.SnapshotPartial, from: -time.Hour, drive: snapshotUntilCrash, atCrash: atSnapshotPartial, restarted: snapshotAgain},
 		{point: crashpoint.DeleteBlocksDone, from: -time.Hour, drive: deleteUntilCrash, atCrash: atDeleteBlocksDone, restarted: deleteAgain},
+		// The Parquet tier (the default FILESYSTEM bucket under the data
+		// directory): blocks of the largest range only (final at once),
+		// removed locally as soon as their copy verifies.
+		{point: crashpoint.TierBeforeMeta, from: -time.Hour, extra: tierCrashFlags, drive: writeUntilCrash, atCrash: atTierBeforeMeta},
+		{point: crashpoint.TierWritten, from: -time.Hour, extra: tierCrashFlags, drive: writeUntilCrash, atCrash: atTierWritten},
+		{point: crashpoint.TierVerified, from: -time.Hour, extra: tierCrashFlags, drive: writeUntilCrash, atCrash: atTierVerified},
+		{point: crashpoint.TierDropped, from: -time.Hour, extra: tierCrashFlags, drive: writeUntilCrash, atCrash: atTierDropped},
 	} {
 		name := tc.name
 		if name == "" {

@@ -8,7 +8,9 @@
 // SIGHUP, POST /-/reload, --config.auto-reload), the Go runtime knobs
 // (runtime.go), the PromQL engine options and reloadable query limits
 // (engine.go), the tenants' query cost sampling source (costsampling.go),
-// the wiring and lifecycle of the components (main.go, wiring.go), and agent
+// the Parquet tier's flags and bucket (tier.go: Thanos's objstore YAML,
+// checked before anything starts; storage/parquettier does the rest), the
+// wiring and lifecycle of the components (main.go, wiring.go), and agent
 // mode (agent.go: --agent wires Prometheus's own tsdb/agent WAL storage, the
 // upstream storage/remote queues and a fanout, with scraping and the
 // receivers only, as cmd/prometheus does; mytsdb's storage and remote/

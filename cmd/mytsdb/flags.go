@@ -103,6 +103,12 @@ type flagConfig struct {
 	walWriter       string
 	// keepPrometheusData is --storage.prometheus-data.keep.
 	keepPrometheusData bool
+	// The Parquet tier: --storage.parquet.*.
+	parquetEnabled        bool
+	parquetBucketConfig   string
+	parquetLocalRetention model.Duration
+	parquetRetention      string // "" = follow the tsdb retention time; 0 = forever
+	parquetCacheSize      units.Base2Bytes
 
 	promslogConfig promslog.Config
 }
@@ -357,6 +363,16 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("auto").EnumVar(&cfg.walWriter, "auto", "io_uring", "pwrite")
 	fs.honoured("storage.prometheus-data.keep", "mytsdb: leave a Prometheus TSDB found in --storage.tsdb.path as it is and serve it read-only. Without it, its blocks and WAL are converted into mytsdb blocks in the background, and each part's files are removed once the copy is verified.").
 		Default("false").BoolVar(&cfg.keepPrometheusData)
+	fs.serverOnly("storage.parquet.enabled", "mytsdb: the Parquet tier: sealed blocks are copied to object storage as Parquet, verified, removed locally after --storage.parquet.local-retention, and queried from the bucket. --no-storage.parquet.enabled turns it off.", true).
+		Default("true").BoolVar(&cfg.parquetEnabled)
+	fs.serverOnly("storage.parquet.bucket-config-file", "mytsdb: Thanos object storage configuration file (type: FILESYSTEM, S3, GCS, AZURE, ...) of the Parquet tier's bucket. Empty: a FILESYSTEM bucket in <storage.tsdb.path>/bucket/.", true).
+		Default("").PlaceHolder("<path>").StringVar(&cfg.parquetBucketConfig)
+	fs.serverOnly("storage.parquet.local-retention", "mytsdb: how long a block stays on the local disk once the Parquet tier holds a verified copy, measured back from the newest block's end. 0 removes it as soon as it is verified.", true).
+		Default("1d").SetValue(&cfg.parquetLocalRetention)
+	fs.serverOnly("storage.parquet.retention", "mytsdb: how long blocks are kept in the Parquet tier's bucket, measured back from the newest block's end. Empty: the same as the tsdb retention time; 0: forever.", true).
+		Default("").PlaceHolder("<duration>").StringVar(&cfg.parquetRetention)
+	fs.serverOnly("storage.parquet.cache-size", "mytsdb: bytes of Parquet footers and pages kept in memory for queries of the bucket. Example: 256MB", true).
+		Default("256MB").BytesVar(&cfg.parquetCacheSize)
 	return fs
 }
 

@@ -201,6 +201,12 @@ func run(args []string) int {
 		return 1
 	}
 
+	tier, err := parseTierConfig(cfg, retention, logger.With("component", "parquet"))
+	if err != nil {
+		logger.Error("Error loading the Parquet tier configuration", "err", err)
+		return 2
+	}
+
 	var chunkRange int64
 	if fs.explicit["storage.tsdb.min-block-duration"] {
 		chunkRange = time.Duration(cfg.minBlockDuration).Milliseconds()
@@ -237,6 +243,7 @@ func run(args []string) int {
 		chunkRange:   chunkRange,
 		maxBlock:     time.Duration(cfg.maxBlockDuration).Milliseconds(),
 		retentionSz:  retentionSize,
+		tier:         tier,
 		parser:       parser.NewParser(feats.parser),
 		cors:         cors.Regexp,
 		configSrc:    src,
@@ -268,6 +275,7 @@ type server struct {
 	replayProgress *wal.ReplayProgress
 	maxBlock       int64 // --storage.tsdb.max-block-duration (effective), ms
 	retentionSz    int64 // size retention in bytes, 0 = off
+	tier           tierConfig
 	parser         parser.Parser
 	cors           *regexp.Regexp // --web.cors.origin, anchored
 	configSrc      configSource

@@ -22,6 +22,7 @@ import (
 	promstorage "github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/template"
 	"github.com/prometheus/prometheus/util/features"
+	"github.com/thanos-io/objstore"
 
 	"mytsdb/promapi"
 	"mytsdb/promapi/otlp"
@@ -30,6 +31,7 @@ import (
 	"mytsdb/scrape"
 	"mytsdb/storage"
 	"mytsdb/storage/head"
+	"mytsdb/storage/parquettier"
 	"mytsdb/storage/wal"
 	"mytsdb/web"
 )
@@ -42,6 +44,7 @@ type localStorage struct {
 	retention time.Duration
 	ooo       int64
 	logger    *slog.Logger
+	bucket    objstore.Bucket // the Parquet tier's; nil when it is off
 	// queryDefault is what queries of the default tenant read: the tenant
 	// with the remote_read sources beside it (nil: the tenant alone).
 	queryDefault promstorage.Storage
@@ -51,6 +54,16 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 	retention := s.retention
 	if retention == 0 { // Only size retention: no time limit (Prometheus's 0).
 		retention = 100 * 365 * 24 * time.Hour
+	}
+	var (
+		tier   storage.Tier
+		bucket objstore.Bucket
+	)
+	if s.tier.enabled {
+		bucket = instrumentBucket(s.tier.bucket, reg)
+		tier = parquettier.New(bucket, parquettier.Options{CacheBytes: s.tier.cacheBytes, Logger: s.logger.With("component", "parquet")})
+		s.logger.Info("Parquet tier on", "bucket", s.tier.source, "provider", bucket.Provider(),
+			"local_retention", s.tier.localRetention, "retention", s.tier.retention)
 	}
 	db, err := storage.Open(storage.Options{
 		Dir:                     s.cfg.storagePath,
@@ -76,10 +89,16 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		CompactionExclude:       uploadedOnly(s.cfg.delayCompactFilePath, s.logger),
 		ReplayProgress:          s.replayProgress,
 		KeepPrometheusData:      s.cfg.keepPrometheusData,
+		Tier:                    tier,
+		TierLocalRetention:      s.tier.localRetention,
+		TierRetention:           s.tier.retention,
 		Logger:                  s.logger.With("component", "tsdb"),
 		Registerer:              reg,
 	})
 	if err != nil {
+		if bucket != nil {
+			err = errors.Join(err, bucket.Close())
+		}
 		return nil, err
 	}
 	registerTimeGauges(db, reg)
@@ -94,7 +113,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("empty head for unknown tenants: %w", err), db.Close())
 	}
-	return &localStorage{db: db, noTenant: empty, retention: s.retention, ooo: s.oooWindow, logger: s.logger}, nil
+	return &localStorage{db: db, noTenant: empty, retention: s.retention, ooo: s.oooWindow, logger: s.logger, bucket: bucket}, nil
 }
 
 // apiStorage is the storage the query API reads for a tenant (already
@@ -186,7 +205,11 @@ func (l *localStorage) applyConfig(c *config.Config) error {
 }
 
 func (l *localStorage) close(logger *slog.Logger) {
-	if err := errors.Join(l.db.Close(), l.noTenant.Close()); err != nil {
+	err := errors.Join(l.db.Close(), l.noTenant.Close())
+	if l.bucket != nil {
+		err = errors.Join(err, l.bucket.Close())
+	}
+	if err != nil {
 		logger.Error("Error stopping storage", "err", err)
 	}
 }

@@ -29,6 +29,10 @@ const (
 	SnapshotPartial     = "snapshot-partial"     // a snapshot holding its first block only
 	DeleteBlocksDone    = "delete-blocks-done"   // delete_series applied to the blocks, not yet to the head
 	HistoryConverted    = "history-converted"    // a part of the Prometheus data written and verified as our block, its files not yet removed
+	TierBeforeMeta      = "tier-before-meta"     // a block's Parquet data objects in the bucket, its meta.json not yet
+	TierWritten         = "tier-written"         // a block's meta.json in the bucket (complete), not yet verified
+	TierVerified        = "tier-verified"        // the bucket's copies verified, the local blocks not yet removed
+	TierDropped         = "tier-dropped"         // the local copies of verified blocks removed
 )
 
 var armed = parse(os.Getenv(EnvVar))
