@@ -17,12 +17,15 @@
 //
 // Reading little: a query first prunes blocks by their meta.json time range,
 // then resolves matchers on the block's series table (series.parquet, read
-// whole in one GetRange and cached: it holds one row per series with its
-// row range in samples.parquet), then narrows each series' rows with the
-// timestamp column's page index, and fetches only the pages it needs with
-// GetRange, adjacent ranges merged into one call. Every byte read goes
-// through the cache in fixed-size aligned pieces (Options.CacheBytes bounds
-// it).
+// whole in one GetRange and cached with postings per label value: it holds
+// one row per series with its row range in samples.parquet), opens the data
+// file by its footer alone (meta.json says where it starts), fetches the
+// page index of only the row groups and columns it touches, narrows each
+// series' rows with the timestamp column index, and fetches the pages of a
+// batch of series together, adjacent ranges merged into one GetRange. Every
+// byte read goes through the cache in fixed-size aligned pieces, and
+// decoded pages are cached too, so a repeated query decodes nothing
+// (Options.CacheBytes bounds it all).
 //
 // Caveats:
 //   - A block whose meta.json is missing is incomplete (an interrupted

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,16 +78,9 @@ func Open(ctx context.Context, bkt objstore.Bucket, tenant string, opts Options)
 // Sync re-lists <tenant>/: blocks that appeared are added, blocks whose
 // meta.json is gone are dropped (with what the cache holds of them).
 func (s *Store) Sync(ctx context.Context) error {
-	var ids []ulid.ULID
-	err := s.bkt.Iter(ctx, s.tenant+"/", func(name string) error {
-		base := path.Base(strings.TrimSuffix(name, "/"))
-		if id, err := ulid.ParseStrict(base); err == nil && strings.HasSuffix(name, "/") {
-			ids = append(ids, id)
-		}
-		return nil
-	})
+	complete, err := s.listComplete(ctx)
 	if err != nil {
-		return fmt.Errorf("parquetstore: list %s/: %w", s.tenant, err)
+		return err
 	}
 	s.mu.RLock()
 	known := map[ulid.ULID]*block{}
@@ -96,22 +90,15 @@ func (s *Store) Sync(ctx context.Context) error {
 	s.mu.RUnlock()
 
 	var blocks []*block
-	for _, id := range ids {
+	for id := range complete {
 		if b, ok := known[id]; ok {
-			// meta.json may have been deleted since (a Delete elsewhere).
-			ok, err := s.bkt.Exists(ctx, objectName(s.tenant, id, MetaFile))
-			if err != nil {
-				return fmt.Errorf("parquetstore: %w", err)
-			}
-			if ok {
-				blocks = append(blocks, b)
-			}
+			blocks = append(blocks, b)
 			continue
 		}
 		meta, err := s.readMeta(ctx, id)
 		if err != nil {
 			if errors.As(err, new(errNotFound)) {
-				continue // incomplete: no meta.json yet
+				continue // deleted since the listing
 			}
 			if errors.Is(err, ErrCorrupt) {
 				s.logger.Warn("Parquet block with a damaged meta.json left out", "tenant", s.tenant, "block", id, "err", err)
@@ -145,6 +132,52 @@ func (s *Store) Sync(ctx context.Context) error {
 	s.mu.blocks = blocks
 	s.m.blocks.Set(float64(len(blocks)))
 	return nil
+}
+
+// listComplete returns the blocks of the tenant that have a meta.json.
+// With a recursive listing (every provider of objstore has one) that is
+// one listing of <tenant>/, however many blocks there are; otherwise the
+// block folders are listed and each one's meta.json checked.
+func (s *Store) listComplete(ctx context.Context) (map[ulid.ULID]bool, error) {
+	out := map[ulid.ULID]bool{}
+	prefix := s.tenant + "/"
+	if slices.Contains(s.bkt.SupportedIterOptions(), objstore.Recursive) {
+		err := s.bkt.Iter(ctx, prefix, func(name string) error {
+			dir, file := path.Split(strings.TrimPrefix(name, prefix))
+			if file != MetaFile {
+				return nil
+			}
+			if id, err := ulid.ParseStrict(strings.TrimSuffix(dir, "/")); err == nil {
+				out[id] = true
+			}
+			return nil
+		}, objstore.WithRecursiveIter())
+		if err != nil {
+			return nil, fmt.Errorf("parquetstore: list %s: %w", prefix, err)
+		}
+		return out, nil
+	}
+	var ids []ulid.ULID
+	err := s.bkt.Iter(ctx, prefix, func(name string) error {
+		base := path.Base(strings.TrimSuffix(name, "/"))
+		if id, err := ulid.ParseStrict(base); err == nil && strings.HasSuffix(name, "/") {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("parquetstore: list %s: %w", prefix, err)
+	}
+	for _, id := range ids {
+		ok, err := s.bkt.Exists(ctx, objectName(s.tenant, id, MetaFile))
+		if err != nil {
+			return nil, fmt.Errorf("parquetstore: %w", err)
+		}
+		if ok {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 // errNotFound wraps the bucket's not-found error so that Sync can tell an

@@ -323,11 +323,22 @@ func tailOffsets(f parquet.FileView) (tail, footer int64) {
 // objectWriter streams what is written to it into one Upload, counting
 // its size and CRC32C.
 type objectWriter struct {
-	name string
-	pw   *io.PipeWriter
-	done chan error
-	crc  hash.Hash32
-	n    int64
+	name  string
+	pw    *io.PipeWriter
+	done  chan error
+	crc   hash.Hash32
+	n     int64
+	err   error // the upload's result, once ended (ended)
+	ended bool
+}
+
+// wait ends the upload once and returns its result.
+func (w *objectWriter) wait() error {
+	if !w.ended {
+		w.err = <-w.done
+		w.ended = true
+	}
+	return w.err
 }
 
 func newObjectWriter(ctx context.Context, bkt objstore.Bucket, name string) *objectWriter {
@@ -354,8 +365,7 @@ func (w *objectWriter) Write(p []byte) (int, error) {
 func (w *objectWriter) finish(file string, rows int64, f parquet.FileView) (FileMeta, error) {
 	tail, footer := tailOffsets(f)
 	w.pw.Close()
-	err := <-w.done
-	if err != nil {
+	if err := w.wait(); err != nil {
 		return FileMeta{}, fmt.Errorf("upload %s: %w", w.name, err)
 	}
 	if tail < 0 || tail > w.n {
@@ -367,9 +377,11 @@ func (w *objectWriter) finish(file string, rows int64, f parquet.FileView) (File
 	return FileMeta{Name: file, Size: w.n, CRC32C: hex.EncodeToString(w.crc.Sum(nil)), TailOffset: tail, FooterOffset: footer, Rows: rows}, nil
 }
 
+// abort stops an upload that is still running; a finished one stays (the
+// block is invisible without meta.json, and the next Write replaces it).
 func (w *objectWriter) abort(err error) {
 	w.pw.CloseWithError(err)
-	<-w.done
+	w.wait()
 }
 
 func intHistogramRow(id, t int64, h *histogram.Histogram) (histogramRow, error) {
