@@ -27,8 +27,10 @@ type Options struct {
 	// tables; 0 means DefaultCacheBytes.
 	CacheBytes int64
 	Logger     *slog.Logger
-	// Registerer takes the Store's metrics (mytsdb_parquet_*), labelled
-	// with the tenant; nil registers none.
+	// Registerer takes the Store's metrics (mytsdb_parquet_*) as they are:
+	// a caller with several tenants labels them (mytsdb's tenants register
+	// through a registerer that adds tenant=<id>, as every per-tenant
+	// metric of the storage). Nil registers none.
 	Registerer prometheus.Registerer
 }
 
@@ -63,11 +65,7 @@ func Open(ctx context.Context, bkt objstore.Bucket, tenant string, opts Options)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	var reg prometheus.Registerer
-	if opts.Registerer != nil {
-		reg = prometheus.WrapRegistererWith(prometheus.Labels{"tenant": tenant}, opts.Registerer)
-	}
-	m := newMetrics(reg)
+	m := newMetrics(opts.Registerer)
 	s := &Store{bkt: bkt, tenant: tenant, logger: opts.Logger, cache: newCache(opts.CacheBytes, m), m: m}
 	if err := s.Sync(ctx); err != nil {
 		return nil, err
