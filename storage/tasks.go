@@ -36,7 +36,7 @@ const (
 	TaskCompaction = "compaction" // blocks merged into one
 	TaskConversion = "conversion" // Prometheus's data moved into our blocks
 	// TaskUpload is for the Parquet tier: a sealed block written to the
-	// bucket. Nothing starts one yet; the tier calls tasks.begin with it.
+	// bucket and verified (tier_lifecycle.go's uploadLocked).
 	TaskUpload = "upload"
 )
 
