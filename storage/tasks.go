@@ -12,8 +12,8 @@ import (
 
 // Task is a piece of long work running now in the storage, for the UI's
 // status page and /api/v1/status/progress: a head range being written as a
-// block, a compaction, the conversion of a Prometheus data directory, and
-// (once the Parquet tier lands) an upload. It says what runs, not how fast:
+// block, a compaction, the conversion of a Prometheus data directory, an
+// upload to the Parquet tier. It says what runs, not how fast:
 // the metrics count what finished.
 type Task struct {
 	// Tenant is the tenant the work is for.
