@@ -45,10 +45,9 @@
 // block that cannot be read is left out with a log line and
 // mytsdb_tsdb_corrupt_blocks; the rest is served.
 //
-// Each cut, compaction, tombstone rewrite and the conversion of
-// Prometheus's data is listed by DB.Tasks while it runs (tasks.go), for the
-// status page; the Parquet tier's uploads are to be listed the same way
-// (TaskUpload).
+// Each cut, compaction, tombstone rewrite, upload to the Parquet tier and
+// the conversion of Prometheus's data is listed by DB.Tasks while it runs
+// (tasks.go), for the status page.
 //
 // # The object-storage tier
 //

@@ -12,8 +12,8 @@ import (
 
 // Task is a piece of long work running now in the storage, for the UI's
 // status page and /api/v1/status/progress: a head range being written as a
-// block, a compaction, the conversion of a Prometheus data directory, and
-// (once the Parquet tier lands) an upload. It says what runs, not how fast:
+// block, a compaction, the conversion of a Prometheus data directory, an
+// upload to the Parquet tier. It says what runs, not how fast:
 // the metrics count what finished.
 type Task struct {
 	// Tenant is the tenant the work is for.
@@ -36,7 +36,7 @@ const (
 	TaskCompaction = "compaction" // blocks merged into one
 	TaskConversion = "conversion" // Prometheus's data moved into our blocks
 	// TaskUpload is for the Parquet tier: a sealed block written to the
-	// bucket. Nothing starts one yet; the tier calls tasks.begin with it.
+	// bucket and verified (tier_lifecycle.go's uploadLocked).
 	TaskUpload = "upload"
 )
 

@@ -38,6 +38,20 @@ func newTierState(tier Tier, reg prometheus.Registerer) *tierState {
 	return &tierState{tier: tier, reg: reg, metrics: newTierMetrics(reg), verified: map[ulid.ULID]uint64{}}
 }
 
+// BucketBytes is the size of the tenant's blocks in the tier, as their
+// meta.json files say; false without a tier or before its store is open.
+func (t *Tenant) BucketBytes() (int64, bool) {
+	st := t.tier.getStore()
+	if st == nil {
+		return 0, false
+	}
+	var n int64
+	for _, b := range st.Blocks() {
+		n += b.Bytes
+	}
+	return n, true
+}
+
 func (s *tierState) getStore() TierStore {
 	if s == nil {
 		return nil
@@ -232,6 +246,8 @@ func (t *Tenant) uploadLocked(ctx context.Context, st TierStore, b *block.Block)
 	s := t.tier
 	tb := tierBlockOf(b)
 	start := time.Now()
+	task := t.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskUpload, Detail: fmt.Sprintf("block %s [%d, %d) to the Parquet tier", tb.ULID, tb.MinTime, tb.MaxTime)})
+	defer task.end()
 	t.logger.Info("Writing block to the Parquet tier", "block", tb.ULID, "mint", tb.MinTime, "maxt", tb.MaxTime,
 		"series", tb.NumSeries, "samples", tb.NumSamples)
 	q, err := b.ChunkQuerier(b.MinTime(), b.MaxTime()-1)

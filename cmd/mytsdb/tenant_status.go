@@ -58,8 +58,8 @@ func (s *tenantStatus) Tenants(ctx context.Context) ([]promapi.TenantStatus, err
 			st.BlocksBytes += n
 			st.Blocks++
 		}
-		// The Parquet tier reports the tenant's bytes in the bucket by
-		// giving *storage.Tenant this method; until then the field is null.
+		// The Parquet tier's bytes in the bucket (null without a tier, or
+		// before its store is open).
 		if b, ok := any(t).(interface{ BucketBytes() (int64, bool) }); ok {
 			if n, ok := b.BucketBytes(); ok {
 				st.BucketBytes = &n

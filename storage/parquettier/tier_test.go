@@ -3,12 +3,14 @@ package parquettier_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -457,4 +459,63 @@ func TestTierDeletesSupersededBlocks(t *testing.T) {
 	}
 	all, _ := read(t, tn, 0, 3*blockRange)
 	sameModel(t, "after the deletion", all, m)
+}
+
+// gatedBucket holds every Upload until release is closed, so that a test
+// sees the tier's work while it runs.
+type gatedBucket struct {
+	objstore.Bucket
+	started chan struct{} // closed at the first Upload
+	release chan struct{}
+	once    *sync.Once
+}
+
+func (b gatedBucket) Upload(ctx context.Context, name string, r io.Reader, opts ...objstore.ObjectUploadOption) error {
+	b.once.Do(func() { close(b.started) })
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.Bucket.Upload(ctx, name, r, opts...)
+}
+
+// TestTierUploadListedAsTask: while a block is written to the bucket,
+// DB.Tasks lists the upload (the status page's progress), and not after.
+func TestTierUploadListedAsTask(t *testing.T) {
+	fs, _ := newFSBucket(t)
+	bkt := gatedBucket{Bucket: fs, started: make(chan struct{}), release: make(chan struct{}), once: &sync.Once{}}
+	db := openDB(t, t.TempDir(), bkt, prometheus.NewRegistry(), nil)
+	defer db.Close()
+	appendSeries(t, db.Default(), model{}, 3, 0, 6*blockRange, rand.New(rand.NewSource(2)))
+	done := make(chan error, 1)
+	go func() { done <- db.Maintain(context.Background()) }()
+	select {
+	case <-bkt.started:
+	case err := <-done:
+		t.Fatalf("the round ended (%v) without writing to the bucket", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no upload within 30s")
+	}
+	var uploads []storage.Task
+	for _, task := range db.Tasks() {
+		if task.Kind == storage.TaskUpload {
+			uploads = append(uploads, task)
+		}
+	}
+	if len(uploads) != 1 || uploads[0].Tenant != storage.DefaultTenant || !strings.Contains(uploads[0].Detail, "Parquet") {
+		t.Fatalf("tasks while uploading: %+v", db.Tasks())
+	}
+	close(bkt.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range db.Tasks() {
+		if task.Kind == storage.TaskUpload {
+			t.Fatalf("upload still listed after the round: %+v", task)
+		}
+	}
+	if n, ok := db.Default().BucketBytes(); !ok || n <= 0 {
+		t.Fatalf("bucket bytes %d, %v after the uploads", n, ok)
+	}
 }
