@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,17 @@ func TestTenantStatusEndpoint(t *testing.T) {
 	c3, nC3 := gauge("c_other", now.Add(-time.Minute), now, 30*time.Second)
 	write("team-c", c2, c3)
 
+	// Per-tenant metrics (the head's, the Parquet tier's) carry the
+	// tenant label once: /metrics and /status/runtimeinfo (which gathers
+	// them) keep answering with several tenants.
+	for _, path := range []string{"/metrics", "/api/v1/status/runtimeinfo"} {
+		if code, body := get(t, p.url(path)); code != http.StatusOK {
+			t.Fatalf("%s with three tenants: HTTP %d: %.300s", path, code, body)
+		}
+	}
+	if _, body := get(t, p.url("/metrics")); !strings.Contains(body, `mytsdb_parquet_cache_bytes{tenant="team-a"}`) {
+		t.Errorf("/metrics has no Parquet cache gauge of team-a")
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	var blocks []struct {
 		ULID string `json:"ulid"`
