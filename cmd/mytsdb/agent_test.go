@@ -403,7 +403,8 @@ func dropOwnFlags(t *testing.T, body string) string {
 	if err := json.Unmarshal([]byte(body), &r); err != nil {
 		t.Fatalf("status/flags: %v: %s", err, body)
 	}
-	for _, own := range []string{"storage.wal.sync", "storage.wal.sync-interval", "storage.wal.writer", "storage.prometheus-data.keep"} {
+	for _, own := range []string{"storage.wal.sync", "storage.wal.sync-interval", "storage.wal.writer", "storage.prometheus-data.keep",
+		"storage.parquet.enabled", "storage.parquet.bucket-config-file", "storage.parquet.local-retention", "storage.parquet.retention", "storage.parquet.cache-size"} {
 		delete(r.Data, own)
 	}
 	out, _ := json.Marshal(r)
