@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -109,22 +107,11 @@ func TestDelayedCompactionFeatureAsPrometheus(t *testing.T) {
 		p := start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
 			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--enable-feature=delayed-compaction")
 		p.waitReady(30 * time.Second)
-		resp, err := http.Get(p.url("/api/v1/features"))
-		if err != nil {
-			t.Fatal(err)
+		r := featuresOf(t, p)
+		if !r["tsdb"]["delayed_compaction"] {
+			t.Errorf("%s: tsdb.delayed_compaction is not true: %v", filepath.Base(bin), r["tsdb"])
 		}
-		var r struct {
-			Data map[string]map[string]bool `json:"data"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&r)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !r.Data["tsdb"]["delayed_compaction"] {
-			t.Errorf("%s: tsdb.delayed_compaction is not true: %v", filepath.Base(bin), r.Data["tsdb"])
-		}
-		got = append(got, fmt.Sprint(r.Data["tsdb"]))
+		got = append(got, fmt.Sprint(r["tsdb"]))
 	}
 	if got[0] != got[1] {
 		t.Errorf("tsdb features:\nmytsdb     %s\nprometheus %s", got[0], got[1])

@@ -26,22 +26,11 @@ func TestStartTimestampFeaturesAsPrometheus(t *testing.T) {
 		p := start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
 			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--enable-feature=st-synthesis,use-start-timestamps")
 		p.waitReady(30 * time.Second)
-		resp, err := http.Get(p.url("/api/v1/features"))
-		if err != nil {
-			t.Fatal(err)
+		r := featuresOf(t, p)
+		if !r["scrape"]["st-synthesis"] {
+			t.Errorf("%s: scrape.st-synthesis is not true: %v", filepath.Base(bin), r["scrape"])
 		}
-		var r struct {
-			Data map[string]map[string]bool `json:"data"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&r)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !r.Data["scrape"]["st-synthesis"] {
-			t.Errorf("%s: scrape.st-synthesis is not true: %v", filepath.Base(bin), r.Data["scrape"])
-		}
-		got = append(got, r.Data)
+		got = append(got, r)
 	}
 	for section, want := range got[1] {
 		if !reflect.DeepEqual(got[0][section], want) {
@@ -101,4 +90,21 @@ func TestSTZeroIngestionAsPrometheus(t *testing.T) {
 			t.Errorf("feature %v: the reference's early samples %s (zero sample %s expected: %v)", feature, got[1], want, feature)
 		}
 	}
+}
+
+// featuresOf is p's /api/v1/features, by section.
+func featuresOf(t *testing.T, p *proc) map[string]map[string]bool {
+	t.Helper()
+	resp, err := http.Get(p.url("/api/v1/features"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data map[string]map[string]bool `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Data
 }
