@@ -96,26 +96,9 @@ func (a *API) queryRange(r *http.Request) (res result) {
 	if err != nil {
 		return result{err: invalidParam(err, "limit")}
 	}
-	start, err := parseTime(r.FormValue("start"))
-	if err != nil {
-		return result{err: invalidParam(err, "start")}
-	}
-	end, err := parseTime(r.FormValue("end"))
-	if err != nil {
-		return result{err: invalidParam(err, "end")}
-	}
-	if end.Before(start) {
-		return result{err: invalidParam(errors.New("end timestamp must not be before start time"), "end")}
-	}
-	step, err := parseDuration(r.FormValue("step"))
-	if err != nil {
-		return result{err: invalidParam(err, "step")}
-	}
-	if step <= 0 {
-		return result{err: invalidParam(errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"), "step")}
-	}
-	if end.Sub(start)/step > maxPointsPerSeries {
-		return result{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
+	start, end, step, apiErr := rangeParams(r)
+	if apiErr != nil {
+		return result{err: apiErr}
 	}
 	ctx := r.Context()
 	timeout, apiErr := queryTimeout(r)
@@ -280,4 +263,32 @@ func (a *API) parseQuery(r *http.Request) result {
 		return result{err: invalidParam(err, "query")}
 	}
 	return result{data: astJSON(expr)}
+}
+
+// rangeParams parses and checks a range query's start, end and step, in
+// Prometheus's order and with its messages (/query_range and
+// /query_range_cost).
+func rangeParams(r *http.Request) (start, end time.Time, step time.Duration, _ *apiError) {
+	start, err := parseTime(r.FormValue("start"))
+	if err != nil {
+		return start, end, step, invalidParam(err, "start")
+	}
+	end, err = parseTime(r.FormValue("end"))
+	if err != nil {
+		return start, end, step, invalidParam(err, "end")
+	}
+	if end.Before(start) {
+		return start, end, step, invalidParam(errors.New("end timestamp must not be before start time"), "end")
+	}
+	step, err = parseDuration(r.FormValue("step"))
+	if err != nil {
+		return start, end, step, invalidParam(err, "step")
+	}
+	if step <= 0 {
+		return start, end, step, invalidParam(errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"), "step")
+	}
+	if end.Sub(start)/step > maxPointsPerSeries {
+		return start, end, step, badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
+	}
+	return start, end, step, nil
 }

@@ -280,26 +280,9 @@ func (a *API) queryRangeCost(r *http.Request) result {
 	if _, err := a.costRequested(r); err != nil {
 		return result{err: invalidParam(err, "cost")}
 	}
-	start, err := parseTime(r.FormValue("start"))
-	if err != nil {
-		return result{err: invalidParam(err, "start")}
-	}
-	end, err := parseTime(r.FormValue("end"))
-	if err != nil {
-		return result{err: invalidParam(err, "end")}
-	}
-	if end.Before(start) {
-		return result{err: invalidParam(errors.New("end timestamp must not be before start time"), "end")}
-	}
-	step, err := parseDuration(r.FormValue("step"))
-	if err != nil {
-		return result{err: invalidParam(err, "step")}
-	}
-	if step <= 0 {
-		return result{err: invalidParam(errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"), "step")}
-	}
-	if end.Sub(start)/step > maxPointsPerSeries {
-		return result{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
+	start, end, step, apiErr := rangeParams(r)
+	if apiErr != nil {
+		return result{err: apiErr}
 	}
 	ctx := r.Context()
 	timeout, apiErr := queryTimeout(r)
