@@ -117,43 +117,9 @@ func (s *server) runAgent() int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	wh, err := web.New(web.Options{
-		Logger:               logger.With("component", "web"),
-		ListenAddresses:      s.cfg.listenAddresses,
-		WebConfigFile:        s.cfg.webConfigFile,
-		ReadTimeout:          time.Duration(s.cfg.webReadTimeout),
-		MaxConnections:       s.cfg.webMaxConnections,
-		ExternalURL:          s.externalURL,
-		RoutePrefix:          s.routePrefix,
-		EnableLifecycle:      s.cfg.enableLifecycle,
-		AppName:              "Prometheus Agent",
-		Agent:                true,
-		PageTitle:            s.cfg.pageTitle,
-		UserAssetsPath:       s.cfg.userAssets,
-		ConsoleTemplatesPath: s.cfg.consoleTemplates,
-		ConsoleLibrariesPath: s.cfg.consoleLibraries,
-		Gatherer:             reg,
-		Registerer:           reg,
-	})
-	if err != nil {
-		logger.Error("Unable to create the web handler", "err", err)
+	wh, webErr, cancelWeb, stopWeb, ok := startWeb(s, logger, reg, true)
+	if !ok {
 		return 1
-	}
-	listeners, err := wh.Listen()
-	if err != nil {
-		logger.Error("Unable to start web listener", "err", err)
-		return 1
-	}
-	ctxWeb, cancelWeb := context.WithCancel(context.Background())
-	webErr := make(chan error, 1)
-	go func() { webErr <- wh.Run(ctxWeb, listeners) }()
-	stopWeb := func() {
-		logger.Info("Stopping web handler...")
-		cancelWeb()
-		if err := <-webErr; err != nil {
-			logger.Error("Web handler stopped with an error", "err", err)
-		}
-		logger.Info("Web handler stopped")
 	}
 	// While the WAL replays, the API answers as the startup API does.
 	mountStartupAPI(s, wh, &wal.ReplayProgress{})
