@@ -100,7 +100,7 @@ func (t *Tenant) ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error
 		if err != nil {
 			return fail(err)
 		}
-		qs = append(qs, trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt, openLast: true})
+		qs = append(qs, trimmingChunkQuerier{ChunkQuerier: q, mint: mint, maxt: maxt})
 	}
 	if t.historyOverlaps(mint, maxt) {
 		q, err := t.history.ChunkQuerier(mint, maxt)

@@ -21,11 +21,13 @@ import (
 //     head chunk queriers trim one (blockBaseSeriesSet's trimFront and
 //     trimBack); the blocks' chunk querier trims already, the head's
 //     returns whole chunks, so its series pass through trimmedIterator.
-//   - The head's last chunk of a series is its open chunk, whose maximum
-//     time Prometheus's head index reports as MaxInt64: its trimming always
-//     re-encodes it, whatever the range, which changes what a histogram
-//     chunk's header says (a re-encoded chunk starts with an unknown
-//     counter reset). openLast re-encodes it likewise.
+//   - The head's open chunk of a series, whose maximum time Prometheus's
+//     head index reports as MaxInt64: its trimming always re-encodes it,
+//     whatever the range, which changes what a histogram chunk's header
+//     says (a re-encoded chunk starts with an unknown counter reset) and
+//     splits a large one. A head series tells (openChunkSeries) whether its
+//     last chunk is the open one: a range that ends before the open chunk
+//     leaves it out, and the last chunk then passes as a sealed one.
 
 // noMatcherQuerier answers a Select without matchers with nothing.
 type noMatcherQuerier struct{ promstorage.Querier }
@@ -42,7 +44,6 @@ func (q noMatcherQuerier) Select(ctx context.Context, sortSeries bool, hints *pr
 type trimmingChunkQuerier struct {
 	promstorage.ChunkQuerier
 	mint, maxt int64
-	openLast   bool // a series' last chunk is the head's open chunk
 }
 
 func (q trimmingChunkQuerier) Select(ctx context.Context, sortSeries bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.ChunkSeriesSet {
@@ -57,27 +58,31 @@ func (q trimmingChunkQuerier) Select(ctx context.Context, sortSeries bool, hints
 		}
 		mint, maxt = hints.Start, hints.End
 	}
-	return &trimmedSet{ChunkSeriesSet: ss, mint: mint, maxt: maxt, openLast: q.openLast}
+	return &trimmedSet{ChunkSeriesSet: ss, mint: mint, maxt: maxt}
 }
 
 type trimmedSet struct {
 	promstorage.ChunkSeriesSet
 	mint, maxt int64
-	openLast   bool
 }
 
 func (s *trimmedSet) At() promstorage.ChunkSeries {
-	return trimmedSeries{ChunkSeries: s.ChunkSeriesSet.At(), mint: s.mint, maxt: s.maxt, openLast: s.openLast}
+	return trimmedSeries{ChunkSeries: s.ChunkSeriesSet.At(), mint: s.mint, maxt: s.maxt}
 }
 
 type trimmedSeries struct {
 	promstorage.ChunkSeries
 	mint, maxt int64
-	openLast   bool
+}
+
+// openChunkSeries is a head series, which knows its open chunk.
+type openChunkSeries interface {
+	EndsWithOpenChunk() bool
 }
 
 func (s trimmedSeries) Iterator(it chunks.Iterator) chunks.Iterator {
-	return &trimmedIterator{it: s.ChunkSeries.Iterator(it), mint: s.mint, maxt: s.maxt, openLast: s.openLast}
+	o, ok := s.ChunkSeries.(openChunkSeries)
+	return &trimmedIterator{it: s.ChunkSeries.Iterator(it), mint: s.mint, maxt: s.maxt, openLast: ok && o.EndsWithOpenChunk()}
 }
 
 // trimmedIterator passes through the chunks wholly within [mint, maxt],
@@ -85,7 +90,7 @@ func (s trimmedSeries) Iterator(it chunks.Iterator) chunks.Iterator {
 type trimmedIterator struct {
 	it         chunks.Iterator
 	mint, maxt int64
-	openLast   bool
+	openLast   bool        // the series' last chunk is the head's open chunk
 	next       chunks.Meta // read ahead, to know which chunk is the last
 	hasNext    bool
 	started    bool

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	promstorage "github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
@@ -15,8 +16,9 @@ import (
 )
 
 // TestHeadChunksTrimmedAsUpstream: the same samples (floats over several
-// chunks, native histograms with a counter reset, float histograms)
-// appended to a tenant and to the upstream TSDB give the same chunks from
+// chunks, native histograms with a counter reset, float histograms, and
+// histograms so large that the head cuts their chunks by size, as the
+// compliance suite's histograms do) appended to a tenant and to the upstream TSDB give the same chunks from
 // a chunk querier for ranges that cut chunks, that hold them whole, with
 // trimming disabled, and for a Select without matchers (none). Chunk bytes
 // are compared, so a histogram chunk's counter-reset header counts.
@@ -47,6 +49,9 @@ func TestHeadChunksTrimmedAsUpstream(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := app.AppendHistogram(0, labels.FromStrings("__name__", "fh", "k", "c"), ts, nil, fhs[i]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.AppendHistogram(0, labels.FromStrings("__name__", "hbig", "k", "d"), ts, bigHistogram(i), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -105,4 +110,28 @@ func TestHeadChunksTrimmedAsUpstream(t *testing.T) {
 			t.Errorf("%s: the upstream answer holds no histogram chunk, the case proves little:\n%s", c.name, want)
 		}
 	}
+}
+
+// bigHistogram is the i-th sample of a counter histogram of 24 buckets
+// whose counts grow irregularly, so each sample costs tens of bytes in a
+// histogram chunk.
+func bigHistogram(i int) *histogram.Histogram {
+	const n = 24
+	h := &histogram.Histogram{
+		Schema:          0,
+		ZeroThreshold:   1e-128,
+		PositiveSpans:   []histogram.Span{{Offset: 0, Length: n}},
+		PositiveBuckets: make([]int64, n),
+	}
+	var prev int64
+	for b := range n {
+		// absolute count: grows by at least 1 per sample (so no counter
+		// reset) but by an irregular amount, so the deltas do not compress
+		c := int64(i)*int64(11+(b*7919)%97) + int64((i*i*7+b*i*3)%11)
+		h.PositiveBuckets[b] = c - prev // buckets are deltas
+		prev = c
+		h.Count += uint64(c)
+	}
+	h.Sum = float64(h.Count) * 0.37
+	return h
 }

@@ -30,7 +30,7 @@ func (s *memSeries) snapshotLocked(mint, maxt int64) ([]chunkSnap, []oooSample) 
 			}
 			chk = cp
 		}
-		out = append(out, chunkSnap{c: chk, mint: c.minTime, maxt: c.maxTime})
+		out = append(out, chunkSnap{c: chk, mint: c.minTime, maxt: c.maxTime, open: i == n-1})
 	}
 	var ooo []oooSample
 	if len(s.mu.ooo) > 0 {
@@ -242,6 +242,13 @@ type headSeries struct {
 }
 
 func (s *headSeries) Labels() labels.Labels { return s.lset }
+
+// EndsWithOpenChunk reports whether the last of the series' chunks is the
+// one still being appended to, which Prometheus's head always re-encodes
+// for a chunk querier (its index gives the open chunk no maximum time).
+func (s *headSeries) EndsWithOpenChunk() bool {
+	return len(s.chunks) > 0 && s.chunks[len(s.chunks)-1].open
+}
 
 // sampleIterator returns the merged sample iterator.
 func (s *headSeries) sampleIterator(it chunkenc.Iterator) chunkenc.Iterator {

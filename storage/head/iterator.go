@@ -12,6 +12,7 @@ import (
 type chunkSnap struct {
 	c          chunkenc.Chunk
 	mint, maxt int64
+	open       bool // the series' open chunk, still growing
 }
 
 // seriesIterator iterates the in-order chunks of a series merged with its
