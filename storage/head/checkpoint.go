@@ -86,8 +86,11 @@ func (cw *checkpointWriter) write(h *Head, mint int64) error {
 	var it seriesIterator
 	for _, s := range all {
 		s.mu.Lock()
-		chks, ooo := s.snapshotLocked(mint, math.MaxInt64)
+		chks, ooo, err := s.snapshotLocked(mint, math.MaxInt64, h.files)
 		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
 		it.reset(chks, ooo, mint, math.MaxInt64)
 		for typ := it.Next(); typ != chunkenc.ValNone; typ = it.Next() {
 			if typ != cw.runType || len(cw.floats)+len(cw.hists)+len(cw.fhists) >= checkpointBatch {

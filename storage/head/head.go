@@ -47,6 +47,20 @@ type Options struct {
 	// best effort, as Prometheus's head does (AppenderV2; the V1 appender
 	// has AppendSTZeroSample for that).
 	STAsZeroSample bool
+	// ChunkDir, if set, is the directory of the head's chunk segment files
+	// (chunk_files.go, FORMAT.md): cut chunks are written there and read
+	// back through mmap, off the Go heap. New deletes the segments a
+	// previous run left (the WAL replay rebuilds them). "" keeps every
+	// chunk on the heap.
+	ChunkDir string
+	// ChunkWriteQueueSize is --storage.tsdb.head-chunks-write-queue-size:
+	// how many series with cut chunks may wait for the background writer;
+	// a commit that finds the queue full, or the size <= 0, writes its cut
+	// chunks itself before it returns. Only with ChunkDir.
+	ChunkWriteQueueSize int
+	// ChunkSegmentSize is the largest chunk segment file (0 =
+	// DefaultChunkSegmentSize); at most 4 GiB.
+	ChunkSegmentSize int64
 }
 
 // Validate reports every problem of o at once.
@@ -54,6 +68,9 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.OutOfOrderTimeWindow < 0 {
 		errs = append(errs, fmt.Errorf("head: negative OutOfOrderTimeWindow %d", o.OutOfOrderTimeWindow))
+	}
+	if o.ChunkSegmentSize < 0 || o.ChunkSegmentSize > 1<<32-1 {
+		errs = append(errs, fmt.Errorf("head: ChunkSegmentSize %d out of (0, 4 GiB)", o.ChunkSegmentSize))
 	}
 	if o.ReplayWorkers < 0 {
 		errs = append(errs, fmt.Errorf("head: negative ReplayWorkers %d", o.ReplayWorkers))
@@ -110,8 +127,13 @@ type Head struct {
 	lastCheckpointBytes atomic.Int64
 	closed              atomic.Bool
 
-	// recode re-encodes cut float chunks into mytsdb's codec (recode.go).
+	// recode re-encodes cut float chunks into mytsdb's codec and writes
+	// cut chunks to files (recode.go).
 	recode recoder
+	// files are the chunk segment files, nil without Options.ChunkDir.
+	files *chunkFiles
+	// writers are the recodeWorkers of commits that write their chunks.
+	writers sync.Pool
 
 	// replayMinValid is minValidTime as ReplayWAL started: older logged
 	// samples are in a block already and are skipped.
@@ -152,6 +174,14 @@ func New(opts Options) (*Head, error) {
 	h.minValidTime.Store(math.MinInt64)
 	h.cutMaxt.Store(math.MinInt64)
 	h.appPool.New = func() any { return newAppender() }
+	h.writers.New = func() any { return &recodeWorker{} }
+	if opts.ChunkDir != "" {
+		f, err := openChunkFiles(opts.ChunkDir, opts.ChunkSegmentSize)
+		if err != nil {
+			return nil, err
+		}
+		h.files = f
+	}
 	h.metrics = newHeadMetrics(h, opts.Registerer)
 	return h, nil
 }
@@ -180,6 +210,11 @@ func (h *Head) Close() error {
 		for _, c := range h.registered {
 			r.Unregister(c)
 		}
+	}
+	if h.files != nil {
+		// A commit writing its own chunks meanwhile gets an error and
+		// keeps them on the heap.
+		return h.files.close()
 	}
 	return nil
 }

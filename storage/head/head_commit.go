@@ -182,12 +182,12 @@ func (a *appender) apply() {
 			default:
 				created = s.appendFloatLocked(p.t, p.v, a.head.opts.ChunkRange, a.head.opts.SamplesPerChunk)
 				floats++
-				if created && s.cutXORLocked() {
-					a.recode = append(a.recode, s)
-				}
 			}
 			if created {
 				chunks++
+				if s.cutXORLocked() || (h.files != nil && s.cutOnHeapLocked()) {
+					a.recode = append(a.recode, s)
+				}
 			}
 			mint, maxt = min(mint, p.t), max(maxt, p.t)
 		}

@@ -76,8 +76,12 @@ func (h *Head) applyTombstones(stones []wal.RefTombstone, series func(wal.Series
 			continue
 		}
 		s.mu.Lock()
-		removedChunks += s.deleteLocked(st.MinT, st.MaxT, h.opts.ChunkRange, h.opts.SamplesPerChunk)
+		n, err := s.deleteLocked(st.MinT, st.MaxT, h.opts.ChunkRange, h.opts.SamplesPerChunk, h.files)
 		s.mu.Unlock()
+		if err != nil {
+			h.logger.Error("Head series not deleted: a chunk could not be read", "series", s.lset.String(), "err", err)
+		}
+		removedChunks += n
 	}
 	h.metrics.chunks.Sub(float64(removedChunks))
 	h.metrics.chunksRemoved.Add(float64(max(removedChunks, 0)))
@@ -104,10 +108,14 @@ type keptSample struct {
 // rebuilt from the samples kept (as if appended again, so they are cut as
 // appends cut them), the out-of-order buffer is filtered. It returns the
 // number of chunks fewer (negative if the rebuild made more). A series left
-// empty is collected by the next Truncate.
-func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64, samplesPerChunk int) int {
+// empty is collected by the next Truncate. A chunk that cannot be read (from
+// the chunk files) leaves the series as it was.
+func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64, samplesPerChunk int, files *chunkFiles) (int, error) {
 	before := s.numChunksLocked()
-	chks, _ := s.snapshotLocked(math.MinInt64, math.MaxInt64)
+	chks, _, err := s.snapshotLocked(math.MinInt64, math.MaxInt64, files)
+	if err != nil {
+		return 0, err
+	}
 	var (
 		kept    []keptSample
 		removed bool
@@ -129,6 +137,9 @@ func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64, samplesPerChunk i
 			k.t, k.fh = it.AtFloatHistogram(nil)
 		}
 		kept = append(kept, k)
+	}
+	if err := it.Err(); err != nil {
+		return 0, fmt.Errorf("head: delete in series %d: %w", s.ref, err)
 	}
 	if removed {
 		s.mu.sealed = nil
@@ -156,5 +167,5 @@ func (s *memSeries) deleteLocked(mint, maxt, chunkRange int64, samplesPerChunk i
 		}
 		s.mu.ooo = ooo
 	}
-	return before - s.numChunksLocked()
+	return before - s.numChunksLocked(), nil
 }

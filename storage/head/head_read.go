@@ -13,8 +13,10 @@ import (
 )
 
 // snapshotLocked returns the chunks overlapping [mint, maxt] (the open chunk
-// copied) and a copy of the out-of-order samples in that range.
-func (s *memSeries) snapshotLocked(mint, maxt int64) ([]chunkSnap, []oooSample) {
+// copied, chunks in the chunk files read from them) and a copy of the
+// out-of-order samples in that range. files is the head's chunk files, nil
+// if it has none.
+func (s *memSeries) snapshotLocked(mint, maxt int64, files *chunkFiles) ([]chunkSnap, []oooSample, error) {
 	var out []chunkSnap
 	n := s.numChunksLocked()
 	for i := range n {
@@ -22,7 +24,10 @@ func (s *memSeries) snapshotLocked(mint, maxt int64) ([]chunkSnap, []oooSample) 
 		if c.maxTime < mint || c.minTime > maxt {
 			continue
 		}
-		chk := s.chunkLocked(i)
+		chk, err := s.chunkLocked(i, files)
+		if err != nil {
+			return nil, nil, err
+		}
 		if i == n-1 && c.chunk != nil { // An open histogram chunk: copy it.
 			cp, err := chunkenc.FromData(c.chunk.Encoding(), slices.Clone(c.chunk.Bytes()))
 			if err != nil {
@@ -51,7 +56,7 @@ func (s *memSeries) snapshotLocked(mint, maxt int64) ([]chunkSnap, []oooSample) 
 			ooo = slices.Clone(s.mu.ooo[lo:hi])
 		}
 	}
-	return out, ooo
+	return out, ooo, nil
 }
 
 // Querier implements storage.Queryable.
@@ -174,7 +179,7 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 	if hints != nil {
 		limit = hints.Limit
 	}
-	return &seriesSet{series: q.series(sortSeries, ms), mint: mint, maxt: maxt, trim: trim, noSamples: noSamples, limit: limit}
+	return &seriesSet{files: q.h.files, series: q.series(sortSeries, ms), mint: mint, maxt: maxt, trim: trim, noSamples: noSamples, limit: limit}
 }
 
 type chunkQuerier struct{ headReader }
@@ -185,12 +190,14 @@ func (q *chunkQuerier) Select(_ context.Context, sortSeries bool, hints *storage
 	if hints != nil {
 		limit = hints.Limit
 	}
-	return &chunkSeriesSet{seriesSet{series: q.series(sortSeries, ms), mint: mint, maxt: maxt, noSamples: noSamples, limit: limit}}
+	return &chunkSeriesSet{seriesSet{files: q.h.files, series: q.series(sortSeries, ms), mint: mint, maxt: maxt, noSamples: noSamples, limit: limit}}
 }
 
 // seriesSet snapshots each series lazily, skipping those without data in range.
 type seriesSet struct {
+	files      *chunkFiles
 	series     []*memSeries
+	err        error
 	i          int
 	mint, maxt int64
 	trim       bool
@@ -207,8 +214,12 @@ func (ss *seriesSet) Next() bool {
 		s := ss.series[ss.i]
 		ss.i++
 		s.mu.Lock()
-		chks, ooo := s.snapshotLocked(ss.mint, ss.maxt)
+		chks, ooo, err := s.snapshotLocked(ss.mint, ss.maxt, ss.files)
 		s.mu.Unlock()
+		if err != nil {
+			ss.err = err
+			return false
+		}
 		if len(chks) == 0 && len(ooo) == 0 {
 			continue
 		}
@@ -224,7 +235,7 @@ func (ss *seriesSet) Next() bool {
 }
 
 func (ss *seriesSet) At() storage.Series                  { return sampleSeries{ss.cur} }
-func (*seriesSet) Err() error                             { return nil }
+func (ss *seriesSet) Err() error                          { return ss.err }
 func (*seriesSet) Warnings() annotations.Annotations      { return nil }
 func (ss *chunkSeriesSet) At() storage.ChunkSeries        { return ss.cur }
 func (*chunkSeriesSet) Warnings() annotations.Annotations { return nil }

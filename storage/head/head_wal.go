@@ -142,6 +142,13 @@ func (h *Head) truncateMemory(mint int64, keep map[*memSeries][]oooSample) {
 		newMin = max(min(newMin, mint), minBefore)
 	}
 	h.minTime.CompareAndSwap(minBefore, newMin)
+	if h.files != nil {
+		// Every chunk ending before mint was dropped above, under its
+		// series lock: no series refers to such a segment any more.
+		if err := h.files.deleteOlder(mint); err != nil {
+			h.logger.Warn("Head chunk segments not deleted", "err", err)
+		}
+	}
 	h.metrics.gcDuration.Observe(time.Since(start).Seconds())
 	if removedChunks > 0 || len(dead) > 0 || droppedAny {
 		h.mu.Lock()
@@ -178,6 +185,11 @@ func (h *Head) Checkpoint() error {
 		// than minValidTime and be held nowhere else.
 		return cw.write(h, math.MinInt64)
 	})
+	if h.files != nil {
+		// The checkpoint read every chunk through the mappings: give the
+		// pages back (they stay in the page cache).
+		h.files.dontNeed()
+	}
 	if err != nil {
 		return fmt.Errorf("head: checkpoint: %w", err)
 	}

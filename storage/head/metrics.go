@@ -82,6 +82,7 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 		m.activeAppenders, m.appendersCreated, m.truncations, m.truncationsFailed,
 		m.gcDuration, m.replayDuration, m.unknownRefs,
 		m.exemplarsAppended, m.recode.recoded, m.recode.failures,
+		m.recode.written, m.recode.writeFailures, m.recode.syncWrites,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_head_series", Help: "Total number of series in the head block."},
 			func() float64 { return float64(h.NumSeries()) }),
@@ -97,6 +98,14 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_exemplar_max_exemplars", Help: "Total number of exemplars the exemplar storage can store, resizeable."},
 			func() float64 { return float64(h.exemplars.capacity()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_chunks_storage_size_bytes", Help: "Size of the chunks_head directory."},
+			func() float64 {
+				if h.files == nil {
+					return 0
+				}
+				return float64(h.files.Size())
+			}),
 	)
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"math"
 	"math/rand"
 	"slices"
@@ -508,11 +509,37 @@ func compareLabels(t *testing.T, h *Head, m *model) {
 
 func openTestHead(t *testing.T, fs *wal.MemFS, window int64) (*Head, *wal.WAL) {
 	t.Helper()
+	return openTestHeadChunks(t, fs, window, chunkMode{})
+}
+
+// chunkMode is where a test head keeps its cut chunks: on the heap (dir
+// ""), or in chunk files in dir, written through a queue of queue series.
+type chunkMode struct {
+	dir   string
+	queue int
+}
+
+func (c chunkMode) String() string {
+	if c.dir == "" {
+		return "heap"
+	}
+	return fmt.Sprintf("files-queue=%d", c.queue)
+}
+
+// chunkModes are the modes every model test runs in.
+func chunkModes(t *testing.T) []chunkMode {
+	return []chunkMode{{}, {dir: t.TempDir()}, {dir: t.TempDir(), queue: 4}}
+}
+
+func openTestHeadChunks(t *testing.T, fs *wal.MemFS, window int64, cm chunkMode) (*Head, *wal.WAL) {
+	t.Helper()
 	w, err := wal.Open(wal.Options{Dir: "/wal", FS: fs, SegmentSize: 256 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{WAL: w, OutOfOrderTimeWindow: window, ReplayWorkers: 3})
+	// Small segments, so that the tests rotate and delete them.
+	h, err := New(Options{WAL: w, OutOfOrderTimeWindow: window, ReplayWorkers: 3,
+		ChunkDir: cm.dir, ChunkWriteQueueSize: cm.queue, ChunkSegmentSize: 16 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,19 +552,26 @@ func openTestHead(t *testing.T, fs *wal.MemFS, window int64) (*Head, *wal.WAL) {
 // TestHeadAgainstModel appends random batches (in order, out of order within
 // and beyond the window, duplicates, stale markers, histograms) to the head
 // and to the model, compares every Append error, then random Selects, and
-// across crashes (unsynced bytes dropped), checkpoints and truncations.
+// across crashes (unsynced bytes dropped), checkpoints and truncations; with
+// the cut chunks on the heap and in chunk files (written by the commit
+// itself, or through a queue).
 func TestHeadAgainstModel(t *testing.T) {
-	for _, window := range []int64{0, 30 * 60 * 1000} {
-		for seed := int64(1); seed <= 3; seed++ {
-			t.Run(fmt.Sprintf("window=%d/seed=%d", window, seed), func(t *testing.T) {
-				testHeadAgainstModel(t, seed, window)
-			})
+	for _, cm := range chunkModes(t) {
+		for _, window := range []int64{0, 30 * 60 * 1000} {
+			for seed := int64(1); seed <= 3; seed++ {
+				t.Run(fmt.Sprintf("%s/window=%d/seed=%d", cm, window, seed), func(t *testing.T) {
+					testHeadAgainstModel(t, seed, window, cm)
+				})
+			}
 		}
 	}
 }
 
-func testHeadAgainstModel(t *testing.T, seed, window int64) {
+func testHeadAgainstModel(t *testing.T, seed, window int64, cm chunkMode) {
 	fs := wal.NewMemFS()
+	openTestHead := func(t *testing.T, fs *wal.MemFS, window int64) (*Head, *wal.WAL) {
+		return openTestHeadChunks(t, fs, window, cm)
+	}
 	h, w := openTestHead(t, fs, window)
 	m := newModel(window, DefaultChunkRange)
 	wl := newWorkload(seed, window)
@@ -609,6 +643,12 @@ func testHeadAgainstModel(t *testing.T, seed, window int64) {
 			m.truncate(mint)
 			truncated, qmin = true, mint
 			compareSelect(t, h, m, nil, mint, math.MaxInt64)
+			if h.files != nil {
+				written := testutil.ToFloat64(h.metrics.recode.written)
+				if written == 0 || h.files.numSegments() < 2 {
+					t.Fatalf("%v chunks written to %d chunk segments", written, h.files.numSegments())
+				}
+			}
 		}
 	}
 	// A clean close and reopen keeps everything too.

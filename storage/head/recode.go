@@ -13,7 +13,10 @@ import (
 
 // recoder re-encodes the head's cut float chunks from XOR (what the append
 // path writes, see xorWriter) into mytsdb's codec (storage/chunkenc), which
-// holds the same samples in about half the bytes and decodes faster.
+// holds the same samples in about half the bytes and decodes faster. When
+// the head has chunk files (Options.ChunkDir) it is also their writer: each
+// cut chunk, re-encoded if it is XOR, is written to the files and the
+// series keeps only its reference (see recodeWorker).
 //
 // It runs on a goroutine of its own, off the append path: a commit that
 // cuts float chunks queues their series (queueRecode); the goroutine is
@@ -36,10 +39,13 @@ type recoder struct {
 	done    chan struct{} // closed when the running goroutine ends
 }
 
-// recodeMetrics count the recoder's work.
+// recodeMetrics count the recoder's and the chunk writer's work.
 type recodeMetrics struct {
-	recoded  prometheus.Counter
-	failures prometheus.Counter
+	recoded       prometheus.Counter
+	failures      prometheus.Counter
+	written       prometheus.Counter
+	writeFailures prometheus.Counter
+	syncWrites    prometheus.Counter
 }
 
 func newRecodeMetrics() *recodeMetrics {
@@ -52,19 +58,47 @@ func newRecodeMetrics() *recodeMetrics {
 			Name: "mytsdb_head_chunk_recode_failures_total",
 			Help: "Cut head chunks that could not be re-encoded into mytsdb's chunk codec (they stay XOR).",
 		}),
+		written: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mytsdb_head_chunks_written_total",
+			Help: "Cut head chunks written to the head's chunk files, read back through mmap and dropped from the Go heap.",
+		}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mytsdb_head_chunk_write_failures_total",
+			Help: "Batches of cut head chunks that could not be written to the head's chunk files (they stay on the Go heap).",
+		}),
+		syncWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mytsdb_head_chunk_sync_writes_total",
+			Help: "Commits that wrote their cut chunks themselves, because the chunk write queue (--storage.tsdb.head-chunks-write-queue-size) is 0 or was full.",
+		}),
 	}
 }
 
-// queueRecode queues series that have just cut a float chunk.
+// queueRecode queues series that have just cut a chunk (a float chunk, or
+// any chunk when the head has chunk files). With chunk files the queue is
+// --storage.tsdb.head-chunks-write-queue-size long (Options.ChunkWriteQueueSize):
+// when it is 0, or full, the caller writes the chunks itself before it
+// returns, as Prometheus's head writes them synchronously without a queue.
 func (h *Head) queueRecode(ss []*memSeries) {
 	r := &h.recode
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.stopped {
+		r.mu.Unlock()
+		return
+	}
+	if h.files != nil && len(r.queue)+len(ss) > h.opts.ChunkWriteQueueSize {
+		r.mu.Unlock()
+		h.metrics.recode.syncWrites.Inc()
+		w := h.writers.Get().(*recodeWorker)
+		for _, s := range ss {
+			w.collect(h, s)
+		}
+		w.flush(h)
+		h.writers.Put(w)
 		return
 	}
 	r.queue = append(r.queue, ss...)
 	h.startRecoderLocked()
+	r.mu.Unlock()
 }
 
 // recodeAll queues a sweep of every series (after replay).
@@ -135,75 +169,159 @@ func (h *Head) recodeLoop(done chan struct{}) {
 		if all {
 			h.series.forEach(func(s *memSeries) {
 				if !h.closed.Load() {
-					w.recodeSeries(h, s)
+					w.collect(h, s)
 				}
 			})
 		}
 		for i, s := range batch {
 			if !h.closed.Load() {
-				w.recodeSeries(h, s)
+				w.collect(h, s)
 			}
 			batch[i] = nil
 		}
+		w.flush(h)
 	}
 }
 
-// recodeWorker holds the recoder's buffers, reused across chunks.
+// recodeFlushBytes is the batch size at which a worker writes to the chunk
+// files: one pwrite per batch, not per chunk.
+const recodeFlushBytes = 256 << 10
+
+// recodeFlushChunks bounds the chunks a worker holds before swapping them in.
+const recodeFlushChunks = 4096
+
+// recodeWorker holds the recoder's buffers, reused across chunks. collect
+// reads a series' cut chunks that are still on the heap (under its lock,
+// the chunks themselves are immutable and read without it), re-encodes the
+// XOR ones, and either keeps the result (no chunk files) or appends its
+// record to buf; flush writes buf in one call and swaps each chunk for
+// what replaces it, under the series lock, if the series still holds that
+// very chunk (a truncation or a delete may have dropped or rebuilt it).
 type recodeWorker struct {
-	todo []chunkenc.Chunk
-	done []recoded
-	ts   []int64
-	vs   []float64
-	buf  []byte
-	it   chunkenc.Iterator
+	todo  []memChunk
+	swaps []chunkSwap
+	buf   []byte // records to write (chunk files only)
+	maxt  int64  // newest chunk maxt in buf
+	ts    []int64
+	vs    []float64
+	enc   []byte
+	it    chunkenc.Iterator
 }
 
-type recoded struct{ old, new chunkenc.Chunk }
+// chunkSwap is one chunk to replace: by new (no chunk files) or by the
+// record at off in the batch.
+type chunkSwap struct {
+	s       *memSeries
+	old     chunkenc.Chunk
+	new     chunkenc.Chunk
+	off     int
+	recoded bool
+}
 
-// recodeSeries re-encodes the series' cut XOR chunks and swaps them in.
-func (w *recodeWorker) recodeSeries(h *Head, s *memSeries) {
+// collect queues the series' chunks to swap, see recodeWorker.
+func (w *recodeWorker) collect(h *Head, s *memSeries) {
 	s.mu.Lock()
 	w.todo = w.todo[:0]
 	if !s.mu.deleted {
 		for _, c := range s.mu.sealed {
-			if c.chunk.Encoding() == chunkenc.EncXOR {
-				w.todo = append(w.todo, c.chunk)
+			if c.chunk != nil && (h.files != nil || c.chunk.Encoding() == chunkenc.EncXOR) {
+				w.todo = append(w.todo, c)
 			}
 		}
 	}
 	s.mu.Unlock()
-	if len(w.todo) == 0 {
+	for _, c := range w.todo {
+		sw := chunkSwap{s: s, old: c.chunk}
+		enc, data := c.chunk.Encoding(), c.chunk.Bytes()
+		if enc == chunkenc.EncXOR {
+			b, err := w.recode(c.chunk)
+			if err != nil {
+				h.metrics.recode.failures.Inc()
+				h.logger.Warn("Head chunk not re-encoded, it stays XOR", "series", s.lset.String(), "err", err)
+				if h.files == nil {
+					continue
+				}
+			} else {
+				enc, data, sw.recoded = ourchunks.EncFloat, b, true
+			}
+		}
+		if h.files == nil {
+			sw.new = ourchunks.NewSealedChunk(bytes.Clone(data))
+		} else {
+			sw.off = len(w.buf)
+			w.buf = appendChunkRecord(w.buf, s.ref, c.minTime, c.maxTime, enc, data)
+			if len(w.swaps) == 0 || c.maxTime > w.maxt {
+				w.maxt = c.maxTime
+			}
+		}
+		w.swaps = append(w.swaps, sw)
+	}
+	clear(w.todo)
+	if len(w.buf) >= recodeFlushBytes || len(w.swaps) >= recodeFlushChunks {
+		w.flush(h)
+	}
+}
+
+// flush writes the batch (chunk files) and swaps the chunks in.
+func (w *recodeWorker) flush(h *Head) {
+	if len(w.swaps) == 0 {
 		return
 	}
-	w.done = w.done[:0]
-	for _, c := range w.todo {
-		nc, err := w.recode(c)
+	var (
+		seg SegmentNum
+		off uint32
+	)
+	if h.files != nil {
+		var err error
+		seg, off, err = h.files.write(w.buf, w.maxt)
 		if err != nil {
-			h.metrics.recode.failures.Inc()
-			h.logger.Warn("Head chunk not re-encoded, it stays XOR", "series", s.lset.String(), "err", err)
-			continue
+			h.metrics.recode.writeFailures.Inc()
+			if !h.closed.Load() {
+				h.logger.Error("Head chunks not written to the chunk files, they stay on the heap", "chunks", len(w.swaps), "err", err)
+			}
+			w.reset()
+			return
 		}
-		w.done = append(w.done, recoded{old: c, new: nc})
 	}
-	n := 0
-	s.mu.Lock()
-	for _, d := range w.done {
-		for j := range s.mu.sealed {
-			if s.mu.sealed[j].chunk == d.old {
-				s.mu.sealed[j].chunk = d.new
-				n++
+	var recodedN, writtenN int
+	for i := 0; i < len(w.swaps); {
+		s := w.swaps[i].s
+		s.mu.Lock()
+		for ; i < len(w.swaps) && w.swaps[i].s == s; i++ {
+			sw := &w.swaps[i]
+			for j := range s.mu.sealed {
+				c := &s.mu.sealed[j]
+				if c.chunk != sw.old {
+					continue
+				}
+				if h.files == nil {
+					c.chunk = sw.new
+				} else {
+					c.chunk, c.ref = nil, newChunkDiskRef(seg, off+uint32(sw.off))
+					writtenN++
+				}
+				if sw.recoded {
+					recodedN++
+				}
 				break
 			}
 		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
-	h.metrics.recode.recoded.Add(float64(n))
-	clear(w.todo)
-	clear(w.done)
+	h.metrics.recode.recoded.Add(float64(recodedN))
+	h.metrics.recode.written.Add(float64(writtenN))
+	w.reset()
 }
 
-// recode returns the samples of the XOR chunk c in our codec.
-func (w *recodeWorker) recode(c chunkenc.Chunk) (chunkenc.Chunk, error) {
+func (w *recodeWorker) reset() {
+	clear(w.swaps)
+	w.swaps = w.swaps[:0]
+	w.buf = w.buf[:0]
+}
+
+// recode returns the samples of the XOR chunk c in our codec, in a buffer
+// of w's (valid until the next call).
+func (w *recodeWorker) recode(c chunkenc.Chunk) ([]byte, error) {
 	w.ts, w.vs = w.ts[:0], w.vs[:0]
 	w.it = c.Iterator(w.it)
 	for vt := w.it.Next(); vt != chunkenc.ValNone; vt = w.it.Next() {
@@ -217,10 +335,10 @@ func (w *recodeWorker) recode(c chunkenc.Chunk) (chunkenc.Chunk, error) {
 	if err := w.it.Err(); err != nil {
 		return nil, fmt.Errorf("read XOR chunk: %w", err)
 	}
-	b, err := ourchunks.AppendEncoded(w.buf[:0], w.ts, w.vs)
+	b, err := ourchunks.AppendEncoded(w.enc[:0], w.ts, w.vs)
 	if err != nil {
 		return nil, err
 	}
-	w.buf = b
-	return ourchunks.NewSealedChunk(bytes.Clone(b)), nil
+	w.enc = b
+	return b, nil
 }

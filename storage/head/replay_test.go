@@ -249,7 +249,15 @@ func compareHeads(t *testing.T, got, want *Head) {
 			if gc.minTime != wc.minTime || gc.maxTime != wc.maxTime {
 				t.Fatalf("series %s chunk %d: [%d, %d], want [%d, %d]", ws.lset, i, gc.minTime, gc.maxTime, wc.minTime, wc.maxTime)
 			}
-			if err := sameChunk(gs.chunkLocked(i), ws.chunkLocked(i)); err != nil {
+			gch, err := gs.chunkLocked(i, got.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wch, err := ws.chunkLocked(i, want.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sameChunk(gch, wch); err != nil {
 				t.Fatalf("series %s chunk %d differs: %v", ws.lset, i, err)
 			}
 		}

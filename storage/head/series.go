@@ -1,6 +1,7 @@
 package head
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -23,12 +24,17 @@ const (
 // memChunk is one chunk of a series. Every chunk but the last of a series is
 // sealed (immutable); the last one is open and only touched under the series
 // lock. An open float chunk has a nil chunk: its bytes are in the series'
-// xorWriter.
+// xorWriter. A sealed chunk written to the head's chunk files has a nil
+// chunk and its record's ref (chunk_files.go, chunk_write.go).
 type memChunk struct {
 	chunk   chunkenc.Chunk
+	ref     chunkDiskRef
 	minTime int64
 	maxTime int64
 }
+
+// onDisk reports whether the chunk's bytes are in the chunk files.
+func (c *memChunk) onDisk() bool { return c.ref != 0 }
 
 // openChunk is the time range of a series' open chunk, whose bytes are in
 // the series' xorWriter, or in its seriesHist when it is a histogram chunk
@@ -188,13 +194,24 @@ func (s *memSeries) openChunkLocked() *openChunk {
 	return nil
 }
 
-// chunkLocked returns chunk i; the open float chunk is copied.
-func (s *memSeries) chunkLocked(i int) chunkenc.Chunk {
-	if c := s.chunkRefLocked(i).chunk; c != nil {
-		return c
+// chunkLocked returns chunk i; the open float chunk is copied, a chunk in
+// the chunk files read (copied) from its mapping; files is nil when the
+// head has none.
+func (s *memSeries) chunkLocked(i int, files *chunkFiles) (chunkenc.Chunk, error) {
+	c := s.chunkRefLocked(i)
+	if c.chunk != nil {
+		return c.chunk, nil
+	}
+	if c.onDisk() {
+		if files == nil {
+			return nil, fmt.Errorf("head: series %d: chunk %d on disk without chunk files", s.ref, c.ref)
+		}
+		files.mu.RLock()
+		defer files.mu.RUnlock()
+		return files.readLocked(c.ref)
 	}
 	b := s.mu.xor.bytes()
-	return xorChunk(append(make([]byte, 0, len(b)), b...))
+	return xorChunk(append(make([]byte, 0, len(b)), b...)), nil
 }
 
 // xorChunk wraps the bytes of an XOR chunk.
@@ -225,7 +242,14 @@ func (s *memSeries) sealLocked() {
 // the recoder.
 func (s *memSeries) cutXORLocked() bool {
 	n := len(s.mu.sealed)
-	return n > 0 && s.mu.sealed[n-1].chunk.Encoding() == chunkenc.EncXOR
+	return n > 0 && s.mu.sealed[n-1].chunk != nil && s.mu.sealed[n-1].chunk.Encoding() == chunkenc.EncXOR
+}
+
+// cutOnHeapLocked reports whether the newest cut chunk is on the heap (not
+// in the chunk files yet), for the chunk writer.
+func (s *memSeries) cutOnHeapLocked() bool {
+	n := len(s.mu.sealed)
+	return n > 0 && s.mu.sealed[n-1].chunk != nil
 }
 
 // cutChunkLocked seals the open chunk and opens a new one of encoding e.
