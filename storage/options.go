@@ -57,6 +57,12 @@ type Options struct {
 	// STAsZeroSample is --enable-feature=created-timestamp-zero-ingestion
 	// (head.Options.STAsZeroSample).
 	STAsZeroSample bool
+	// HeadChunksWriteQueueSize is --storage.tsdb.head-chunks-write-queue-size
+	// (head.Options.ChunkWriteQueueSize): each tenant's cut head chunks are
+	// written to <tenant>/head_chunks/ and read back through mmap; this many
+	// series may wait for the background writer, 0 = every commit writes
+	// its own.
+	HeadChunksWriteQueueSize int
 	// MaxBlockDuration is --storage.tsdb.max-block-duration in ms: the
 	// longest range compaction makes (0 = 10% of the retention, at most 31d).
 	MaxBlockDuration int64

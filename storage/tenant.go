@@ -67,6 +67,10 @@ type Tenant struct {
 	}
 }
 
+// headChunksDirName is the directory of a tenant's head chunk segment files
+// (storage/head/FORMAT.md), not Prometheus's chunks_head: the format is ours.
+const headChunksDirName = "head_chunks"
+
 // openTenant locks <opts.Dir>/<id>, opens its WAL and replays it.
 func openTenant(opts Options, id string) (_ *Tenant, err error) {
 	if err := ValidateTenantID(id); err != nil {
@@ -137,6 +141,8 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		SamplesPerChunk:      opts.SamplesPerChunk,
 		STAsZeroSample:       opts.STAsZeroSample,
 		Compactable:          opts.compactable,
+		ChunkDir:             filepath.Join(dir, headChunksDirName),
+		ChunkWriteQueueSize:  opts.HeadChunksWriteQueueSize,
 	})
 	if err == nil {
 		// What the blocks hold is not replayed again, nor accepted again.

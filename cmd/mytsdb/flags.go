@@ -265,7 +265,7 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Hidden().Default("true").BoolVar(&cfg.walCompression)
 	fs.serverOnly("storage.tsdb.wal-compression-type", "Compression algorithm for the tsdb WAL, used when --storage.tsdb.wal-compression is true.", true).
 		Hidden().Default("snappy").EnumVar(&cfg.walCompressionType, "snappy", "zstd")
-	fs.serverOnly("storage.tsdb.head-chunks-write-queue-size", "Size of the queue through which head chunks are written to the disk to be m-mapped, 0 disables the queue completely. Experimental.", false).
+	fs.serverOnly("storage.tsdb.head-chunks-write-queue-size", "Size of the queue through which head chunks are written to the disk to be m-mapped, 0 disables the queue completely. Experimental.", true).
 		Default("0").IntVar(&cfg.headChunksQueueSize)
 	fs.serverOnly("storage.tsdb.samples-per-chunk", "Target number of samples per chunk.", true).
 		Default("120").Hidden().IntVar(&cfg.samplesPerChunk)

@@ -248,6 +248,11 @@ func (w *recodeWorker) collect(h *Head, s *memSeries) {
 		if h.files == nil {
 			sw.new = ourchunks.NewSealedChunk(bytes.Clone(data))
 		} else {
+			// A batch is written to one segment: keep it well below
+			// the segment size.
+			if limit := min(recodeFlushBytes, h.files.maxSize/4); len(w.buf) > 0 && len(w.buf)+len(data)+chunkRecordFixed+16 > int(limit) {
+				w.flush(h)
+			}
 			sw.off = len(w.buf)
 			w.buf = appendChunkRecord(w.buf, s.ref, c.minTime, c.maxTime, enc, data)
 			if len(w.swaps) == 0 || c.maxTime > w.maxt {
