@@ -7,8 +7,10 @@
 // append validation (the same rules and errors as Prometheus's head), the
 // out-of-order window, exemplars (a bounded ring) and per-series metadata,
 // WAL record encoding at commit, parallel WAL replay, retention truncation
-// and WAL checkpoints. It must not touch files itself: the WAL is the only
-// thing it writes to, through wal.WAL. It knows nothing of tenants, HTTP or
+// and WAL checkpoints, and the segment files its cut chunks live in off the
+// Go heap (chunk_files.go, FORMAT.md). Durable state goes only through the
+// WAL (wal.WAL): the chunk files are a cache of it, deleted when a head
+// opens and rebuilt by the replay. It knows nothing of tenants, HTTP or
 // configuration files.
 //
 // Chunks are cut like Prometheus's (~120 samples or a 2h range boundary for
@@ -17,6 +19,15 @@
 // a float chunk is re-encoded in the background into mytsdb's own codec
 // (storage/chunkenc, recode.go), which holds the same samples in about half
 // the bytes and decodes faster; histogram chunks keep upstream's encodings.
+// With Options.ChunkDir every cut chunk (re-encoded first if it is XOR) is
+// then written to the head's chunk segment files and the series keeps only
+// its 8-byte reference; a reader copies the chunk out of a read-only mmap of
+// the file, under the series lock, so no chunk handed out points into a
+// mapping and a segment can be unmapped as soon as no series refers to it
+// (after a truncation: segments whose chunks all end before its mint). The
+// commit that cut the chunks writes them itself when
+// Options.ChunkWriteQueueSize is 0 (Prometheus's default, synchronous) or
+// the queue is full; otherwise the recoder's goroutine does.
 // xorWriter writes the same bytes as chunkenc's XOR appender (a fuzz
 // test compares them bit for bit), without its per-chunk objects and with a
 // 64-bit bit accumulator, because with many series an append is bound by
@@ -78,6 +89,13 @@
 //     go vet's stdmethods check flags (upstream's own package fails it too):
 //     vet this package with -stdmethods=false.
 //   - Start timestamps (AppenderV2's st) are not stored yet.
+//   - With chunk files, a query allocates a copy of each cut chunk it
+//     reads (the open chunk was copied already); their pages are mapped
+//     only while read, and dropped again after a checkpoint.
+//   - After a restart the replayed chunks stay on the heap until the
+//     recoder's sweep has written them (in the background, whatever the
+//     queue size), and that sweep's segments mix every time range, so they
+//     are deleted once the head has moved past the restart.
 //   - Cut float chunks are swapped for their re-encoding by a goroutine
 //     that Close stops; a chunk is never changed in place, so a reader
 //     holding one is unaffected. Chunks from a ChunkQuerier may be in
