@@ -3,6 +3,7 @@ package head
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"mytsdb/storage/wal"
 )
@@ -372,51 +374,94 @@ func benchReplaySmall(b *testing.B) {
 // ("heap") or in chunk files ("files", whose bytes per series it reports too).
 func BenchmarkSeriesMemoryChunks(b *testing.B) {
 	for _, files := range []bool{false, true} {
-		name := "heap"
-		if files {
-			name = "files"
-		}
-		b.Run(name, func(b *testing.B) {
-			const (
-				n         = 10_000
-				perSeries = 600
-			)
+		b.Run(chunkPlace(files), func(b *testing.B) {
 			for range b.N {
 				runtime.GC()
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
-				opts := Options{}
-				if files {
-					opts.ChunkDir = b.TempDir()
-				}
-				h, err := New(opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				lsets := nodeSeries(n, "mem")
-				refs := make([]storage.SeriesRef, n)
-				for k := range perSeries {
-					app := h.Appender(context.Background())
-					for i, l := range lsets {
-						if refs[i], err = app.Append(refs[i], l, int64(1000+15000*k), nodeValue(i, k)); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := app.Commit(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				h.WaitRecoded()
-				lsets, refs = nil, nil
+				h := buildChunkHead(b, files)
 				runtime.GC()
 				runtime.ReadMemStats(&after)
-				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/series")
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/chunkBenchSeries, "heap-B/series")
 				if files {
-					b.ReportMetric(float64(h.files.Size())/n, "file-B/series")
+					b.ReportMetric(float64(h.files.Size())/chunkBenchSeries, "file-B/series")
 				}
-				runtime.KeepAlive(h)
 				_ = h.Close()
 			}
 		})
 	}
+}
+
+// BenchmarkSelectChunks selects and reads every sample of the head of
+// BenchmarkSeriesMemoryChunks: the cost of reading cut chunks from the
+// chunk files (a copy out of the mapping) against the heap.
+func BenchmarkSelectChunks(b *testing.B) {
+	for _, files := range []bool{false, true} {
+		b.Run(chunkPlace(files), func(b *testing.B) {
+			h := buildChunkHead(b, files)
+			defer h.Close()
+			m := labels.MustNewMatcher(labels.MatchEqual, "job", "node")
+			var it chunkenc.Iterator
+			b.ReportAllocs()
+			b.ResetTimer()
+			n := 0
+			for range b.N {
+				q, _ := h.Querier(math.MinInt64, math.MaxInt64)
+				ss := q.Select(context.Background(), false, nil, m)
+				for ss.Next() {
+					it = ss.At().Iterator(it)
+					for it.Next() != chunkenc.ValNone {
+						n++
+					}
+				}
+				if err := ss.Err(); err != nil {
+					b.Fatal(err)
+				}
+				_ = q.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/sample")
+		})
+	}
+}
+
+const (
+	chunkBenchSeries    = 10_000
+	chunkBenchPerSeries = 600
+)
+
+func chunkPlace(files bool) string {
+	if files {
+		return "files"
+	}
+	return "heap"
+}
+
+// buildChunkHead appends chunkBenchPerSeries samples at 15 s to each of
+// chunkBenchSeries node series and waits until the cut chunks are recoded
+// (and written, with files).
+func buildChunkHead(b *testing.B, files bool) *Head {
+	b.Helper()
+	opts := Options{}
+	if files {
+		opts.ChunkDir = b.TempDir()
+	}
+	h, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lsets := nodeSeries(chunkBenchSeries, "mem")
+	refs := make([]storage.SeriesRef, chunkBenchSeries)
+	for k := range chunkBenchPerSeries {
+		app := h.Appender(context.Background())
+		for i, l := range lsets {
+			if refs[i], err = app.Append(refs[i], l, int64(1000+15000*k), nodeValue(i, k)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h.WaitRecoded()
+	return h
 }

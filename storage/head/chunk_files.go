@@ -291,26 +291,79 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// readLocked returns a heap copy of the chunk at ref (f.mu held shared).
-// Copying keeps unmapping simple: no chunk handed out refers to a mapping.
-func (f *chunkFiles) readLocked(ref chunkDiskRef) (chunkenc.Chunk, error) {
+// recordLocked decodes the record at ref (f.mu held shared); its data
+// aliases the mapping, valid while f.mu is held.
+func (f *chunkFiles) recordLocked(ref chunkDiskRef) (chunkRecord, error) {
 	n, off := ref.unpack()
 	seg := f.mu.segs[n]
 	if seg == nil || f.mu.closed {
-		return nil, fmt.Errorf("head: chunk %d: segment %d not open", ref, n)
+		return chunkRecord{}, fmt.Errorf("head: chunk %d: segment %d not open", ref, n)
 	}
-	if int64(off) >= seg.size.Load() {
-		return nil, fmt.Errorf("head: chunk %d: past the end of segment %d", ref, n)
+	size := seg.size.Load()
+	if int64(off) >= size {
+		return chunkRecord{}, fmt.Errorf("head: chunk %d: past the end of segment %d", ref, n)
 	}
-	r, err := decodeChunkRecord(seg.data[off:seg.size.Load()], false)
+	r, err := decodeChunkRecord(seg.data[off:size], false)
 	if err != nil {
-		return nil, fmt.Errorf("head: chunk %d: %w", ref, err)
+		return chunkRecord{}, fmt.Errorf("head: chunk %d: %w", ref, err)
 	}
-	data := slices.Clone(r.data)
+	return r, nil
+}
+
+// readLocked returns a heap copy of the chunk at ref (f.mu held shared).
+// Copying keeps unmapping simple: no chunk handed out refers to a mapping.
+func (f *chunkFiles) readLocked(ref chunkDiskRef) (chunkenc.Chunk, error) {
+	var a chunkArena
+	return a.read(f, ref)
+}
+
+// chunkArena holds the copies of the chunks of one series snapshot: one
+// allocation for their bytes and one for our codec's chunk headers, sized
+// by reserve, rather than two per chunk.
+type chunkArena struct {
+	bytes  []byte
+	sealed []ourchunks.SealedChunk
+}
+
+// reserve sizes the arena for the chunk at ref (call it for every chunk
+// before the first read; f.mu held shared).
+func (a *chunkArena) reserve(f *chunkFiles, ref chunkDiskRef, nBytes, nFloat *int) error {
+	r, err := f.recordLocked(ref)
+	if err != nil {
+		return err
+	}
+	*nBytes += len(r.data)
 	if r.enc == ourchunks.EncFloat {
+		*nFloat++
+	}
+	return nil
+}
+
+// read copies the chunk at ref into the arena (f.mu held shared). Reads
+// past what was reserved still work, with allocations of their own.
+func (a *chunkArena) read(f *chunkFiles, ref chunkDiskRef) (chunkenc.Chunk, error) {
+	r, err := f.recordLocked(ref)
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	if cap(a.bytes)-len(a.bytes) >= len(r.data) {
+		start := len(a.bytes)
+		a.bytes = append(a.bytes, r.data...)
+		data = a.bytes[start:len(a.bytes):len(a.bytes)]
+	} else {
+		data = slices.Clone(r.data)
+	}
+	if r.enc != ourchunks.EncFloat {
+		return chunkenc.FromData(r.enc, data)
+	}
+	if len(a.sealed) == cap(a.sealed) {
 		return ourchunks.NewSealedChunk(data), nil
 	}
-	return chunkenc.FromData(r.enc, data)
+	a.sealed = append(a.sealed, ourchunks.SealedChunk{})
+	c := &a.sealed[len(a.sealed)-1] // Stable: the slice never grows past its capacity.
+	c.Reset(data)
+	return c, nil
 }
 
 // deleteOlder unmaps and deletes the segments (but the one being written)

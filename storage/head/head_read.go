@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	ourchunks "mytsdb/storage/chunkenc"
 )
 
 // snapshotLocked returns the chunks overlapping [mint, maxt] (the open chunk
@@ -17,14 +19,43 @@ import (
 // out-of-order samples in that range. files is the head's chunk files, nil
 // if it has none.
 func (s *memSeries) snapshotLocked(mint, maxt int64, files *chunkFiles) ([]chunkSnap, []oooSample, error) {
-	var out []chunkSnap
+	var (
+		out   []chunkSnap
+		arena chunkArena
+	)
 	n := s.numChunksLocked()
+	if files != nil {
+		files.mu.RLock()
+		defer files.mu.RUnlock()
+		var nBytes, nFloat int
+		for _, c := range s.mu.sealed {
+			if c.onDisk() && c.maxTime >= mint && c.minTime <= maxt {
+				if err := arena.reserve(files, c.ref, &nBytes, &nFloat); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		if nBytes > 0 {
+			arena.bytes = make([]byte, 0, nBytes)
+		}
+		if nFloat > 0 {
+			arena.sealed = make([]ourchunks.SealedChunk, 0, nFloat)
+		}
+	}
 	for i := range n {
 		c := s.chunkRefLocked(i)
 		if c.maxTime < mint || c.minTime > maxt {
 			continue
 		}
-		chk, err := s.chunkLocked(i, files)
+		var (
+			chk chunkenc.Chunk
+			err error
+		)
+		if c.onDisk() {
+			chk, err = arena.read(files, c.ref)
+		} else {
+			chk, err = s.chunkLocked(i, nil)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
