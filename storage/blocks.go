@@ -499,6 +499,10 @@ func (t *Tenant) applyBlockRetentionLocked() error {
 	if t.wal != nil {
 		walBytes, _ = t.wal.Size()
 	}
+	if t.head != nil {
+		// As Prometheus's Head.Size: the WAL and the head's chunk files.
+		walBytes += t.head.ChunkFilesSize()
+	}
 	exp := compaction.Expired(describe(bs), t.opts.RetentionDuration.Milliseconds(), t.opts.RetentionSize, walBytes)
 	if t.tier != nil && len(exp) > 0 {
 		// With the tier on, a block leaves the disk only once the tier

@@ -67,7 +67,8 @@ type Options struct {
 	// longest range compaction makes (0 = 10% of the retention, at most 31d).
 	MaxBlockDuration int64
 	// RetentionSize is --storage.tsdb.retention.size in bytes (0 = off):
-	// the oldest blocks are deleted while blocks and WAL exceed it.
+	// the oldest blocks are deleted while blocks, WAL and the head's chunk
+	// files (as Prometheus counts chunks_head/) exceed it.
 	RetentionSize int64
 	// BlockSegmentSize is --storage.tsdb.max-block-chunk-segment-size: the
 	// largest chunk segment file of a block (0 = 512 MiB).

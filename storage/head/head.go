@@ -200,6 +200,16 @@ func (h *Head) NumSeries() uint64 { return uint64(h.numSeries.Load()) }
 // read without the metric's lock.
 func (h *Head) SamplesAppended() uint64 { return h.appended.Load() }
 
+// ChunkFilesSize is the bytes of the head's chunk segment files (0 without
+// Options.ChunkDir), which Prometheus counts in its size retention as it
+// counts chunks_head/.
+func (h *Head) ChunkFilesSize() int64 {
+	if h.files == nil {
+		return 0
+	}
+	return h.files.Size()
+}
+
 // Close releases the head. It does not close the WAL (its owner does).
 func (h *Head) Close() error {
 	if h.closed.Swap(true) {

@@ -100,12 +100,7 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 			func() float64 { return float64(h.exemplars.capacity()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_head_chunks_storage_size_bytes", Help: "Size of the chunks_head directory."},
-			func() float64 {
-				if h.files == nil {
-					return 0
-				}
-				return float64(h.files.Size())
-			}),
+			func() float64 { return float64(h.ChunkFilesSize()) }),
 	)
 	return m
 }
