@@ -207,6 +207,32 @@ func TestChunkFilesAcrossCuts(t *testing.T) {
 			if len(after) > len(before)+1 {
 				t.Fatalf("segments %v before the restart, %v after", before, after)
 			}
+			// The replay's segments mix every time range: they go once
+			// the head has moved past the restart.
+			for r := int64(12); r < 16; r++ {
+				appendSteady(t, []*Head{heap, files}, lsets, r*chunkRange, (r+1)*chunkRange, step)
+				for _, h := range []*Head{heap, files} {
+					if _, maxt, ok := h.Compactable(); ok {
+						if err := h.PrepareCut(context.Background(), maxt); err != nil {
+							t.Fatal(err)
+						}
+						if err := h.FinishCut(maxt); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				files.WaitRecoded()
+				sameSamples(t, fmt.Sprintf("range %d, after the restart", r), allSamples(t, files), allSamples(t, heap))
+			}
+			left := segmentFiles(t, dir)
+			for _, n := range after {
+				if slices.Contains(left, n) {
+					t.Fatalf("segment %s of the replay still there 4 ranges later: %v", n, left)
+				}
+			}
+			if len(left) > maxSegs+1 {
+				t.Fatalf("%d segment files after the restart, %d at most before", len(left), maxSegs)
+			}
 		})
 	}
 }
