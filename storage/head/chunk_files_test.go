@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/tsdbutil"
 
 	"mytsdb/storage/wal"
@@ -430,4 +433,142 @@ func FuzzChunkSegment(f *testing.F) {
 // allSamples returns every sample of the head by series.
 func allSamples(t testing.TB, h *Head) map[string][]mSample {
 	return allSamplesIn(t, h, math.MinInt64, math.MaxInt64)
+}
+
+// TestChunkFilesConcurrent appends (4 committers, disjoint series), reads
+// (2 goroutines) and cuts (PrepareCut, FinishCut: segments deleted) at the
+// same time on a head with chunk files, with and without a write queue;
+// run with -race. Readers must never fail, and what the head keeps at the
+// end is every sample since its min time, bit for bit.
+func TestChunkFilesConcurrent(t *testing.T) {
+	for _, queue := range []int{0, 8} {
+		t.Run(fmt.Sprintf("queue=%d", queue), func(t *testing.T) {
+			const (
+				series, perSeries = 40, 600
+				chunkRange        = int64(40 * 60 * 1000)
+			)
+			dir := t.TempDir()
+			h, err := New(Options{ChunkRange: chunkRange, ChunkDir: dir, ChunkWriteQueueSize: queue, ChunkSegmentSize: 8 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			lsets := make([]labels.Labels, series)
+			for i := range lsets {
+				lsets[i] = labels.FromStrings("__name__", "m", "i", strconv.Itoa(i))
+			}
+			stop := make(chan struct{})
+			var bg sync.WaitGroup
+			for range 2 {
+				bg.Add(1)
+				go func() {
+					defer bg.Done()
+					var it chunkenc.Iterator
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						q, _ := h.Querier(math.MinInt64, math.MaxInt64)
+						ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m"))
+						for ss.Next() {
+							it = ss.At().Iterator(it)
+							prev := int64(math.MinInt64)
+							for it.Next() != chunkenc.ValNone {
+								if tt := it.AtT(); tt <= prev {
+									t.Errorf("timestamps not increasing: %d after %d", tt, prev)
+								} else {
+									prev = tt
+								}
+							}
+							if err := it.Err(); err != nil {
+								t.Error(err)
+							}
+						}
+						if err := ss.Err(); err != nil {
+							t.Error(err)
+						}
+						_ = q.Close()
+					}
+				}()
+			}
+			bg.Add(1)
+			go func() { // The cutter.
+				defer bg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, maxt, ok := h.Compactable(); ok {
+						if err := h.PrepareCut(context.Background(), maxt); err != nil {
+							t.Error(err)
+							return
+						}
+						if err := h.FinishCut(maxt); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			// Four committers per round, in step, so that none makes
+			// another's samples out of bounds.
+			for k := range perSeries {
+				var apps sync.WaitGroup
+				for g := range 4 {
+					apps.Add(1)
+					go func() {
+						defer apps.Done()
+						app := h.Appender(context.Background())
+						for i := g; i < series; i += 4 {
+							if _, err := app.Append(0, lsets[i], int64(k)*15000, recodeValue(i, k)); err != nil {
+								t.Error(err)
+							}
+						}
+						if err := app.Commit(); err != nil {
+							t.Error(err)
+						}
+					}()
+				}
+				apps.Wait()
+			}
+			close(stop)
+			bg.Wait()
+			h.WaitRecoded()
+			if onHeap, _ := chunkPlaces(h); onHeap != 0 || testutil.ToFloat64(h.metrics.recode.written) == 0 {
+				t.Fatalf("%d cut chunks on the heap, %v written", onHeap, testutil.ToFloat64(h.metrics.recode.written))
+			}
+			if n, files := h.files.numSegments(), len(segmentFiles(t, dir)); n != files {
+				t.Fatalf("%d segments mapped, %d files", n, files)
+			}
+			q, _ := h.Querier(math.MinInt64, math.MaxInt64)
+			defer q.Close()
+			ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m"))
+			n := 0
+			for ; ss.Next(); n++ {
+				i, _ := strconv.Atoi(ss.At().Labels().Get("i"))
+				got, err := readIterator(ss.At().Iterator(nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == 0 || got[len(got)-1].t != (perSeries-1)*15000 {
+					t.Fatalf("series %d: %d samples, the last missing", i, len(got))
+				}
+				k0 := int(got[0].t / 15000)
+				for j, s := range got {
+					k := k0 + j
+					if want := recodeValue(i, k); s.t != int64(k)*15000 || math.Float64bits(s.v) != math.Float64bits(want) {
+						t.Fatalf("series %d sample %d: (%d, %x), want (%d, %x)", i, j, s.t, math.Float64bits(s.v), int64(k)*15000, math.Float64bits(want))
+					}
+				}
+			}
+			if n != series {
+				t.Fatalf("%d series, want %d", n, series)
+			}
+		})
+	}
 }
