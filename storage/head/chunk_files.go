@@ -31,6 +31,10 @@ import (
 // (Prometheus's chunks_head files are 128 MiB at most too).
 const DefaultChunkSegmentSize = 128 << 20
 
+// minChunkSegmentSize keeps a segment larger than any one chunk record (a
+// histogram chunk is cut at about 1 KiB, twice that at most).
+const minChunkSegmentSize = 4 << 10
+
 const (
 	chunkSegmentMagic   = "MYHC"
 	chunkSegmentVersion = 1

@@ -59,7 +59,7 @@ type Options struct {
 	// chunks itself before it returns. Only with ChunkDir.
 	ChunkWriteQueueSize int
 	// ChunkSegmentSize is the largest chunk segment file (0 =
-	// DefaultChunkSegmentSize); at most 4 GiB.
+	// DefaultChunkSegmentSize); at least 4 KiB, less than 4 GiB.
 	ChunkSegmentSize int64
 }
 
@@ -69,8 +69,8 @@ func (o Options) Validate() error {
 	if o.OutOfOrderTimeWindow < 0 {
 		errs = append(errs, fmt.Errorf("head: negative OutOfOrderTimeWindow %d", o.OutOfOrderTimeWindow))
 	}
-	if o.ChunkSegmentSize < 0 || o.ChunkSegmentSize > 1<<32-1 {
-		errs = append(errs, fmt.Errorf("head: ChunkSegmentSize %d out of (0, 4 GiB)", o.ChunkSegmentSize))
+	if o.ChunkSegmentSize != 0 && (o.ChunkSegmentSize < minChunkSegmentSize || o.ChunkSegmentSize > 1<<32-1) {
+		errs = append(errs, fmt.Errorf("head: ChunkSegmentSize %d out of [4 KiB, 4 GiB)", o.ChunkSegmentSize))
 	}
 	if o.ReplayWorkers < 0 {
 		errs = append(errs, fmt.Errorf("head: negative ReplayWorkers %d", o.ReplayWorkers))
