@@ -94,8 +94,9 @@
 //     only while read, and dropped again after a checkpoint.
 //   - After a restart the replayed chunks stay on the heap until the
 //     recoder's sweep has written them (in the background, whatever the
-//     queue size), and that sweep's segments mix every time range, so they
-//     are deleted once the head has moved past the restart.
+//     queue size; each series' oldest chunk first, round by round, so that
+//     the segments fill roughly in time order and the cuts delete them in
+//     order).
 //   - Cut float chunks are swapped for their re-encoding by a goroutine
 //     that Close stops; a chunk is never changed in place, so a reader
 //     holding one is unaffected. Chunks from a ChunkQuerier may be in

@@ -3,6 +3,7 @@ package head
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -166,12 +167,14 @@ func (h *Head) recodeLoop(done chan struct{}) {
 		all := r.all
 		r.all = false
 		r.mu.Unlock()
-		if all {
+		if all && h.files == nil {
 			h.series.forEach(func(s *memSeries) {
 				if !h.closed.Load() {
 					w.collect(h, s)
 				}
 			})
+		} else if all {
+			h.sweepToFiles(&w)
 		}
 		for i, s := range batch {
 			if !h.closed.Load() {
@@ -180,6 +183,24 @@ func (h *Head) recodeLoop(done chan struct{}) {
 			batch[i] = nil
 		}
 		w.flush(h)
+	}
+}
+
+// sweepToFiles writes every cut chunk still on the heap (after a replay) to
+// the chunk files in rounds, each series' oldest such chunk per round, so
+// that the segments fill roughly in time order and the cuts that follow
+// delete them in order, as they delete those the appends fill.
+func (h *Head) sweepToFiles(w *recodeWorker) {
+	for {
+		found := false
+		h.series.forEach(func(s *memSeries) {
+			if !h.closed.Load() && w.collectN(h, s, 1) {
+				found = true
+			}
+		})
+		if !found || !w.flush(h) {
+			return
+		}
 	}
 }
 
@@ -219,17 +240,25 @@ type chunkSwap struct {
 }
 
 // collect queues the series' chunks to swap, see recodeWorker.
-func (w *recodeWorker) collect(h *Head, s *memSeries) {
+func (w *recodeWorker) collect(h *Head, s *memSeries) { w.collectN(h, s, math.MaxInt) }
+
+// collectN is collect of the series' n oldest chunks to swap; it reports
+// whether it found any.
+func (w *recodeWorker) collectN(h *Head, s *memSeries, n int) bool {
 	s.mu.Lock()
 	w.todo = w.todo[:0]
 	if !s.mu.deleted {
 		for _, c := range s.mu.sealed {
+			if len(w.todo) == n {
+				break
+			}
 			if c.chunk != nil && (h.files != nil || c.chunk.Encoding() == chunkenc.EncXOR) {
 				w.todo = append(w.todo, c)
 			}
 		}
 	}
 	s.mu.Unlock()
+	found := len(w.todo) > 0
 	for _, c := range w.todo {
 		sw := chunkSwap{s: s, old: c.chunk}
 		enc, data := c.chunk.Encoding(), c.chunk.Bytes()
@@ -265,12 +294,14 @@ func (w *recodeWorker) collect(h *Head, s *memSeries) {
 	if len(w.buf) >= recodeFlushBytes || len(w.swaps) >= recodeFlushChunks {
 		w.flush(h)
 	}
+	return found
 }
 
-// flush writes the batch (chunk files) and swaps the chunks in.
-func (w *recodeWorker) flush(h *Head) {
+// flush writes the batch (chunk files) and swaps the chunks in. It
+// reports false if the write failed (the chunks stay on the heap).
+func (w *recodeWorker) flush(h *Head) bool {
 	if len(w.swaps) == 0 {
-		return
+		return true
 	}
 	var (
 		seg SegmentNum
@@ -285,7 +316,7 @@ func (w *recodeWorker) flush(h *Head) {
 				h.logger.Error("Head chunks not written to the chunk files, they stay on the heap", "chunks", len(w.swaps), "err", err)
 			}
 			w.reset()
-			return
+			return false
 		}
 	}
 	var recodedN, writtenN int
@@ -316,6 +347,7 @@ func (w *recodeWorker) flush(h *Head) {
 	h.metrics.recode.recoded.Add(float64(recodedN))
 	h.metrics.recode.written.Add(float64(writtenN))
 	w.reset()
+	return true
 }
 
 func (w *recodeWorker) reset() {
