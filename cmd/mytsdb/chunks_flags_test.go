@@ -105,6 +105,7 @@ func TestHeadChunksWriteQueueSize(t *testing.T) {
 			if m[names[0]] < 12 || m[names[2]] <= 0 || (m[names[1]] > 0) != (queue == "0") {
 				t.Fatalf("metrics %v", m)
 			}
+			t.Logf("metrics %v", m)
 			segs, err := os.ReadDir(filepath.Join(data, "default", "head_chunks"))
 			if err != nil || len(segs) == 0 {
 				t.Fatalf("head_chunks: %v %v", segs, err)

@@ -581,3 +581,40 @@ func TestChunkFilesConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkFilesOneRecordPerChunk: a commit that cuts several chunks of a
+// series (a remote write of many samples per series) writes each once.
+func TestChunkFilesOneRecordPerChunk(t *testing.T) {
+	for _, queue := range []int{0, 1000} {
+		dir := t.TempDir()
+		h, err := New(Options{ChunkDir: dir, ChunkWriteQueueSize: queue})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := h.Appender(context.Background())
+		for i, l := range steadyLsets(4)[1:] {
+			for k := range 600 {
+				if _, err := app.Append(0, l, int64(k)*1000, nodeValue(i, k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		h.WaitRecoded()
+		b, err := os.ReadFile(filepath.Join(dir, "00000001"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := scanChunkSegment(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onHeap, onDisk := chunkPlaces(h)
+		if onHeap != 0 || onDisk < 12 || len(recs) != onDisk {
+			t.Fatalf("queue %d: %d records for %d chunks in files (%d on the heap), want one each, 12 at least", queue, len(recs), onDisk, onHeap)
+		}
+		_ = h.Close()
+	}
+}

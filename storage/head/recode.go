@@ -221,6 +221,9 @@ const recodeFlushChunks = 4096
 type recodeWorker struct {
 	todo  []memChunk
 	swaps []chunkSwap
+	// pending are the chunks in swaps: a series queued twice before a
+	// flush (a commit that cut two of its chunks) is not written twice.
+	pending map[chunkenc.Chunk]struct{}
 	buf   []byte // records to write (chunk files only)
 	maxt  int64  // newest chunk maxt in buf
 	ts    []int64
@@ -252,7 +255,7 @@ func (w *recodeWorker) collectN(h *Head, s *memSeries, n int) bool {
 			if len(w.todo) == n {
 				break
 			}
-			if c.chunk != nil && (h.files != nil || c.chunk.Encoding() == chunkenc.EncXOR) {
+			if _, ok := w.pending[c.chunk]; !ok && c.chunk != nil && (h.files != nil || c.chunk.Encoding() == chunkenc.EncXOR) {
 				w.todo = append(w.todo, c)
 			}
 		}
@@ -289,6 +292,10 @@ func (w *recodeWorker) collectN(h *Head, s *memSeries, n int) bool {
 			}
 		}
 		w.swaps = append(w.swaps, sw)
+		if w.pending == nil {
+			w.pending = map[chunkenc.Chunk]struct{}{}
+		}
+		w.pending[c.chunk] = struct{}{}
 	}
 	clear(w.todo)
 	if len(w.buf) >= recodeFlushBytes || len(w.swaps) >= recodeFlushChunks {
@@ -351,6 +358,7 @@ func (w *recodeWorker) flush(h *Head) bool {
 }
 
 func (w *recodeWorker) reset() {
+	clear(w.pending)
 	clear(w.swaps)
 	w.swaps = w.swaps[:0]
 	w.buf = w.buf[:0]
