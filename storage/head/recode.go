@@ -224,12 +224,12 @@ type recodeWorker struct {
 	// pending are the chunks in swaps: a series queued twice before a
 	// flush (a commit that cut two of its chunks) is not written twice.
 	pending map[chunkenc.Chunk]struct{}
-	buf   []byte // records to write (chunk files only)
-	maxt  int64  // newest chunk maxt in buf
-	ts    []int64
-	vs    []float64
-	enc   []byte
-	it    chunkenc.Iterator
+	buf     []byte // records to write (chunk files only)
+	maxt    int64  // newest chunk maxt in buf
+	ts      []int64
+	vs      []float64
+	enc     []byte
+	it      chunkenc.Iterator
 }
 
 // chunkSwap is one chunk to replace: by new (no chunk files) or by the
