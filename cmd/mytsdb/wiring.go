@@ -243,11 +243,17 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 		return t, nil
 	}
 	serveAPI(s, wh, sm, cs, reg, appendable, promapi.Options{
-		Engine:          engine,
-		Storage:         st.apiStorage,
-		ValidateTenant:  storage.ValidateTenantID,
-		Rules:           rl,
-		Alertmanagers:   rl,
+		Engine:         engine,
+		Storage:        st.apiStorage,
+		ValidateTenant: storage.ValidateTenantID,
+		Rules:          rl,
+		Alertmanagers:  rl,
+		TenantRules: func(tenant string) promapi.RulesRetriever {
+			if m := rl.Tenant(tenant); m != nil {
+				return m
+			}
+			return nil
+		},
 		LookbackDelta:   time.Duration(s.cfg.lookbackDelta),
 		QueryTimeout:    time.Duration(s.cfg.queryTimeout),
 		EnableAdmin:     s.cfg.enableAdminAPI,
@@ -334,8 +340,9 @@ func serveAPI(s *server, wh *web.Handler, sm *scrape.Manager, cs *configState, r
 	}
 }
 
-// newRuler builds the rule and notifier managers over the default tenant:
-// rules query and append there, as scraped data lands there.
+// newRuler builds the rule and notifier managers: the config's rules query
+// and append in the default tenant, where scraped data lands, and each
+// tenant directory of --rules.tenant-dir's rules in that tenant.
 func newRuler(s *server, st *localStorage, engine *promql.Engine, sdMetrics *discovery.SDMetrics, reg prometheus.Registerer) (*ruler.Ruler, error) {
 	def := st.db.Default()
 	if def == nil {
@@ -361,6 +368,15 @@ func newRuler(s *server, st *localStorage, engine *promql.Engine, sdMetrics *dis
 		QueueCapacity:        s.cfg.notifierQueueCapacity,
 		MaxBatchSize:         s.cfg.notifierBatchSize,
 		DrainOnShutdown:      s.cfg.notifierDrainOnShutdown,
+		TenantDir:            s.cfg.tenantRuleDir,
+		DefaultTenant:        storage.DefaultTenant,
+		Tenant: func(id string) (ruler.TenantStorage, error) {
+			t, err := st.db.Tenant(id)
+			if err != nil {
+				return nil, err
+			}
+			return t, nil
+		},
 	})
 }
 
