@@ -148,7 +148,12 @@ func (s *server) runAgent() int {
 		stopWeb()
 		return 1
 	}
-	adb, err := agent.Open(logger, reg, rs, s.cfg.agentPath, agentOptions(s.cfg, s.oooWindow))
+	aopts := agentOptions(s.cfg, s.oooWindow)
+	// The feature options Prometheus passes to its agent (setFeatureListOptions).
+	aopts.EnableMetadataWALRecords = s.features.appendMetadata
+	aopts.EnableSTStorage = s.features.agentSTStorage
+	aopts.EnableSTAsZeroSample = s.features.stZeroIngestion
+	adb, err := agent.Open(logger, reg, rs, s.cfg.agentPath, aopts)
 	if err != nil {
 		logger.Error("Fatal error", "err", fmt.Errorf("opening storage failed: %w", err))
 		_ = rs.Close()
@@ -252,6 +257,7 @@ func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *s
 			Registerer:              reg,
 			AcceptedProtos:          protos,
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			AppendMetadata:          s.features.appendMetadata,
 			ValidateTenant:          anyTenant,
 		})
 	}
@@ -264,6 +270,7 @@ func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *s
 			NativeDelta:             s.features.nativeOTLPDelta,
 			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			AppendMetadata:          s.features.appendMetadata,
 			ValidateTenant:          anyTenant,
 			Logger:                  s.logger.With("component", "otlp"),
 			Registerer:              reg,

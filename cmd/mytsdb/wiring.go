@@ -253,6 +253,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 			Registerer:              reg,
 			AcceptedProtos:          protos,
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			AppendMetadata:          s.features.appendMetadata,
 			ValidateTenant:          storage.ValidateTenantID,
 		})
 	}
@@ -271,6 +272,7 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 			NativeDelta:             s.features.nativeOTLPDelta,
 			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			AppendMetadata:          s.features.appendMetadata,
 			ValidateTenant:          storage.ValidateTenantID,
 			Logger:                  s.logger.With("component", "otlp"),
 			Registerer:              reg,
