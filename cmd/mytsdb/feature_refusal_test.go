@@ -66,6 +66,23 @@ func TestRefusedFeatures(t *testing.T) {
 		t.Errorf("agent, old-ui: exit %d, output:\n%s", code, out)
 	}
 
+	// The config's form of xor2-encoding: the start fails as for any
+	// config the storage refuses; xor (the default) is accepted.
+	for _, floats := range []string{"xor2", "xor"} {
+		cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+		writeFile(t, cfg, "storage:\n  tsdb:\n    chunk_encoding:\n      floats: "+floats+"\n")
+		args := common("--config.file=" + cfg)
+		if floats == "xor" {
+			p := start(t, mytsdbBinary, t.TempDir(), strings.TrimPrefix(args[0], "--web.listen-address="), args...)
+			p.waitReady(30 * time.Second)
+			continue
+		}
+		code, out := runToExit(t, mytsdbBinary, args...)
+		if code == 0 || !strings.Contains(out, `storage.tsdb.chunk_encoding.floats: \"xor2\" is not supported by mytsdb`) {
+			t.Errorf("chunk_encoding.floats: xor2: exit %d, output:\n%s", code, out)
+		}
+	}
+
 	// Accepted in agent mode, with Prometheus's log lines.
 	cfg := filepath.Join(t.TempDir(), "agent.yml")
 	writeFile(t, cfg, "global:\n  scrape_interval: 1h\n")
