@@ -132,7 +132,12 @@ func (s *server) runAgent() int {
 		stopWeb()
 		return 1
 	}
-	adb, err := agent.Open(logger, reg, rs, s.cfg.agentPath, agentOptions(s.cfg, s.oooWindow))
+	aopts := agentOptions(s.cfg, s.oooWindow)
+	// The feature options Prometheus passes to its agent (setFeatureListOptions).
+	aopts.EnableMetadataWALRecords = s.features.appendMetadata
+	aopts.EnableSTStorage = s.features.agentSTStorage
+	aopts.EnableSTAsZeroSample = s.features.stZeroIngestion
+	adb, err := agent.Open(logger, reg, rs, s.cfg.agentPath, aopts)
 	if err != nil {
 		logger.Error("Fatal error", "err", fmt.Errorf("opening storage failed: %w", err))
 		_ = rs.Close()

@@ -391,7 +391,7 @@ func (s *server) run() int {
 		Registerer: reg,
 		// Through the fanout, as in Prometheus: the remote queues learn the
 		// ingestion rate they shard by.
-		Appendable: rem.Fanout(),
+		Appendable: scrapeAppendable(rem.Fanout(), s.features.appendMetadata),
 		Scrape:     scrapeOpts,
 		SDMetrics:  sdMetrics,
 	})

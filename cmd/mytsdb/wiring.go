@@ -188,6 +188,11 @@ func registerTimeGauges(db *storage.DB, reg prometheus.Registerer) {
 // applyConfig hands a new configuration to the storage when it can take one;
 // otherwise it says which storage settings need a restart.
 func (l *localStorage) applyConfig(c *config.Config) error {
+	// The config's form of --enable-feature=xor2-encoding, refused alike
+	// (xor, Prometheus's default, is what the head appends anyway).
+	if tc := c.StorageConfig.TSDBConfig; tc != nil && tc.ChunkEncoding.Floats == config.FloatChunkEncodingXOR2 {
+		return fmt.Errorf("storage.tsdb.chunk_encoding.floats: %q is not supported by mytsdb: %s", tc.ChunkEncoding.Floats, refusedFeatures["xor2-encoding"])
+	}
 	if a, ok := any(l.db).(interface{ ApplyConfig(*config.Config) error }); ok {
 		return a.ApplyConfig(c)
 	}
@@ -286,6 +291,7 @@ func serveAPI(s *server, wh *web.Handler, sm *scrape.Manager, cs *configState, r
 			Registerer:              reg,
 			AcceptedProtos:          protos,
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			AppendMetadata:          s.features.appendMetadata,
 			ValidateTenant:          o.ValidateTenant,
 		})
 	}
@@ -298,6 +304,7 @@ func serveAPI(s *server, wh *web.Handler, sm *scrape.Manager, cs *configState, r
 			NativeDelta:             s.features.nativeOTLPDelta,
 			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
+			AppendMetadata:          s.features.appendMetadata,
 			ValidateTenant:          o.ValidateTenant,
 			Logger:                  s.logger.With("component", "otlp"),
 			Registerer:              reg,
