@@ -19,6 +19,13 @@ import (
 
 func newTestRuler(t *testing.T) (*Ruler, *storage.DB, *promql.Engine) {
 	t.Helper()
+	return newTestRulerWith(t, func(*Options, *storage.DB) {})
+}
+
+// newTestRulerWith is newTestRuler with options changed by set, which is
+// given the storage.
+func newTestRulerWith(t *testing.T, set func(*Options, *storage.DB)) (*Ruler, *storage.DB, *promql.Engine) {
+	t.Helper()
 	db, err := storage.Open(storage.Options{Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -26,8 +33,10 @@ func newTestRuler(t *testing.T) (*Ruler, *storage.DB, *promql.Engine) {
 	t.Cleanup(func() { db.Close() })
 	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 	u, _ := url.Parse("http://example:9090")
-	r, err := New(Options{Engine: engine, Appendable: db.Default(), Queryable: db.Default(), ExternalURL: u,
-		OutageTolerance: time.Hour, ForGracePeriod: 10 * time.Minute, ResendDelay: time.Minute, MaxConcurrentEvals: 4})
+	o := Options{Engine: engine, Appendable: db.Default(), Queryable: db.Default(), ExternalURL: u,
+		OutageTolerance: time.Hour, ForGracePeriod: 10 * time.Minute, ResendDelay: time.Minute, MaxConcurrentEvals: 4}
+	set(&o, db)
+	r, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,20 +155,11 @@ func TestNewRequiresOptions(t *testing.T) {
 // tenant is an error that leaves the other tenants loaded, a directory
 // removed stops its rules, and Stop without Run returns.
 func TestTenantRules(t *testing.T) {
-	db, err := storage.Open(storage.Options{Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-	u, _ := url.Parse("http://example:9090")
 	dir := t.TempDir()
-	r, err := New(Options{Engine: engine, Appendable: db.Default(), Queryable: db.Default(), ExternalURL: u,
-		TenantDir: dir, DefaultTenant: storage.DefaultTenant,
-		Tenant: func(id string) (TenantStorage, error) { return db.Tenant(id) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _, _ := newTestRulerWith(t, func(o *Options, db *storage.DB) {
+		o.TenantDir, o.DefaultTenant = dir, storage.DefaultTenant
+		o.Tenant = func(id string) (TenantStorage, error) { return db.Tenant(id) }
+	})
 	write := func(tenant, rules string) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Join(dir, tenant), 0o755); err != nil {
@@ -175,7 +175,7 @@ func TestTenantRules(t *testing.T) {
 	write(storage.DefaultTenant, "groups: []\n")
 	c := config.DefaultConfig
 	c.GlobalConfig.EvaluationInterval = model.Duration(100 * time.Millisecond)
-	err = r.ApplyRules(&c)
+	err := r.ApplyRules(&c)
 	if err == nil || !strings.Contains(err.Error(), `tenant rule directory "bad id"`) || !strings.Contains(err.Error(), `tenant rule directory "default"`) {
 		t.Fatalf("ApplyRules: %v, want both bad directories named", err)
 	}
