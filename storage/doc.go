@@ -94,10 +94,15 @@
 // tier at once; until a bucket unreachable at open answers, every query
 // carries that warning.
 //
-// Caveats of the tier: delete_series and clean_tombstones reach local
-// blocks only (a block uploaded before a delete is written again only
-// while it is still local: its copy no longer verifies); snapshots and
-// `mytsdb tsdb export` hold local blocks only.
+// The admin API reaches the tier's blocks as Prometheus's reaches its own
+// (tier_admin.go): delete_series rewrites each block held only in the
+// bucket without the deleted samples (the new block names the old one as
+// its parent, which hides it from then on, and the old one is deleted),
+// and deletes the bucket copy of a block also held locally (the local
+// block takes tombstones and is uploaded again); clean_tombstones deletes
+// what an interrupted rewrite left; a snapshot writes the bucket-only
+// blocks into it as local blocks, so it holds all the data; `mytsdb tsdb
+// export` reads the bucket too. These fail while the bucket cannot be read.
 //
 // Queriers merge the head and the blocks overlapping the range with the
 // upstream merge queriers (chained merge: a sample two sources hold is
