@@ -112,32 +112,6 @@ func ParquetCases(cases []corpus.Case) []corpus.Case {
 	return out
 }
 
-// parquetKnown are the outcomes that differ in the Parquet mode for a
-// reason not fixed yet, and why. Streamed remote read sends chunks as
-// stored: a native histogram chunk's counter-reset header (NotCounterReset
-// where the head cut a chunk after another without a reset) is not kept in
-// the Parquet objects, so the chunks mytsdb re-encodes from them start
-// "unknown"; samples, hints and every query answer are the same.
-var parquetKnown = map[string]string{
-	"remote read: streamed native histograms": "native histogram chunk counter-reset headers are not kept in Parquet (README, Planned)",
-	"remote read: streamed every cmp series":  "native histogram chunk counter-reset headers are not kept in Parquet (README, Planned)",
-}
-
-// SetAsideParquetKnown returns outs without the failed outcomes listed in
-// parquetKnown (in the Parquet mode only), and one line per outcome set
-// aside for the caller to print: a known difference is shown, not counted.
-func (e *Env) SetAsideParquetKnown(outs []Outcome) (kept []Outcome, aside []string) {
-	for _, o := range outs {
-		name := strings.TrimPrefix(o.Name, "[parquet] ")
-		if why, ok := parquetKnown[name]; ok && e.Parquet && !o.Result.OK {
-			aside = append(aside, fmt.Sprintf("known difference, not counted: %s: %s", o.Name, why))
-			continue
-		}
-		kept = append(kept, o)
-	}
-	return kept, aside
-}
-
 func maxLevel(bs []Block) int {
 	m := 0
 	for _, b := range bs {

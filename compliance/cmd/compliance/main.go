@@ -181,11 +181,6 @@ func mainErr(full bool, modes []mode, swap bool, candidate, run string, verbose 
 		if err != nil {
 			return fatal(err)
 		}
-		var aside []string
-		o, aside = env.SetAsideParquetKnown(o)
-		for _, line := range aside {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", m.label, line)
-		}
 		for i := range o {
 			o[i].Name = m.prefix + o[i].Name
 		}
