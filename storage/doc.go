@@ -124,7 +124,12 @@
 //     Options.KeepPrometheusData, convert.go moves it part by part into the
 //     default tenant's blocks (write, verify series by series, serve, then
 //     remove Prometheus's copy; crash-safe at every step) and snapshots,
-//     exports and retention then see it as ours.
+//     exports and retention then see it as ours. With the tier open, a
+//     Prometheus block ending Options.TierLocalRetention or more behind
+//     the newest data goes straight to the bucket instead (written under
+//     its ULID, verified against the source, then the source removed; a
+//     copy a crash left is verified, not rewritten): what the lifecycle
+//     would upload and drop at the next round, without a local copy.
 //   - Series and iterators from a tenant's querier are valid until its
 //     Close (block data is memory-mapped), as with Prometheus's queriers.
 //   - delete_series applies to the head at once (the samples are removed and
