@@ -179,15 +179,15 @@ func TestParentsReplaced(t *testing.T) {
 	if rs := s.Replaced(); !slices.Equal(rs, []ulid.ULID{old.ULID}) {
 		t.Fatalf("replaced %v, want %s", rs, old.ULID)
 	}
-	if _, err := s.BlockQuerier(old.ULID); !errors.Is(err, ErrNotListed) {
-		t.Fatalf("BlockQuerier of the replaced block: %v", err)
+	if _, err := s.BlockChunkQuerier(old.ULID); !errors.Is(err, ErrNotListed) {
+		t.Fatalf("BlockChunkQuerier of the replaced block: %v", err)
 	}
-	bq, err := s.BlockQuerier(succ.ULID)
+	bq, err := s.BlockChunkQuerier(succ.ULID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer bq.Close()
-	compareSeries(t, "successor", gotSeries(t, bq.Select(ctx, true, nil, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))),
+	compareSeries(t, "successor", gotChunkSeries(t, bq.Select(ctx, true, nil, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))),
 		m.want(m.mint, m.maxt-1, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")))
 	if err := s.Delete(ctx, old.ULID); err != nil {
 		t.Fatal(err)

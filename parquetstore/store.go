@@ -280,10 +280,11 @@ func (s *Store) Querier(mint, maxt int64) (storage.Querier, error) {
 	return storage.NewMergeQuerier(qs, nil, storage.ChainedSeriesMerge), nil
 }
 
-// BlockQuerier returns a querier over block id alone (its whole range).
-// As every querier of the store, an unreadable part of the block is a
-// warning of the series set, not an error.
-func (s *Store) BlockQuerier(id ulid.ULID) (storage.Querier, error) {
+// BlockChunkQuerier returns a chunk querier over block id alone (its
+// whole range), whose native histogram chunks are those of the block's
+// source. As every querier of the store, an unreadable part of the block
+// is a warning of the series set, not an error.
+func (s *Store) BlockChunkQuerier(id ulid.ULID) (storage.ChunkQuerier, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.mu.closed {
@@ -291,7 +292,7 @@ func (s *Store) BlockQuerier(id ulid.ULID) (storage.Querier, error) {
 	}
 	for _, b := range s.mu.blocks {
 		if b.meta.ULID == id {
-			return sampleQuerier{&blockQuerier{b: b, mint: b.meta.MinTime, maxt: b.meta.MaxTime - 1, s: s}}, nil
+			return chunkQuerier{&blockQuerier{b: b, mint: b.meta.MinTime, maxt: b.meta.MaxTime - 1, s: s}}, nil
 		}
 	}
 	return nil, fmt.Errorf("parquetstore: block %s/%s: %w", s.tenant, id, ErrNotListed)

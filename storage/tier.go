@@ -59,8 +59,9 @@ type TierStore interface {
 	Blocks() []TierBlock
 	Querier(mint, maxt int64) (promstorage.Querier, error)
 	ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error)
-	// BlockQuerier reads one listed block alone, over its whole range.
-	BlockQuerier(id ulid.ULID) (promstorage.Querier, error)
+	// BlockChunkQuerier reads one listed block alone, over its whole
+	// range, its chunks those the block was written from where it can.
+	BlockChunkQuerier(id ulid.ULID) (promstorage.ChunkQuerier, error)
 	// Replaced lists the blocks another complete block names as parents:
 	// hidden from Blocks and the queriers, left for Delete.
 	Replaced() []ulid.ULID

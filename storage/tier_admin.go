@@ -128,7 +128,7 @@ func (t *Tenant) tierRewriteLocked(ctx context.Context, st TierStore, b TierBloc
 	task := t.opts.tasks.begin(Task{Tenant: t.id, Kind: TaskUpload, Detail: fmt.Sprintf("rewrite block %s [%d, %d) in the Parquet tier without deleted series", b.ULID, b.MinTime, b.MaxTime)})
 	defer task.end()
 	open := func() (promstorage.ChunkQuerier, error) {
-		q, err := st.BlockQuerier(b.ULID)
+		q, err := st.BlockChunkQuerier(b.ULID)
 		if err != nil {
 			return nil, err
 		}
@@ -185,22 +185,28 @@ func (t *Tenant) tierRewriteLocked(ctx context.Context, st TierStore, b TierBloc
 
 // tierHasSamples says whether d deletes any sample of tier block b.
 func tierHasSamples(ctx context.Context, st TierStore, b TierBlock, d deletion) (bool, error) {
-	q, err := st.BlockQuerier(b.ULID)
+	q, err := st.BlockChunkQuerier(b.ULID)
 	if err != nil {
 		return false, err
 	}
 	defer q.Close()
 	lo, hi := max(d.mint, b.MinTime), min(d.maxt, b.MaxTime-1)
-	set := strictSeriesSet{q.Select(ctx, false, &promstorage.SelectHints{Start: lo, End: hi}, d.ms...)}
+	set := strictChunkSeriesSet{q.Select(ctx, false, &promstorage.SelectHints{Start: lo, End: hi}, d.ms...)}
 	var it chunkenc.Iterator
 	for set.Next() {
-		it = set.At().Iterator(it)
-		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			if ts := it.AtT(); ts >= lo && ts <= hi {
-				return true, nil
+		chks := set.At().Iterator(nil)
+		for chks.Next() {
+			it = chks.At().Chunk.Iterator(it)
+			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+				if ts := it.AtT(); ts >= lo && ts <= hi {
+					return true, nil
+				}
+			}
+			if err := it.Err(); err != nil {
+				return false, err
 			}
 		}
-		if err := it.Err(); err != nil {
+		if err := chks.Err(); err != nil {
 			return false, err
 		}
 	}
@@ -254,11 +260,11 @@ func (t *Tenant) tierSnapshotLocked(ctx context.Context, dir string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		q, err := st.BlockQuerier(b.ULID)
+		q, err := st.BlockChunkQuerier(b.ULID)
 		if err != nil {
 			return fmt.Errorf("parquet tier: snapshot block %s: %w", b.ULID, err)
 		}
-		set := promstorage.NewSeriesSetToChunkSet(strictSeriesSet{q.Select(ctx, true, nil, allSeries)})
+		set := strictChunkSeriesSet{q.Select(ctx, true, nil, allSeries)}
 		_, err = block.Write(ctx, dir, set, block.WriteOptions{
 			MinTime: b.MinTime, MaxTime: b.MaxTime, ULID: b.ULID, Logger: t.logger, SegmentSize: t.opts.BlockSegmentSize,
 			Compaction: block.Compaction{Level: b.Level, Sources: slices.Clone(b.Sources)},
@@ -271,33 +277,35 @@ func (t *Tenant) tierSnapshotLocked(ctx context.Context, dir string) error {
 	return nil
 }
 
-// strictSeriesSet turns a tier series set's warnings (an unreadable block
-// or object) into its error: a rewrite or a snapshot must not go on with
-// part of a block.
-type strictSeriesSet struct{ promstorage.SeriesSet }
+// strictChunkSeriesSet turns a tier series set's warnings (an unreadable
+// block or object) into its error: a rewrite or a snapshot must not go on
+// with part of a block.
+type strictChunkSeriesSet struct{ promstorage.ChunkSeriesSet }
 
-func (s strictSeriesSet) Err() error {
-	if err := s.SeriesSet.Err(); err != nil {
+func (s strictChunkSeriesSet) Err() error {
+	if err := s.ChunkSeriesSet.Err(); err != nil {
 		return err
 	}
-	if ws := s.SeriesSet.Warnings(); len(ws) > 0 {
+	if ws := s.ChunkSeriesSet.Warnings(); len(ws) > 0 {
 		return ws.AsErrors()[0]
 	}
 	return nil
 }
 
-func (strictSeriesSet) Warnings() annotations.Annotations { return nil }
+func (strictChunkSeriesSet) Warnings() annotations.Annotations { return nil }
 
 // deletingChunkQuerier reads a tier block as delete_series d leaves it,
-// as chunks (what TierStore.Write and Verify take). Its sets fail on any
-// warning of the block (strictSeriesSet).
+// as chunks (what TierStore.Write and Verify take): the series d does not
+// match keep their chunks, those it matches are re-encoded without the
+// deleted samples. Its sets fail on any warning of the block
+// (strictChunkSeriesSet).
 type deletingChunkQuerier struct {
-	q promstorage.Querier
+	q promstorage.ChunkQuerier
 	d deletion
 }
 
 func (q deletingChunkQuerier) Select(ctx context.Context, sortSeries bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.ChunkSeriesSet {
-	return promstorage.NewSeriesSetToChunkSet(&deletingSeriesSet{set: strictSeriesSet{q.q.Select(ctx, sortSeries, hints, ms...)}, d: q.d})
+	return &deletingSeriesSet{set: strictChunkSeriesSet{q.q.Select(ctx, sortSeries, hints, ms...)}, d: q.d}
 }
 
 func (q deletingChunkQuerier) LabelValues(ctx context.Context, name string, hints *promstorage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
@@ -313,24 +321,32 @@ func (q deletingChunkQuerier) Close() error { return q.q.Close() }
 // deletingSeriesSet leaves out the samples d deletes, and the series left
 // with none.
 type deletingSeriesSet struct {
-	set promstorage.SeriesSet
+	set promstorage.ChunkSeriesSet
 	d   deletion
-	cur promstorage.Series
+	cur promstorage.ChunkSeries
 	it  chunkenc.Iterator
 	err error
 }
 
 func (s *deletingSeriesSet) Next() bool {
 	for s.set.Next() {
-		sr := s.set.At()
-		if !s.d.matches(sr.Labels()) {
-			s.cur = sr
+		cs := s.set.At()
+		if !s.d.matches(cs.Labels()) {
+			s.cur = cs
 			return true
 		}
-		f := &deletedSeries{Series: sr, mint: s.d.mint, maxt: s.d.maxt}
+		one := promstorage.NewSeriesSetFromChunkSeriesSet(&oneChunkSeries{s: cs})
+		if !one.Next() {
+			if err := one.Err(); err != nil {
+				s.err = err
+				return false
+			}
+			continue
+		}
+		f := &deletedSeries{Series: one.At(), mint: s.d.mint, maxt: s.d.maxt}
 		s.it = f.Iterator(s.it)
 		if s.it.Next() != chunkenc.ValNone {
-			s.cur = f
+			s.cur = promstorage.NewSeriesToChunkEncoder(f)
 			return true
 		}
 		if err := s.it.Err(); err != nil {
@@ -341,7 +357,7 @@ func (s *deletingSeriesSet) Next() bool {
 	return false
 }
 
-func (s *deletingSeriesSet) At() promstorage.Series { return s.cur }
+func (s *deletingSeriesSet) At() promstorage.ChunkSeries { return s.cur }
 
 func (s *deletingSeriesSet) Err() error {
 	if s.err != nil {
@@ -351,6 +367,24 @@ func (s *deletingSeriesSet) Err() error {
 }
 
 func (s *deletingSeriesSet) Warnings() annotations.Annotations { return s.set.Warnings() }
+
+// oneChunkSeries is a set of one chunk series.
+type oneChunkSeries struct {
+	s    promstorage.ChunkSeries
+	done bool
+}
+
+func (o *oneChunkSeries) Next() bool {
+	if o.done {
+		return false
+	}
+	o.done = true
+	return true
+}
+
+func (o *oneChunkSeries) At() promstorage.ChunkSeries       { return o.s }
+func (o *oneChunkSeries) Err() error                        { return nil }
+func (o *oneChunkSeries) Warnings() annotations.Annotations { return nil }
 
 // deletedSeries is a series without its samples in [mint, maxt].
 type deletedSeries struct {
