@@ -76,9 +76,10 @@ func (t *Tenant) tierDeleteLocked(ctx context.Context, mint, maxt int64, ms []*l
 	return nil
 }
 
-// tierDropStaleCopiesLocked deletes the bucket copies of local blocks whose
-// tombstones changed since (given their counts before): the copy holds
-// deleted samples. The local block is uploaded again by the next round.
+// tierDropStaleCopiesLocked deletes the bucket copies of the local blocks
+// in before (their tombstone counts before a delete) whose tombstones
+// changed: the copy holds deleted samples. The local block is uploaded
+// again by the next round.
 func (t *Tenant) tierDropStaleCopiesLocked(ctx context.Context, before map[ulid.ULID]uint64) error {
 	st := t.tier.getStore()
 	if st == nil {
@@ -90,7 +91,8 @@ func (t *Tenant) tierDropStaleCopiesLocked(ctx context.Context, before map[ulid.
 	}
 	for _, b := range t.blockList() {
 		id := b.Meta().ULID
-		if !remote[id] || b.NumTombstones() == before[id] {
+		n, touched := before[id]
+		if !remote[id] || !touched || b.NumTombstones() == n {
 			continue
 		}
 		if err := st.Delete(ctx, id); err != nil {
