@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/thanos-io/objstore"
 
+	"mytsdb/parquetstore"
 	"mytsdb/storage"
 	"mytsdb/storage/export"
 )
@@ -260,4 +262,83 @@ func TestTierExportHoldsBucketBlocks(t *testing.T) {
 		t.Fatal(warns)
 	}
 	sameModel(t, "Prometheus blocks exported", got, m)
+}
+
+// TestTierRewriteInterrupted: a delete_series rewrite that a crash stopped
+// after its new block was complete, before the old one was deleted (made
+// here by writing such a successor by hand): the old block, named as the
+// successor's parent, is hidden from every read at once, and the next round
+// deletes it from the bucket.
+func TestTierRewriteInterrupted(t *testing.T) {
+	bkt, _ := newFSBucket(t)
+	dir := t.TempDir()
+	db := openDB(t, dir, bkt, nil, nil)
+	tn := db.Default()
+	m := model{}
+	appendSeries(t, tn, m, 6, 0, 5*blockRange, rand.New(rand.NewSource(12)))
+	ctx := context.Background()
+	if err := db.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := tn.TierBlocks()[1]
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The successor: the old block without host-3 (as the rewrite writes it).
+	host3 := labels.MustNewMatcher(labels.MatchEqual, "instance", "host-3")
+	st, err := parquetstore.Open(ctx, bkt, storage.DefaultTenant, parquetstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cq, err := st.BlockChunkQuerier(old.ULID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	succ := parquetstore.BlockMeta{ULID: ulid.Make(), MinTime: old.MinTime, MaxTime: old.MaxTime, Level: old.Level, Sources: old.Sources, Parents: []ulid.ULID{old.ULID}}
+	if err := parquetstore.Write(ctx, bkt, storage.DefaultTenant, succ, withoutSeries{cq, host3}); err != nil {
+		t.Fatal(err)
+	}
+	cq.Close()
+	st.Close()
+	m.deleteFrom(old.MinTime, old.MaxTime-1, host3)
+
+	db = openDB(t, dir, bkt, nil, nil)
+	defer db.Close()
+	tn = db.Default()
+	checkAll(t, "after the restart, before a round", tn, m, 5*blockRange)
+	inBucket := strings.Join(metas(t, bkt, storage.DefaultTenant), " ")
+	if !strings.Contains(inBucket, old.ULID.String()) {
+		t.Fatalf("the replaced block is gone before any round: %s", inBucket)
+	}
+	if err := db.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if inBucket := strings.Join(metas(t, bkt, storage.DefaultTenant), " "); strings.Contains(inBucket, old.ULID.String()) {
+		t.Fatalf("the replaced block %s is still in the bucket after a round: %s", old.ULID, inBucket)
+	}
+	checkAll(t, "after a round", tn, m, 5*blockRange)
+}
+
+// withoutSeries leaves out of a chunk querier the series matching m.
+type withoutSeries struct {
+	promstorage.ChunkQuerier
+	m *labels.Matcher
+}
+
+func (q withoutSeries) Select(ctx context.Context, sortSeries bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.ChunkSeriesSet {
+	return &filteredChunkSet{ChunkSeriesSet: q.ChunkQuerier.Select(ctx, sortSeries, hints, ms...), m: q.m}
+}
+
+type filteredChunkSet struct {
+	promstorage.ChunkSeriesSet
+	m *labels.Matcher
+}
+
+func (s *filteredChunkSet) Next() bool {
+	for s.ChunkSeriesSet.Next() {
+		if !s.m.Matches(s.At().Labels().Get(s.m.Name)) {
+			return true
+		}
+	}
+	return false
 }
