@@ -32,13 +32,36 @@ func TestFormatExamples(t *testing.T) {
 			},
 		},
 		{
-			// 0.25 and 0.5 at e=2 are 25 and 50; the stale marker is an exception.
-			"decimal with stale marker", []int64{0, 10, 20}, []float64{0.25, 0.5, math.Float64frombits(staleNaN)},
+			// 0.25, 0.5 and 0.25 at e=2 are 25, 50 and 25; the stale marker
+			// is an exception, its lane the previous d.
+			"decimal with stale marker", []int64{0, 10, 20, 30}, []float64{0.25, 0.5, 0.25, math.Float64frombits(staleNaN)},
 			[]byte{
-				0x00, 0x03, 0x00,
+				0x00, 0x04, 0x00,
 				tsDelta, 0x14, 0x00, // base delta 10, width 0
-				valDecimal, 2, 0x32, 0x05, 0x20, 0x67, // e=2, base 25, width 5: [0 25 25] = 25<<5 | 25<<10
-				0x01, 0x02, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f, // one exception: gap 2, raw bits
+				valDecimal, 2, 0x32, 0x05, 0x20, 0x03, 0x00, // e=2, base 25, width 5: [0 25 0 0] = 25<<5
+				0x01, 0x03, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f, // one exception: gap 3, raw bits
+			},
+		},
+		{
+			// 10, 21, 30, 41, ...: the line 10 + 10i leaves residuals 0 and
+			// 1, where deltas 11 and 9 would take 2 bits.
+			"line", []int64{0, 10, 20, 30, 40, 50, 60, 70}, []float64{10, 21, 30, 41, 50, 61, 70, 81},
+			[]byte{
+				0x00, 0x08, 0x00,
+				tsDelta, 0x14, 0x00,
+				valDecimalLine, 0, 0x14, 0x14, 0x01, 0b10101010, // e=0, slope 10, base 10, width 1: [0 1 0 1 0 1 0 1]
+				0x00,
+			},
+		},
+		{
+			// 3, 5, 4 and 7 times 2^-30: no short decimals, integers at
+			// the binary exponent -30.
+			"binary", []int64{0, 10, 20, 30}, []float64{3 * 0x1p-30, 5 * 0x1p-30, 4 * 0x1p-30, 7 * 0x1p-30},
+			[]byte{
+				0x00, 0x04, 0x00,
+				tsDelta, 0x14, 0x00,
+				valBinary, 0x3b, 0x06, 0x03, 0x50, 0x08, // e=-30, base 3, width 3: [0 2 1 4]
+				0x00,
 			},
 		},
 	} {
@@ -62,7 +85,10 @@ func TestLayoutChoice(t *testing.T) {
 		{"counter", tsGrid, valDecimalDelta},
 		{"regular-counter", tsDelta, valDecimalDelta},
 		{"gauge2dec", tsGrid, valDecimalDelta},
-		{"fullprec", tsGrid, valSplit},
+		{"fullprec", tsGrid, valBinaryDelta},
+		{"line-counter", tsDelta, valDecimalLine},
+		{"pages", tsGrid, valBinaryDelta},
+		{"fixed-point", tsGrid, valBinary},
 		{"constant", tsDelta, valConst},
 	} {
 		ts, vs := kindByName(tc.kind).gen(newRand(9), 120)
@@ -87,11 +113,13 @@ func TestCorruptErrors(t *testing.T) {
 	ts, vs := kindByName("counter").gen(newRand(1), 50)
 	good := appendChunk(nil, ts, vs)
 	for name, b := range map[string][]byte{
-		"short header":   {0x01},
-		"truncated":      good[:len(good)-1],
-		"trailing bytes": append(append([]byte(nil), good...), 0),
-		"bad layout":     {0x00, 0x02, 0x00, 0x09},
-		"bad width":      {0x00, 0x02, 0x00, tsDelta, 0x00, 65},
+		"short header":    {0x01},
+		"truncated":       good[:len(good)-1],
+		"trailing bytes":  append(append([]byte(nil), good...), 0),
+		"bad layout":      {0x00, 0x02, 0x00, 0x09},
+		"bad width":       {0x00, 0x02, 0x00, tsDelta, 0x00, 65},
+		"binary exponent": {0x00, 0x02, 0x00, tsDelta, 0x14, 0x00, valBinary, 0xfe, 0x7f, 0x00, 0x00, 0x00},
+		"line slope":      {0x00, 0x03, 0x00, tsDelta, 0x14, 0x00, valDecimalLine, 0x00, 0x80},
 	} {
 		c, err := FromData(EncFloat, b)
 		if err == nil {
