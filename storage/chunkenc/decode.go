@@ -168,6 +168,18 @@ func (r *reader) timestamps(ts []int64, scratch []uint64) error {
 			t += d
 			ts[i+2] = t
 		}
+	case tsSeconds:
+		k, err := r.uvarint("step in seconds")
+		if err != nil {
+			return err
+		}
+		if k == 0 || k > maxSecondsStep {
+			return corruptf(r.pos-1, "step of %d s", k)
+		}
+		step := int64(k) * 1000
+		for i := 1; i < n; i++ {
+			ts[i] = t0 + int64(i)*step
+		}
 	case tsGrid:
 		step, err := r.varint("grid step")
 		if err != nil {

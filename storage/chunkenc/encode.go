@@ -74,7 +74,12 @@ func (e *encoder) appendTimestamps(dst []byte, ts []int64) []byte {
 		minD, maxD = min(minD, d), max(maxD, d)
 	}
 	if minD == maxD {
-		// A regular interval: deltas in 0 bits, which nothing beats.
+		// A regular interval: deltas in 0 bits, which nothing beats; in
+		// whole seconds (scrape intervals are) the step takes a byte.
+		if minD > 0 && minD%1000 == 0 {
+			dst = append(dst, tsSeconds)
+			return binary.AppendUvarint(dst, uint64(minD/1000))
+		}
 		dst = append(dst, tsDelta)
 		dst = binary.AppendVarint(dst, minD)
 		return append(dst, 0)

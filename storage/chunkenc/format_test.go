@@ -21,12 +21,12 @@ func TestFormatExamples(t *testing.T) {
 			[]byte{0x00, 0x01, 0xd0, 0x0f, valConst, 0, 0, 0, 0, 0, 0, 0, 0x40},
 		},
 		{
-			// Regular 15 s steps: deltas 15000 in 0 bits; values 1,2,3 as d-1 in 2 bits.
+			// Regular 15 s steps; values 1,2,3 as d-1 in 2 bits.
 			"small counter", []int64{1000, 16000, 31000}, []float64{1, 2, 3},
 			[]byte{
 				0x00, 0x03, // count
 				0xd0, 0x0f, // t0 = 1000 (zigzag varint)
-				tsDelta, 0xb0, 0xea, 0x01, 0x00, // base delta 15000, width 0
+				tsSeconds, 0x0f, // every step 15 s
 				valDecimal, 0, 0x02, 0x02, 0b10_01_00, // e=0, base 1, width 2, [0 1 2]
 				0x00, // no exceptions
 			},
@@ -83,13 +83,13 @@ func TestLayoutChoice(t *testing.T) {
 		vMode  byte
 	}{
 		{"counter", tsGrid, valDecimalDelta},
-		{"regular-counter", tsDelta, valDecimalDelta},
+		{"regular-counter", tsSeconds, valDecimalDelta},
 		{"gauge2dec", tsGrid, valDecimalDelta},
 		{"fullprec", tsGrid, valBinaryDelta},
-		{"line-counter", tsDelta, valDecimalLine},
+		{"line-counter", tsSeconds, valDecimalLine},
 		{"pages", tsGrid, valBinaryDelta},
 		{"fixed-point", tsGrid, valBinary},
-		{"constant", tsDelta, valConst},
+		{"constant", tsSeconds, valConst},
 	} {
 		ts, vs := kindByName(tc.kind).gen(newRand(9), 120)
 		b := appendChunk(nil, ts, vs)

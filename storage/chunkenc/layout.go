@@ -7,9 +7,13 @@ import (
 
 // Layout bytes; FORMAT.md describes each.
 const (
-	tsDelta byte = 0 // frame-of-reference packed deltas
-	tsDoD   byte = 1 // frame-of-reference packed delta-of-deltas
-	tsGrid  byte = 2 // frame-of-reference packed offsets from a regular grid
+	tsDelta   byte = 0 // frame-of-reference packed deltas
+	tsDoD     byte = 1 // frame-of-reference packed delta-of-deltas
+	tsGrid    byte = 2 // frame-of-reference packed offsets from a regular grid
+	tsSeconds byte = 3 // a regular interval of whole seconds
+
+	// maxSecondsStep keeps a tsSeconds step's milliseconds in an int64.
+	maxSecondsStep = math.MaxInt64 / 1000
 
 	valConst        byte = 0 // one raw value
 	valDecimal      byte = 1 // d/10^e, d packed directly
