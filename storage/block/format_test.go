@@ -21,7 +21,7 @@ const (
 	formatChunkDump = `00000000  4d 54 43 48 01 0d 20 00  01 d0 0f 00 00 00 00 00  |MTCH.. .........|
 00000010  00 00 f0 3f 81 16 e3 3d                           |...?...=|
 `
-	formatTombstonesDump = `00000000  4d 54 54 53 01 01 15 01  d0 0f 00 8a 73 55 ce     |MTTS........sU.|
+	formatTombstonesDump = `00000000  4d 54 54 53 01 01 17 01  d0 0f 00 d2 ac 77 be     |MTTS.........w.|
 `
 )
 
@@ -74,7 +74,7 @@ func checkIndexLayout(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b[:4]) != "MTIX" || b[4] != 1 {
+	if string(b[:4]) != "MTIX" || b[4] != 2 {
 		t.Fatalf("header %x", b[:5])
 	}
 	toc := b[len(b)-60:]
@@ -97,9 +97,10 @@ func checkIndexLayout(t *testing.T, path string) {
 	if want := "\x02\x08__name__\x01m"; string(sym) != want {
 		t.Fatalf("symbols %q, want %q", sym, want)
 	}
-	// Series: one entry, labels (0, 1), one chunk at segment 1 offset 5.
+	// Series: the time base 1000, one entry, labels (0, 1), one chunk
+	// at the base, segment 1 offset 5.
 	ser := b[offs[1] : offs[2]-4]
-	if want := []byte{1, 0, 1, 1, 0xd0, 0x0f, 0, 0x8a, 0x80, 0x80, 0x80, 0x20}; string(ser) != string(want) {
+	if want := []byte{0xd0, 0x0f, 1, 0, 1, 1, 0, 0, 0x8a, 0x80, 0x80, 0x80, 0x20}; string(ser) != string(want) {
 		t.Fatalf("series % x, want % x", ser, want)
 	}
 	// Label names: one name, symbol 0, one value.

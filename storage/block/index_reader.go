@@ -30,7 +30,9 @@ type indexReader struct {
 	ptab     []byte      // the postings offset table
 	segSizes []int64
 
-	seriesStart, seriesEnd     int64
+	seriesStart, seriesEnd     int64 // the first entry and the section's CRC
+	timeBase                   int64 // what first chunks' mints are offsets from (0 in version 1)
+	version                    byte
 	postingsStart, postingsEnd int64
 	allPostings                int64
 }
@@ -83,7 +85,7 @@ func decodeIndex(file string, b []byte) (*indexReader, error) {
 	if len(b) < indexHeader+tocSize {
 		return nil, corruptf(file, int64(len(b)), "index of %d bytes is too short", len(b))
 	}
-	if binary.BigEndian.Uint32(b) != indexMagic || b[4] != indexFormatV1 {
+	if binary.BigEndian.Uint32(b) != indexMagic || (b[4] != indexFormatV1 && b[4] != indexFormatV2) {
 		return nil, corruptf(file, 0, "bad index header %x", b[:indexHeader])
 	}
 	tocOff := len(b) - tocSize
@@ -126,6 +128,15 @@ func decodeIndex(file string, b []byte) (*indexReader, error) {
 		postingsEnd:   bounds[3] - 4,
 		allPostings:   toc[6],
 		ptab:          sections[3],
+		version:       b[4],
+	}
+	if r.version == indexFormatV2 {
+		d := newDecoder(file, sections[1], bounds[1])
+		r.timeBase = d.varint()
+		if d.err != nil {
+			return nil, d.err
+		}
+		r.seriesStart += int64(d.pos)
 	}
 	if r.allPostings < r.postingsStart || r.allPostings >= r.postingsEnd {
 		return nil, corruptf(file, int64(tocOff+8*6), "all-postings offset %d outside the postings section", r.allPostings)
@@ -375,7 +386,11 @@ func (r *indexReader) series(ref SeriesRef, lb *labels.ScratchBuilder, chks []ch
 	for i := range nc {
 		var c chunkMeta
 		if i == 0 {
-			c.mint = d.varint()
+			if r.version == indexFormatV1 {
+				c.mint = d.varint()
+			} else {
+				c.mint = r.timeBase + int64(d.uvarint())
+			}
 			c.maxt = c.mint + int64(d.uvarint())
 			c.ref = ChunkRef(d.varint())
 		} else {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"hash/crc32"
+	"math"
 	"os"
 	"slices"
 
@@ -23,8 +24,9 @@ type symbolRef uint32
 const (
 	indexFilename = "index"
 	indexMagic    = 0x4D544958 // "MTIX"
-	indexFormatV1 = 1
-	indexHeader   = 5 // magic u32 big endian, version u8
+	indexFormatV1 = 1          // first chunks' mint as absolute varints
+	indexFormatV2 = 2          // the series section opens with a time base; first mints are offsets from it
+	indexHeader   = 5          // magic u32 big endian, version u8
 	tocEntries    = 7
 	tocSize       = tocEntries*8 + 4
 	postingsEntry = 12 // postings table entry: valueRef u32, offset u64
@@ -108,7 +110,7 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 
 	var hdr [indexHeader]byte
 	binary.BigEndian.PutUint32(hdr[:], indexMagic)
-	hdr[4] = indexFormatV1
+	hdr[4] = indexFormatV2
 	w.bw.Write(hdr[:])
 	w.pos = indexHeader
 
@@ -127,7 +129,20 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 	type nameValue struct{ name, value symbolRef }
 	postings := map[nameValue][]SeriesRef{}
 	all := make([]SeriesRef, 0, len(series))
+	// The time base: the earliest first chunk, so that every series' first
+	// mint is a small offset (a full varint of today's milliseconds is 6
+	// bytes a series).
+	base := int64(math.MaxInt64)
+	for _, s := range series {
+		if len(s.chunks) > 0 {
+			base = min(base, s.chunks[0].mint)
+		}
+	}
+	if base == math.MaxInt64 {
+		base = 0
+	}
 	toc[1] = w.begin()
+	w.write(binary.AppendVarint(b[:0], base))
 	for _, s := range series {
 		ref := SeriesRef(w.pos)
 		all = append(all, ref)
@@ -138,7 +153,7 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 			b = binary.AppendUvarint(b, uint64(nv.name))
 			b = binary.AppendUvarint(b, uint64(nv.value))
 		})
-		b = appendChunkMetas(b, s.chunks)
+		b = appendChunkMetas(b, s.chunks, base)
 		w.write(b)
 	}
 	w.end()
@@ -221,13 +236,13 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 }
 
 // appendChunkMetas encodes a series' chunk metas: the first as
-// varint(mint) uvarint(maxt-mint) varint(ref), the others as
+// uvarint(mint-base) uvarint(maxt-mint) varint(ref), the others as
 // uvarint(mint-prevMaxt) uvarint(maxt-mint) varint(ref-prevRef).
-func appendChunkMetas(b []byte, chks []chunkMeta) []byte {
+func appendChunkMetas(b []byte, chks []chunkMeta, base int64) []byte {
 	b = binary.AppendUvarint(b, uint64(len(chks)))
 	for i, c := range chks {
 		if i == 0 {
-			b = binary.AppendVarint(b, c.mint)
+			b = binary.AppendUvarint(b, uint64(c.mint-base))
 			b = binary.AppendUvarint(b, uint64(c.maxt-c.mint))
 			b = binary.AppendVarint(b, int64(c.ref))
 			continue
