@@ -21,7 +21,7 @@ const (
 	formatChunkDump = `00000000  4d 54 43 48 01 0d 20 00  01 d0 0f 00 00 00 00 00  |MTCH.. .........|
 00000010  00 00 f0 3f 81 16 e3 3d                           |...?...=|
 `
-	formatTombstonesDump = `00000000  4d 54 54 53 01 01 17 01  d0 0f 00 d2 ac 77 be     |MTTS.........w.|
+	formatTombstonesDump = `00000000  4d 54 54 53 01 01 18 01  d0 0f 00 07 a9 66 d3     |MTTS.........f.|
 `
 )
 
@@ -97,10 +97,11 @@ func checkIndexLayout(t *testing.T, path string) {
 	if want := "\x02\x08__name__\x01m"; string(sym) != want {
 		t.Fatalf("symbols %q, want %q", sym, want)
 	}
-	// Series: the time base 1000, one entry, labels (0, 1), one chunk
-	// at the base, segment 1 offset 5.
+	// Series: the time base 1000 and duration base 0, one entry, one
+	// label (name ordinal 0, value ordinal 0), one chunk at the base of
+	// the base's duration, segment 1 offset 5.
 	ser := b[offs[1] : offs[2]-4]
-	if want := []byte{0xd0, 0x0f, 1, 0, 1, 1, 0, 0, 0x8a, 0x80, 0x80, 0x80, 0x20}; string(ser) != string(want) {
+	if want := []byte{0xd0, 0x0f, 0, 1, 0, 0, 1, 0, 0, 0x8a, 0x80, 0x80, 0x80, 0x20}; string(ser) != string(want) {
 		t.Fatalf("series % x, want % x", ser, want)
 	}
 	// Label names: one name, symbol 0, one value.

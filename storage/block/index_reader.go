@@ -31,7 +31,7 @@ type indexReader struct {
 	segSizes []int64
 
 	seriesStart, seriesEnd     int64 // the first entry and the section's CRC
-	timeBase                   int64 // what first chunks' mints are offsets from (0 in version 1)
+	timeBase, durBase          int64 // what first mints and durations are offsets from (0 in version 1)
 	version                    byte
 	postingsStart, postingsEnd int64
 	allPostings                int64
@@ -133,6 +133,7 @@ func decodeIndex(file string, b []byte) (*indexReader, error) {
 	if r.version == indexFormatV2 {
 		d := newDecoder(file, sections[1], bounds[1])
 		r.timeBase = d.varint()
+		r.durBase = d.varint()
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -276,6 +277,22 @@ func (r *indexReader) checkPostingsTable(base int64) error {
 	return nil
 }
 
+// duration decodes a chunk's maxt - mint: uvarint in version 1, a varint
+// offset from the typical duration in version 2.
+func (r *indexReader) duration(d *decoder) int64 {
+	if r.version == indexFormatV1 {
+		return int64(d.uvarint())
+	}
+	return r.durBase + d.varint()
+}
+
+// symbolAt is symbol ref, which checkPostingsTable proved is one for every
+// entry of the table.
+func (r *indexReader) symbolAt(ref symbolRef) string {
+	s, _ := r.symbol(uint64(ref))
+	return s
+}
+
 func (r *indexReader) entry(i int) (symbolRef, int64) {
 	e := r.ptab[i*postingsEntry:]
 	return symbolRef(binary.LittleEndian.Uint32(e)), int64(binary.LittleEndian.Uint64(e[4:]))
@@ -372,9 +389,23 @@ func (r *indexReader) series(ref SeriesRef, lb *labels.ScratchBuilder, chks []ch
 		if d.err != nil {
 			return chks, d.err
 		}
-		name, ok1 := r.symbol(nr)
-		value, ok2 := r.symbol(vr)
-		if !ok1 || !ok2 || int64(nr) <= prevName {
+		var name, value string
+		ok := int64(nr) > prevName
+		if r.version == indexFormatV1 {
+			var ok1, ok2 bool
+			name, ok1 = r.symbol(nr)
+			value, ok2 = r.symbol(vr)
+			ok = ok && ok1 && ok2
+		} else if ok = ok && nr < uint64(len(r.names)); ok {
+			// Ordinals: the name's among the names, the value's among
+			// its entries in the postings table.
+			ln := r.names[nr]
+			if ok = vr < uint64(ln.count); ok {
+				v, _ := r.entry(ln.first + int(vr))
+				name, value = ln.name, r.symbolAt(v)
+			}
+		}
+		if !ok {
 			d.fail("label refs %d=%d not symbols or not sorted", nr, vr)
 			return chks, d.err
 		}
@@ -391,11 +422,11 @@ func (r *indexReader) series(ref SeriesRef, lb *labels.ScratchBuilder, chks []ch
 			} else {
 				c.mint = r.timeBase + int64(d.uvarint())
 			}
-			c.maxt = c.mint + int64(d.uvarint())
+			c.maxt = c.mint + r.duration(&d)
 			c.ref = ChunkRef(d.varint())
 		} else {
 			c.mint = prev.maxt + int64(d.uvarint())
-			c.maxt = c.mint + int64(d.uvarint())
+			c.maxt = c.mint + r.duration(&d)
 			c.ref = prev.ref + ChunkRef(d.varint())
 		}
 		if d.err != nil {

@@ -125,40 +125,17 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 	}
 	w.end()
 
-	// Series, collecting postings: name -> value -> refs.
+	// Every (name, value) pair, sorted: the postings table's entries. A
+	// series names its labels by their ordinals here (the name's position
+	// among the names, the value's among the name's entries), which stay
+	// small where symbol refs grow with the symbol table.
 	type nameValue struct{ name, value symbolRef }
 	postings := map[nameValue][]SeriesRef{}
-	all := make([]SeriesRef, 0, len(series))
-	// The time base: the earliest first chunk, so that every series' first
-	// mint is a small offset (a full varint of today's milliseconds is 6
-	// bytes a series).
-	base := int64(math.MaxInt64)
 	for _, s := range series {
-		if len(s.chunks) > 0 {
-			base = min(base, s.chunks[0].mint)
-		}
-	}
-	if base == math.MaxInt64 {
-		base = 0
-	}
-	toc[1] = w.begin()
-	w.write(binary.AppendVarint(b[:0], base))
-	for _, s := range series {
-		ref := SeriesRef(w.pos)
-		all = append(all, ref)
-		b = binary.AppendUvarint(b[:0], uint64(s.lset.Len()))
 		s.lset.Range(func(l labels.Label) {
-			nv := nameValue{refs[l.Name], refs[l.Value]}
-			postings[nv] = append(postings[nv], ref)
-			b = binary.AppendUvarint(b, uint64(nv.name))
-			b = binary.AppendUvarint(b, uint64(nv.value))
+			postings[nameValue{refs[l.Name], refs[l.Value]}] = nil
 		})
-		b = appendChunkMetas(b, s.chunks, base)
-		w.write(b)
 	}
-	w.end()
-
-	// Postings lists: all series first, then by (name, value).
 	keys := make([]nameValue, 0, len(postings))
 	for k := range postings {
 		keys = append(keys, k)
@@ -169,6 +146,44 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 		}
 		return int(a.value) - int(b.value)
 	})
+	type ordinals struct{ name, value uint64 }
+	ords := make(map[nameValue]ordinals, len(keys))
+	var nameOrd, valueOrd uint64
+	for i, k := range keys {
+		if i > 0 && k.name != keys[i-1].name {
+			nameOrd, valueOrd = nameOrd+1, 0
+		}
+		ords[k] = ordinals{nameOrd, valueOrd}
+		valueOrd++
+	}
+
+	// The time bases: the earliest first chunk, so that every series'
+	// first mint is a small offset (a varint of today's milliseconds is 6
+	// bytes a series), and a typical chunk duration (the median of a
+	// sample), so that the regular chunks of a scrape take a byte for it.
+	base, dur := timeBases(series)
+	toc[1] = w.begin()
+	b = binary.AppendVarint(b[:0], base)
+	b = binary.AppendVarint(b, dur)
+	w.write(b)
+	all := make([]SeriesRef, 0, len(series))
+	for _, s := range series {
+		ref := SeriesRef(w.pos)
+		all = append(all, ref)
+		b = binary.AppendUvarint(b[:0], uint64(s.lset.Len()))
+		s.lset.Range(func(l labels.Label) {
+			nv := nameValue{refs[l.Name], refs[l.Value]}
+			postings[nv] = append(postings[nv], ref)
+			o := ords[nv]
+			b = binary.AppendUvarint(b, o.name)
+			b = binary.AppendUvarint(b, o.value)
+		})
+		b = appendChunkMetas(b, s.chunks, base, dur)
+		w.write(b)
+	}
+	w.end()
+
+	// Postings lists: all series first, then by (name, value).
 	offsets := make([]int64, len(keys))
 	toc[2] = w.begin()
 	toc[6] = w.pos
@@ -235,21 +250,44 @@ func writeIndex(path string, series []indexSeries, segSizes []int64) error {
 	return f.Close()
 }
 
+// timeBases returns the earliest first-chunk mint of series (0 without
+// chunks) and the median duration (maxt - mint) of the first chunks of at
+// most 4096 series spread over them.
+func timeBases(series []indexSeries) (base, dur int64) {
+	base = math.MaxInt64
+	stride := max(1, len(series)/4096)
+	var durs []int64
+	for i, s := range series {
+		if len(s.chunks) == 0 {
+			continue
+		}
+		base = min(base, s.chunks[0].mint)
+		if i%stride == 0 {
+			durs = append(durs, s.chunks[0].maxt-s.chunks[0].mint)
+		}
+	}
+	if len(durs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(durs)
+	return base, durs[len(durs)/2]
+}
+
 // appendChunkMetas encodes a series' chunk metas: the first as
-// uvarint(mint-base) uvarint(maxt-mint) varint(ref), the others as
-// uvarint(mint-prevMaxt) uvarint(maxt-mint) varint(ref-prevRef).
-func appendChunkMetas(b []byte, chks []chunkMeta, base int64) []byte {
+// uvarint(mint-base) varint(maxt-mint-dur) varint(ref), the others as
+// uvarint(mint-prevMaxt) varint(maxt-mint-dur) varint(ref-prevRef).
+func appendChunkMetas(b []byte, chks []chunkMeta, base, dur int64) []byte {
 	b = binary.AppendUvarint(b, uint64(len(chks)))
 	for i, c := range chks {
 		if i == 0 {
 			b = binary.AppendUvarint(b, uint64(c.mint-base))
-			b = binary.AppendUvarint(b, uint64(c.maxt-c.mint))
+			b = binary.AppendVarint(b, c.maxt-c.mint-dur)
 			b = binary.AppendVarint(b, int64(c.ref))
 			continue
 		}
 		p := chks[i-1]
 		b = binary.AppendUvarint(b, uint64(c.mint-p.maxt))
-		b = binary.AppendUvarint(b, uint64(c.maxt-c.mint))
+		b = binary.AppendVarint(b, c.maxt-c.mint-dur)
 		b = binary.AppendVarint(b, int64(c.ref-p.ref))
 	}
 	return b
