@@ -373,9 +373,11 @@ func (e *encoder) appendInts(dst []byte, vs []float64, d []int64, exc []int, bas
 	var slope, minR int64
 	var wLine uint
 	if n >= 3 && wDelta > 0 && lineSafe(minV, maxV, minD, maxD) {
-		slope, minR, wLine = fitLine(d, exc, minD, maxD)
-		if c := varintLen(slope) + varintLen(minR) + 1 + packedLen(n, wLine); c < cost {
-			lanes = laneLine
+		var ok bool
+		if slope, minR, wLine, ok = fitLine(d, exc, minD, maxD, wDelta); ok {
+			if c := varintLen(slope) + varintLen(minR) + 1 + packedLen(n, wLine); c < cost {
+				lanes = laneLine
+			}
 		}
 	}
 
@@ -445,8 +447,13 @@ func lineSafe(minV, maxV, minD, maxD int64) bool {
 // d[i] - i*slope span the narrowest range, skipping the exceptions' lanes.
 // That span is a convex function of the slope (the maximum of lines minus
 // the minimum of lines), so a binary search on its discrete derivative
-// finds the minimum.
-func fitLine(d []int64, exc []int, lo, hi int64) (slope, minR int64, w uint) {
+// finds the minimum. The search starts from the slope of the chunk's ends,
+// s0: the best slope s* lies within span(s0)/(n-1) of it (the ends'
+// residuals differ by at most span(s*) <= span(s0)), a window of a few
+// slopes for values that follow a line. When span(s0) is already wider
+// than the deltas' (random walks: it grows with the square root of n), no
+// line is tried: ok is false.
+func fitLine(d []int64, exc []int, lo, hi int64, wDelta uint) (slope, minR int64, w uint, ok bool) {
 	span := func(s int64) (lo, hi int64) {
 		lo, hi = math.MaxInt64, math.MinInt64
 		k := 0
@@ -460,6 +467,17 @@ func fitLine(d []int64, exc []int, lo, hi int64) (slope, minR int64, w uint) {
 		}
 		return lo, hi
 	}
+	n := int64(len(d))
+	s0 := (d[n-1] - d[0]) / (n - 1)
+	r0, r1 := span(s0)
+	if r0 > r1 { // every lane an exception
+		return s0, 0, 0, false
+	}
+	if widthOf(uint64(r1-r0)) > wDelta+1 {
+		return 0, 0, 0, false
+	}
+	win := (r1-r0)/(n-1) + 1
+	lo, hi = max(lo, s0-win), min(hi, s0+win)
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		a0, a1 := span(mid)
@@ -470,11 +488,8 @@ func fitLine(d []int64, exc []int, lo, hi int64) (slope, minR int64, w uint) {
 			lo = mid + 1
 		}
 	}
-	r0, r1 := span(lo)
-	if r0 > r1 { // every lane an exception
-		return lo, 0, 0
-	}
-	return lo, r0, widthOf(uint64(r1 - r0))
+	r0, r1 = span(lo)
+	return lo, r0, widthOf(uint64(r1 - r0)), true
 }
 
 // binaryExponent returns the exponent E for which the values are integers
