@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +19,8 @@ import (
 // The dumps of FORMAT.md's example: series {__name__="m"} with one float
 // sample (t=1000, v=1), then Delete of [1000, 1000].
 const (
-	formatChunkDump = `00000000  4d 54 43 48 01 0d 20 00  01 d0 0f 00 00 00 00 00  |MTCH.. .........|
-00000010  00 00 f0 3f 81 16 e3 3d                           |...?...=|
+	formatChunkDump = `00000000  4d 54 43 48 01 07 20 00  01 d0 0f 09 00 02 4b 65  |MTCH.. .......Ke|
+00000010  a6 2b                                             |.+|
 `
 	formatTombstonesDump = `00000000  4d 54 54 53 01 01 18 01  d0 0f 00 07 a9 66 d3     |MTTS.........f.|
 `
@@ -107,5 +108,22 @@ func checkIndexLayout(t *testing.T, path string) {
 	// Label names: one name, symbol 0, one value.
 	if ln := b[offs[4] : offs[5]-4]; string(ln) != "\x01\x00\x01" {
 		t.Fatalf("label names % x", ln)
+	}
+}
+
+// A chunk's span code decodes to the span, near the typical duration or not.
+func TestDurationCode(t *testing.T) {
+	for _, dur := range []int64{0, 1, 7_140_000, 1 << 40} {
+		r := &indexReader{version: indexFormatV2, durBase: dur}
+		for _, d := range []int64{0, 1, 2, 59_990, 7_139_990, 7_140_000, 7_140_011, 1 << 41, math.MaxInt64 >> 2} {
+			b := binary.AppendUvarint(nil, durationCode(d, dur))
+			dec := newDecoder("index", b, 0)
+			if got := r.duration(&dec); got != d || dec.err != nil {
+				t.Errorf("span %d with typical %d: decoded %d (%v)", d, dur, got, dec.err)
+			}
+			if near := binary.AppendVarint(nil, d-dur); len(b) > len(near) && len(b) > len(binary.AppendUvarint(nil, uint64(d)))+1 {
+				t.Errorf("span %d with typical %d takes %d bytes", d, dur, len(b))
+			}
+		}
 	}
 }

@@ -277,13 +277,18 @@ func (r *indexReader) checkPostingsTable(base int64) error {
 	return nil
 }
 
-// duration decodes a chunk's maxt - mint: uvarint in version 1, a varint
-// offset from the typical duration in version 2.
+// duration decodes a chunk's maxt - mint: uvarint in version 1, a
+// durationCode in version 2.
 func (r *indexReader) duration(d *decoder) int64 {
+	c := d.uvarint()
 	if r.version == indexFormatV1 {
-		return int64(d.uvarint())
+		return int64(c)
 	}
-	return r.durBase + d.varint()
+	if c&1 == 1 {
+		return int64(c >> 1)
+	}
+	z := c >> 1
+	return r.durBase + (int64(z>>1) ^ -int64(z&1))
 }
 
 // symbolAt is symbol ref, which checkPostingsTable proved is one for every

@@ -274,23 +274,34 @@ func timeBases(series []indexSeries) (base, dur int64) {
 }
 
 // appendChunkMetas encodes a series' chunk metas: the first as
-// uvarint(mint-base) varint(maxt-mint-dur) varint(ref), the others as
-// uvarint(mint-prevMaxt) varint(maxt-mint-dur) varint(ref-prevRef).
+// uvarint(mint-base) duration varint(ref), the others as
+// uvarint(mint-prevMaxt) duration varint(ref-prevRef).
 func appendChunkMetas(b []byte, chks []chunkMeta, base, dur int64) []byte {
 	b = binary.AppendUvarint(b, uint64(len(chks)))
 	for i, c := range chks {
 		if i == 0 {
 			b = binary.AppendUvarint(b, uint64(c.mint-base))
-			b = binary.AppendVarint(b, c.maxt-c.mint-dur)
+			b = binary.AppendUvarint(b, durationCode(c.maxt-c.mint, dur))
 			b = binary.AppendVarint(b, int64(c.ref))
 			continue
 		}
 		p := chks[i-1]
 		b = binary.AppendUvarint(b, uint64(c.mint-p.maxt))
-		b = binary.AppendVarint(b, c.maxt-c.mint-dur)
+		b = binary.AppendUvarint(b, durationCode(c.maxt-c.mint, dur))
 		b = binary.AppendVarint(b, int64(c.ref-p.ref))
 	}
 	return b
+}
+
+// durationCode encodes a chunk's maxt - mint d as the smaller of
+// zigzag(d - dur)<<1 (near the typical duration) and d<<1 | 1 (short
+// chunks: a one-sample chunk's 0 takes a byte either way).
+func durationCode(d, dur int64) uint64 {
+	near := uint64((d-dur)<<1^((d-dur)>>63)) << 1
+	if far := uint64(d)<<1 | 1; far < near {
+		return far
+	}
+	return near
 }
 
 // appendPostings encodes sorted refs as uvarint(n) then uvarint deltas
