@@ -237,6 +237,22 @@ func (r *reader) values(vs []float64, scratch []uint64) error {
 		if err := r.exceptions(vs); err != nil {
 			return err
 		}
+	case valConstDecimal:
+		e, err := r.byte("exponent")
+		if err != nil {
+			return err
+		}
+		if e > maxExp {
+			return corruptf(r.pos-1, "exponent %d > %d", e, maxExp)
+		}
+		d, err := r.varint("constant decimal")
+		if err != nil {
+			return err
+		}
+		v := decimalValue(d, pow10[e])
+		for i := range vs {
+			vs[i] = v
+		}
 	case valDecimalLine:
 		e, err := r.byte("exponent")
 		if err != nil {

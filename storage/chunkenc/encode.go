@@ -167,6 +167,14 @@ func (e *encoder) appendValues(dst []byte, vs []float64) []byte {
 		}
 	}
 	if same {
+		// A short decimal (up = 1, a one-sample chunk of a counter) as
+		// its integer: a few bytes instead of eight.
+		if e := minExponent(vs[0]); e >= 0 {
+			if d := int64(math.Round(vs[0] * pow10[e])); 1+varintLen(d) < 8 {
+				dst = append(dst, valConstDecimal, byte(e))
+				return binary.AppendVarint(dst, d)
+			}
+		}
 		dst = append(dst, valConst)
 		return binary.LittleEndian.AppendUint64(dst, b0)
 	}

@@ -17,8 +17,14 @@ func TestFormatExamples(t *testing.T) {
 	}{
 		{"empty", nil, nil, []byte{0x00, 0x00}},
 		{
+			// A constant short decimal: e=0, d=2.
 			"one sample", []int64{1000}, []float64{2},
-			[]byte{0x00, 0x01, 0xd0, 0x0f, valConst, 0, 0, 0, 0, 0, 0, 0, 0x40},
+			[]byte{0x00, 0x01, 0xd0, 0x0f, valConstDecimal, 0, 0x04},
+		},
+		{
+			// Pi's 16 digits take more than its 8 raw bytes.
+			"raw constant", []int64{1000, 2000}, []float64{math.Pi, math.Pi},
+			[]byte{0x00, 0x02, 0xd0, 0x0f, tsSeconds, 0x01, valConst, 0x18, 0x2d, 0x44, 0x54, 0xfb, 0x21, 0x09, 0x40},
 		},
 		{
 			// Regular 15 s steps; values 1,2,3 as d-1 in 2 bits.
@@ -89,7 +95,7 @@ func TestLayoutChoice(t *testing.T) {
 		{"line-counter", tsSeconds, valDecimalLine},
 		{"pages", tsGrid, valBinaryDelta},
 		{"fixed-point", tsGrid, valBinary},
-		{"constant", tsSeconds, valConst},
+		{"constant", tsSeconds, valConstDecimal},
 	} {
 		ts, vs := kindByName(tc.kind).gen(newRand(9), 120)
 		b := appendChunk(nil, ts, vs)

@@ -24,6 +24,7 @@ const (
 	valBinary       byte = 6 // d*2^e, d packed directly
 	valBinaryDelta  byte = 7 // d*2^e, deltas of d packed
 	valBinaryLine   byte = 8 // d*2^e, residuals of d from a line packed
+	valConstDecimal byte = 9 // one value d/10^e
 
 	// The lanes of a scaled-integer layout.
 	laneDirect = 0
