@@ -354,6 +354,9 @@ func (r *indexReader) postingsAt(dst []SeriesRef, off int64) ([]SeriesRef, error
 		return dst, corruptf(r.file, off, "postings offset outside the postings section")
 	}
 	d := newDecoder(r.file, r.b[off:r.postingsEnd], off)
+	if r.version != indexFormatV1 {
+		return r.packedPostings(dst, &d)
+	}
 	n := d.count(1)
 	dst = slices.Grow(dst, n)
 	var ref SeriesRef
@@ -371,6 +374,81 @@ func (r *indexReader) postingsAt(dst []SeriesRef, off int64) ([]SeriesRef, error
 		dst = append(dst, ref)
 	}
 	return dst, d.err
+}
+
+// packedPostings decodes a version 2 postings list (appendPostings).
+func (r *indexReader) packedPostings(dst []SeriesRef, d *decoder) ([]SeriesRef, error) {
+	n := d.uvarint()
+	if d.err != nil || n == 0 {
+		return dst, d.err
+	}
+	// Refs are distinct offsets of series entries, so a list is never
+	// longer than the series section: a hostile count cannot make us
+	// allocate more than the file's size.
+	if n > uint64(r.seriesEnd-r.seriesStart) {
+		d.fail("postings count %d exceeds the series section", n)
+		return dst, d.err
+	}
+	first := d.uvarint()
+	if d.err != nil {
+		return dst, d.err
+	}
+	if first < uint64(r.seriesStart) || first >= uint64(r.seriesEnd) {
+		d.fail("postings ref %d outside the series section", first)
+		return dst, d.err
+	}
+	dst = slices.Grow(dst, int(n))
+	dst = append(dst, SeriesRef(first))
+	if n == 1 {
+		return dst, nil
+	}
+	minD := d.uvarint()
+	w := uint64(0)
+	if b := d.bytes(1); b != nil {
+		w = uint64(b[0])
+	}
+	if d.err == nil && (w > 64 || minD == 0) {
+		d.fail("postings delta width %d, minimum %d", w, minD)
+	}
+	src := d.bytes(int((uint64(n-1)*w + 7) / 8))
+	if d.err != nil {
+		return dst, d.err
+	}
+	ref := first
+	for i := range n - 1 {
+		next := ref + minD + readBits(src, i*w, uint(w))
+		if next <= ref || next >= uint64(r.seriesEnd) {
+			d.fail("postings ref %d out of order or outside the series section", next)
+			return dst, d.err
+		}
+		ref = next
+		dst = append(dst, SeriesRef(ref))
+	}
+	return dst, nil
+}
+
+// readBits returns the w bits at bit offset bit of a little-endian bit
+// string; src holds them.
+func readBits(src []byte, bit uint64, w uint) uint64 {
+	if w == 0 {
+		return 0
+	}
+	i := bit / 8
+	var buf [16]byte
+	if i+16 <= uint64(len(src)) {
+		copy(buf[:], src[i:i+16]) // compiles to two loads
+	} else {
+		copy(buf[:], src[i:])
+	}
+	s := uint(bit % 8)
+	lo := binary.LittleEndian.Uint64(buf[:]) >> s
+	if s > 0 {
+		lo |= binary.LittleEndian.Uint64(buf[8:]) << (64 - s)
+	}
+	if w < 64 {
+		lo &= 1<<w - 1
+	}
+	return lo
 }
 
 // allSeries returns every series ref.

@@ -6,6 +6,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"math"
+	"math/bits"
 	"os"
 	"slices"
 
@@ -304,14 +305,45 @@ func durationCode(d, dur int64) uint64 {
 	return near
 }
 
-// appendPostings encodes sorted refs as uvarint(n) then uvarint deltas
-// (the first from 0).
+// appendPostings encodes sorted refs as uvarint(n), then for n >= 1
+// uvarint(first ref), then for n >= 2 the deltas frame-of-reference
+// bit-packed: uvarint(min delta) u8(w) and each delta minus the minimum in
+// w bits (a list of neighbouring series, whose deltas are entry sizes,
+// takes a few bits a ref where uvarint deltas took one or two bytes).
 func appendPostings(b []byte, refs []SeriesRef) []byte {
 	b = binary.AppendUvarint(b, uint64(len(refs)))
-	var prev SeriesRef
-	for _, r := range refs {
-		b = binary.AppendUvarint(b, uint64(r-prev))
-		prev = r
+	if len(refs) == 0 {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(refs[0]))
+	if len(refs) == 1 {
+		return b
+	}
+	minD, maxD := uint64(math.MaxUint64), uint64(0)
+	for i := 1; i < len(refs); i++ {
+		d := uint64(refs[i] - refs[i-1])
+		minD, maxD = min(minD, d), max(maxD, d)
+	}
+	w := uint(bits.Len64(maxD - minD))
+	b = binary.AppendUvarint(b, minD)
+	b = append(b, byte(w))
+	var acc uint64
+	var held uint
+	for i := 1; i < len(refs); i++ {
+		v := uint64(refs[i]-refs[i-1]) - minD
+		acc |= v << held
+		if held+w >= 64 {
+			b = binary.LittleEndian.AppendUint64(b, acc)
+			acc = v >> (64 - held) // a shift by 64 is 0
+			held = held + w - 64
+		} else {
+			held += w
+		}
+	}
+	for held > 0 {
+		b = append(b, byte(acc))
+		acc >>= 8
+		held -= min(8, held)
 	}
 	return b
 }
