@@ -19,8 +19,7 @@ import (
 // The dumps of FORMAT.md's example: series {__name__="m"} with one float
 // sample (t=1000, v=1), then Delete of [1000, 1000].
 const (
-	formatChunkDump = `00000000  4d 54 43 48 01 07 20 00  01 d0 0f 09 00 02 4b 65  |MTCH.. .......Ke|
-00000010  a6 2b                                             |.+|
+	formatChunkDump = `00000000  4d 54 43 48 01 05 21 00  01 09 00 02 ea 77 80 9c  |MTCH..!......w..|
 `
 	formatTombstonesDump = `00000000  4d 54 54 53 01 01 18 01  d0 0f 00 07 a9 66 d3     |MTTS.........f.|
 `

@@ -79,6 +79,12 @@ func scratchLen(n int) int { return n + maxSplitDict }
 // decodeChunk decodes the chunk b into ts and vs, which hold numSamples(b)
 // elements; scratch holds scratchLen(numSamples(b)).
 func decodeChunk(b []byte, ts []int64, vs []float64, scratch []uint64) error {
+	return decodeChunkAt(b, nil, ts, vs, scratch)
+}
+
+// decodeChunkAt is decodeChunk for a chunk whose first timestamp is *t0
+// and not in b (ElideFirstTimestamp), or in b when t0 is nil.
+func decodeChunkAt(b []byte, t0 *int64, ts []int64, vs []float64, scratch []uint64) error {
 	if len(b) < headerSize {
 		return corruptf(0, "%d bytes, shorter than the header", len(b))
 	}
@@ -90,17 +96,23 @@ func decodeChunk(b []byte, ts []int64, vs []float64, scratch []uint64) error {
 		}
 		return nil
 	}
-	if err := r.timestamps(ts[:n], scratch[:n]); err != nil {
+	if err := r.timestamps(ts[:n], scratch[:n], t0); err != nil {
 		return err
 	}
 	return r.values(vs[:n], scratch[:scratchLen(n)])
 }
 
-func (r *reader) timestamps(ts []int64, scratch []uint64) error {
+// timestamps decodes the timestamps; the first is *given when not nil.
+func (r *reader) timestamps(ts []int64, scratch []uint64, given *int64) error {
 	n := len(ts)
-	t0, err := r.varint("first timestamp")
-	if err != nil {
-		return err
+	var t0 int64
+	if given != nil {
+		t0 = *given
+	} else {
+		var err error
+		if t0, err = r.varint("first timestamp"); err != nil {
+			return err
+		}
 	}
 	ts[0] = t0
 	if n == 1 {

@@ -106,7 +106,7 @@ func TestLayoutChoice(t *testing.T) {
 		tsMode := b[r.pos]
 		r.pos = headerSize
 		scratch := make([]uint64, 120)
-		if err := r.timestamps(make([]int64, 120), scratch); err != nil {
+		if err := r.timestamps(make([]int64, 120), scratch, nil); err != nil {
 			t.Fatal(err)
 		}
 		if tsMode != tc.tsMode || b[r.pos] != tc.vMode {

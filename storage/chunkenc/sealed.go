@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -29,7 +30,11 @@ var ErrSealed = errors.New("mytsdb float chunk is sealed: it cannot be appended 
 // alone: 24 bytes beside them, where a FloatChunk takes 80. It is for chunks
 // that are never appended to again (the head's cut chunks), of which there
 // are many. Its methods only read, so it is safe for concurrent use.
-type SealedChunk struct{ b []byte }
+type SealedChunk struct {
+	b      []byte
+	t0     int64 // the first timestamp, when b lacks it
+	elided bool
+}
 
 var _ upstream.Chunk = (*SealedChunk)(nil)
 
@@ -38,11 +43,42 @@ var _ upstream.Chunk = (*SealedChunk)(nil)
 // here: a corrupt chunk fails its iterator with ErrCorrupt.
 func NewSealedChunk(b []byte) *SealedChunk { return &SealedChunk{b: b} }
 
+// NewSealedChunkAt wraps b, an encoded chunk without its first timestamp
+// (ElideFirstTimestamp), whose first timestamp is t0: the block format
+// stores chunks so, since the index holds every chunk's first timestamp.
+// Bytes gives the whole encoding back (allocating it each time).
+func NewSealedChunkAt(b []byte, t0 int64) *SealedChunk {
+	return &SealedChunk{b: b, t0: t0, elided: true}
+}
+
+// ElideFirstTimestamp appends b, an encoded chunk (AppendEncoded), without
+// its first timestamp to dst and returns that timestamp; an empty chunk is
+// an error (it has none). NewSealedChunkAt reads the result.
+func ElideFirstTimestamp(dst, b []byte) ([]byte, int64, error) {
+	if numSamples(b) == 0 {
+		return dst, 0, errors.New("elide the first timestamp of a mytsdb float chunk: no samples")
+	}
+	t0, k := binary.Varint(b[headerSize:])
+	if k <= 0 {
+		return dst, 0, corruptf(headerSize, "first timestamp: bad varint")
+	}
+	dst = append(dst, b[:headerSize]...)
+	return append(dst, b[headerSize+k:]...), t0, nil
+}
+
 // Encoding implements upstream.Chunk.
 func (*SealedChunk) Encoding() upstream.Encoding { return EncFloat }
 
 // Bytes implements upstream.Chunk.
-func (c *SealedChunk) Bytes() []byte { return c.b }
+func (c *SealedChunk) Bytes() []byte {
+	if !c.elided || len(c.b) < headerSize {
+		return c.b
+	}
+	b := make([]byte, 0, len(c.b)+binary.MaxVarintLen64)
+	b = append(b, c.b[:headerSize]...)
+	b = binary.AppendVarint(b, c.t0)
+	return append(b, c.b[headerSize:]...)
+}
 
 // NumSamples implements upstream.Chunk.
 func (c *SealedChunk) NumSamples() int { return numSamples(c.b) }
@@ -51,7 +87,7 @@ func (c *SealedChunk) NumSamples() int { return numSamples(c.b) }
 func (*SealedChunk) Compact() {}
 
 // Reset implements upstream.Chunk (the chunk then holds stream).
-func (c *SealedChunk) Reset(stream []byte) { c.b = stream }
+func (c *SealedChunk) Reset(stream []byte) { c.b, c.elided = stream, false }
 
 // Appender implements upstream.Chunk: it fails with ErrSealed. Decode into
 // a FloatChunk (FromData) to append.
@@ -63,6 +99,10 @@ func (c *SealedChunk) Iterator(it upstream.Iterator) upstream.Iterator {
 	if !ok {
 		fi = &floatIterator{}
 	}
-	fi.resetEncoded(c.b)
+	if c.elided {
+		fi.resetElided(c.b, c.t0)
+	} else {
+		fi.resetEncoded(c.b)
+	}
 	return fi
 }
