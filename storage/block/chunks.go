@@ -110,13 +110,18 @@ func (w *chunkWriter) finishSegment() error {
 }
 
 // write appends one chunk: uvarint(len(data)) | encoding | data | CRC-32C
-// of encoding and data.
-func (w *chunkWriter) write(enc chunkenc.Encoding, data []byte) (ChunkRef, error) {
+// of encoding and data; an EncFloat chunk, whose first sample must be at
+// mint, goes without its first timestamp (encFloatElided).
+func (w *chunkWriter) write(enc chunkenc.Encoding, data []byte, mint int64) (ChunkRef, error) {
 	if enc == ourchunks.EncFloat {
 		// The first timestamp is the index's mint: stored once, there.
+		var t0 int64
 		var err error
-		if w.elided, _, err = ourchunks.ElideFirstTimestamp(w.elided[:0], data); err != nil {
+		if w.elided, t0, err = ourchunks.ElideFirstTimestamp(w.elided[:0], data); err != nil {
 			return 0, fmt.Errorf("block: %w", err)
+		}
+		if t0 != mint {
+			return 0, fmt.Errorf("block: chunk starts at %d, its meta at %d", t0, mint)
 		}
 		enc, data = encFloatElided, w.elided
 	}
