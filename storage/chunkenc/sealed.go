@@ -27,7 +27,7 @@ func AppendEncoded(dst []byte, ts []int64, vs []float64) ([]byte, error) {
 var ErrSealed = errors.New("mytsdb float chunk is sealed: it cannot be appended to")
 
 // SealedChunk is an immutable chunk of encoding EncFloat held as its bytes
-// alone: 24 bytes beside them, where a FloatChunk takes 80. It is for chunks
+// alone: 40 bytes beside them, where a FloatChunk takes 80. It is for chunks
 // that are never appended to again (the head's cut chunks), of which there
 // are many. Its methods only read, so it is safe for concurrent use.
 type SealedChunk struct {
