@@ -27,14 +27,10 @@ func AppendEncoded(dst []byte, ts []int64, vs []float64) ([]byte, error) {
 var ErrSealed = errors.New("mytsdb float chunk is sealed: it cannot be appended to")
 
 // SealedChunk is an immutable chunk of encoding EncFloat held as its bytes
-// alone: 40 bytes beside them, where a FloatChunk takes 80. It is for chunks
+// alone: 24 bytes beside them, where a FloatChunk takes 80. It is for chunks
 // that are never appended to again (the head's cut chunks), of which there
 // are many. Its methods only read, so it is safe for concurrent use.
-type SealedChunk struct {
-	b      []byte
-	t0     int64 // the first timestamp, when b lacks it
-	elided bool
-}
+type SealedChunk struct{ b []byte }
 
 var _ upstream.Chunk = (*SealedChunk)(nil)
 
@@ -46,9 +42,46 @@ func NewSealedChunk(b []byte) *SealedChunk { return &SealedChunk{b: b} }
 // NewSealedChunkAt wraps b, an encoded chunk without its first timestamp
 // (ElideFirstTimestamp), whose first timestamp is t0: the block format
 // stores chunks so, since the index holds every chunk's first timestamp.
-// Bytes gives the whole encoding back (allocating it each time).
-func NewSealedChunkAt(b []byte, t0 int64) *SealedChunk {
-	return &SealedChunk{b: b, t0: t0, elided: true}
+// The chunk is read-only like a SealedChunk (Appender fails with
+// ErrSealed) and its Bytes give the whole encoding back, allocating it
+// each time. b must not change afterwards.
+func NewSealedChunkAt(b []byte, t0 int64) upstream.Chunk { return &elidedChunk{b: b, t0: t0} }
+
+// elidedChunk is NewSealedChunkAt's chunk: a type of its own, so that
+// SealedChunk, of which the head holds many, stays 24 bytes.
+type elidedChunk struct {
+	b  []byte
+	t0 int64
+}
+
+func (*elidedChunk) Encoding() upstream.Encoding { return EncFloat }
+
+func (c *elidedChunk) Bytes() []byte {
+	if len(c.b) < headerSize {
+		return c.b
+	}
+	b := make([]byte, 0, len(c.b)+binary.MaxVarintLen64)
+	b = append(b, c.b[:headerSize]...)
+	b = binary.AppendVarint(b, c.t0)
+	return append(b, c.b[headerSize:]...)
+}
+
+func (c *elidedChunk) NumSamples() int { return numSamples(c.b) }
+
+func (*elidedChunk) Compact() {}
+
+// Reset takes stream as an elided chunk with the same first timestamp.
+func (c *elidedChunk) Reset(stream []byte) { c.b = stream }
+
+func (*elidedChunk) Appender() (upstream.Appender, error) { return nil, ErrSealed }
+
+func (c *elidedChunk) Iterator(it upstream.Iterator) upstream.Iterator {
+	fi, ok := it.(*floatIterator)
+	if !ok {
+		fi = &floatIterator{}
+	}
+	fi.resetElided(c.b, c.t0)
+	return fi
 }
 
 // ElideFirstTimestamp appends b, an encoded chunk (AppendEncoded), without
@@ -70,15 +103,7 @@ func ElideFirstTimestamp(dst, b []byte) ([]byte, int64, error) {
 func (*SealedChunk) Encoding() upstream.Encoding { return EncFloat }
 
 // Bytes implements upstream.Chunk.
-func (c *SealedChunk) Bytes() []byte {
-	if !c.elided || len(c.b) < headerSize {
-		return c.b
-	}
-	b := make([]byte, 0, len(c.b)+binary.MaxVarintLen64)
-	b = append(b, c.b[:headerSize]...)
-	b = binary.AppendVarint(b, c.t0)
-	return append(b, c.b[headerSize:]...)
-}
+func (c *SealedChunk) Bytes() []byte { return c.b }
 
 // NumSamples implements upstream.Chunk.
 func (c *SealedChunk) NumSamples() int { return numSamples(c.b) }
@@ -87,7 +112,7 @@ func (c *SealedChunk) NumSamples() int { return numSamples(c.b) }
 func (*SealedChunk) Compact() {}
 
 // Reset implements upstream.Chunk (the chunk then holds stream).
-func (c *SealedChunk) Reset(stream []byte) { c.b, c.elided = stream, false }
+func (c *SealedChunk) Reset(stream []byte) { c.b = stream }
 
 // Appender implements upstream.Chunk: it fails with ErrSealed. Decode into
 // a FloatChunk (FromData) to append.
@@ -99,10 +124,6 @@ func (c *SealedChunk) Iterator(it upstream.Iterator) upstream.Iterator {
 	if !ok {
 		fi = &floatIterator{}
 	}
-	if c.elided {
-		fi.resetElided(c.b, c.t0)
-	} else {
-		fi.resetEncoded(c.b)
-	}
+	fi.resetEncoded(c.b)
 	return fi
 }
