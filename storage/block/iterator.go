@@ -55,7 +55,7 @@ func (s *sampleIterator) open() bool {
 		if s.del.iv.covers(c.mint, c.maxt) {
 			continue
 		}
-		chk, err := s.cr.chunk(c.ref)
+		chk, err := s.cr.chunk(c.ref, c.mint)
 		if err != nil {
 			s.fail(err)
 			return false
@@ -181,7 +181,7 @@ func (c *chunkIterator) Next() bool {
 		if c.del.covers(m.mint, m.maxt) {
 			continue
 		}
-		chk, err := c.cr.chunk(m.ref)
+		chk, err := c.cr.chunk(m.ref, m.mint)
 		if err != nil {
 			c.err = err
 			return false
