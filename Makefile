@@ -114,10 +114,11 @@ test: ref s3 build ui-browser duckdb
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -timeout 15m -skip '^TestPromQLBuiltin' ./storage/...
 
-# The full side-by-side corpus against the real Prometheus, twice: all data in the head,
-# then with 5-minute blocks (the data spread over blocks, a compaction and the head;
-# `-blocks` runs that one alone, `-blocks=false` the first). Per-run counts go to stderr;
-# ends with one total "N passed, M failed".
+# The full side-by-side corpus against the real Prometheus, three times: all data in the
+# head, then with 5-minute blocks (the data spread over blocks, a compaction and the head;
+# `-blocks` runs that one alone, `-blocks=false` the first), then with 5-minute blocks
+# held only in mytsdb's Parquet tier (`-parquet` alone, `-parquet=false` without it).
+# Per-run counts go to stderr; ends with one total "N passed, M failed".
 compliance: ref build
 	$(GO) run ./compliance/cmd/compliance -full
 

@@ -74,6 +74,7 @@ type Block struct {
 	Compaction struct {
 		Level int `json:"level"`
 	} `json:"compaction"`
+	Tier string `json:"tier"` // mytsdb's: "parquet" for a block held only in its bucket
 }
 
 // Blocks lists a server's blocks through /api/v1/status/tsdb/blocks.
@@ -96,6 +97,21 @@ func Blocks(ctx context.Context, serverURL string) ([]Block, error) {
 	return r.Data.Blocks, nil
 }
 
+// ParquetCases adapts the corpus to the Parquet mode: the block list
+// (/api/v1/status/tsdb/blocks) describes where the data lives, which the
+// mode changes by design (the candidate's blocks carry "tier": "parquet"
+// and are not compacted), so it goes; every other case stays as it is.
+func ParquetCases(cases []corpus.Case) []corpus.Case {
+	var out []corpus.Case
+	for _, c := range cases {
+		if c.Kind == corpus.API && c.Resolve(0).Path == "/api/v1/status/tsdb/blocks" {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 func maxLevel(bs []Block) int {
 	m := 0
 	for _, b := range bs {
@@ -113,7 +129,11 @@ func describeBlocks(bs []Block, err error, base int64) string {
 	fmt.Fprintf(&b, "%d blocks\n", len(bs))
 	rel := func(t int64) string { return (time.Duration(t-base) * time.Millisecond).String() }
 	for _, bl := range bs {
-		fmt.Fprintf(&b, "[%s, %s) level %d\n", rel(bl.MinTime), rel(bl.MaxTime), bl.Compaction.Level)
+		fmt.Fprintf(&b, "[%s, %s) level %d", rel(bl.MinTime), rel(bl.MaxTime), bl.Compaction.Level)
+		if bl.Tier != "" {
+			fmt.Fprintf(&b, " (%s)", bl.Tier)
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
@@ -124,13 +144,37 @@ func describeBlocks(bs []Block, err error, base int64) string {
 // minCandidateLevel or more, and neither list has changed for blocksSettle;
 // or until timeout. The outcome fails if that layout was not reached: the
 // short-block mode would otherwise compare a layout it did not set up.
+//
+// In the Parquet mode (e.Parquet) the candidate's blocks must instead all
+// be held only in its bucket ("tier": "parquet"); they are level 1 (each is
+// uploaded and dropped in the round that cuts it, before a compaction could
+// take it).
 func (e *Env) WaitBlocks(ctx context.Context, refURL, candURL string, timeout time.Duration) Outcome {
 	name := fmt.Sprintf("block layout: at least %d blocks on both servers, the newest ending at +%s, one of level >= %d on the candidate, within %s",
 		minBlocks, datagen.Span-HeadData, minCandidateLevel, timeout)
+	candLevel := minCandidateLevel
+	if e.Parquet {
+		name = fmt.Sprintf("block layout: at least %d blocks on both servers, the newest ending at +%s, all of the candidate's only in its Parquet tier, within %s",
+			minBlocks, datagen.Span-HeadData, timeout)
+		candLevel = 0
+	}
 	start := time.Now()
 	deadline := start.Add(timeout)
 	enough := func(bs []Block, err error, level int) bool {
 		return err == nil && len(bs) >= minBlocks && bs[len(bs)-1].MaxTime == e.headStart() && maxLevel(bs) >= level
+	}
+	candEnough := func(bs []Block, err error) bool {
+		if !enough(bs, err, candLevel) {
+			return false
+		}
+		if e.Parquet {
+			for _, b := range bs {
+				if b.Tier != "parquet" {
+					return false
+				}
+			}
+		}
+		return true
 	}
 	var lastRef, lastCand string
 	var stableSince time.Time
@@ -141,13 +185,16 @@ func (e *Env) WaitBlocks(ctx context.Context, refURL, candURL string, timeout ti
 		if refText != lastRef || candText != lastCand {
 			lastRef, lastCand, stableSince = refText, candText, time.Now()
 		}
-		ok := enough(ref, refErr, 0) && enough(cand, candErr, minCandidateLevel) && time.Since(stableSince) >= blocksSettle
+		ok := enough(ref, refErr, 0) && candEnough(cand, candErr) && time.Since(stableSince) >= blocksSettle
 		if ok || time.Now().After(deadline) || ctx.Err() != nil {
 			r := compare.Result{OK: ok, Ref: describeBlocks(ref, refErr, e.Base), Cand: describeBlocks(cand, candErr, e.Base)}
 			if ok {
 				e.logf("block layout reached after %s: reference %d blocks (max level %d), candidate %d blocks (max level %d)",
 					time.Since(start).Round(time.Millisecond), len(ref), maxLevel(ref), len(cand), maxLevel(cand))
-				if refText != candText {
+				switch {
+				case e.Parquet:
+					e.logf("the layouts (the candidate's in its Parquet tier by design):\n%s", r.SideBySide(40))
+				case refText != candText:
 					e.logf("the two layouts differ (the /api/v1/status/tsdb/blocks case compares them):\n%s", r.SideBySide(40))
 				}
 			} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,13 @@ type Options struct {
 	// blocks and compacted while it arrives, and waits for that layout
 	// (WaitBlocks) before the queries.
 	Blocks bool
+	// Parquet is the short-block mode (it sets Blocks) with the candidate's
+	// blocks only in its Parquet tier: mytsdb runs with
+	// --storage.parquet.local-retention=0s, so each block is uploaded to
+	// the default FILESYSTEM bucket, verified and removed locally in the
+	// round that cuts it, and WaitBlocks waits until the candidate holds no
+	// local block before the queries run. The candidate must be mytsdb.
+	Parquet bool
 	// BlocksQuiet is how long, from Start, the short-block run needs without
 	// a head cut (default DefaultBlocksQuiet); Start waits up to that long
 	// for one to pass first (see BlocksBase).
@@ -50,6 +58,11 @@ func BlockFlags() []string {
 	}
 }
 
+// ParquetFlags are the candidate's extra flags in the Parquet mode.
+func ParquetFlags() []string {
+	return []string{"--storage.parquet.local-retention=0s"}
+}
+
 // Env is a running side-by-side setup: fixture targets, the reference and the
 // candidate server, and the data set's base time.
 type Env struct {
@@ -57,6 +70,7 @@ type Env struct {
 	Targets   *targets.Set
 	Base      int64 // Unix ms; see datagen.Base (BlocksBase in the short-block mode)
 	Blocks    bool  // the short-block mode (Options.Blocks)
+	Parquet   bool  // the candidate's blocks only in its Parquet tier (Options.Parquet)
 	dir       string
 	cfg       string   // the config file both servers read
 	flags     []string // the flags both servers got beyond server.Start's
@@ -73,7 +87,13 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	e := &Env{logf: o.Logf, Blocks: o.Blocks}
+	if o.Parquet {
+		if o.Candidate != "mytsdb" {
+			return nil, fmt.Errorf("compliance: the Parquet mode needs the mytsdb candidate, not %q", o.Candidate)
+		}
+		o.Blocks = true
+	}
+	e := &Env{logf: o.Logf, Blocks: o.Blocks, Parquet: o.Parquet}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -134,9 +154,13 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		defer wg.Done()
 		e.Ref, refErr = server.Start(ctx, server.Options{Name: "reference", Binary: refBin, ConfigFile: cfg, ExtraFlags: extra})
 	}()
+	candExtra := extra
+	if o.Parquet {
+		candExtra = append(slices.Clone(extra), ParquetFlags()...)
+	}
 	go func() {
 		defer wg.Done()
-		e.Cand, candErr = server.Start(ctx, server.Options{Name: "candidate", Binary: candBin, ConfigFile: cfg, ExtraFlags: extra})
+		e.Cand, candErr = server.Start(ctx, server.Options{Name: "candidate", Binary: candBin, ConfigFile: cfg, ExtraFlags: candExtra})
 	}()
 	wg.Wait()
 	if refErr != nil {

@@ -34,6 +34,19 @@ func TestMytsdbBlocksQuick(t *testing.T) {
 	requireAllPass(t, outs)
 }
 
+// TestMytsdbParquetQuick is TestMytsdbBlocksQuick with the candidate's
+// blocks only in its Parquet tier (Options.Parquet): every block uploaded
+// to the FILESYSTEM bucket and removed locally before the queries run, so
+// that every query of the past reads Parquet. It runs beside the other
+// short-block tests, sharing their wait for a head cut to pass.
+func TestMytsdbParquetQuick(t *testing.T) {
+	t.Parallel()
+	env := startEnvWith(t, Options{Candidate: "mytsdb", Parquet: true, BlocksQuiet: 40 * time.Second, Logf: t.Logf})
+	outs := RunCasesMode(context.Background(), env.Ref.URL, env.Cand.URL, env.Base, ParquetCases(quickCorpus(t)), true)
+	outs = append(outs, env.RemoteRead(context.Background(), env.Ref.URL, env.Cand.URL)...)
+	requireAllPass(t, outs)
+}
+
 // TestMytsdbOnPrometheusHistory is the swap of issue 14 (see Swap) with
 // the quick corpus in the short-block mode; it also checks that the
 // conversion removed Prometheus's WAL and head chunks.

@@ -18,6 +18,10 @@ import (
 // SCHEMA.md says (as opposed to a bucket that cannot be reached).
 var ErrCorrupt = errors.New("corrupt Parquet block object")
 
+// ErrNotListed is returned for a block the store does not list (never
+// written, incomplete, deleted or replaced).
+var ErrNotListed = errors.New("block not listed in the bucket")
+
 const readBufferSize = 4096
 
 // pageIndexAllowance is what the cache counts for the page indexes a

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/thanos-io/objstore"
 )
 
@@ -141,5 +144,58 @@ func TestDeleteAndSync(t *testing.T) {
 	}
 	if ok, _ := bkt.Exists(ctx, objectName(tenant, b.ULID, SamplesFile)); ok {
 		t.Fatal("Delete left samples.parquet")
+	}
+}
+
+// TestParentsReplaced: a block naming another as its parent (a rewrite
+// without deleted series, interrupted before the old block was deleted)
+// hides it from Blocks and every querier; Replaced lists it until Delete.
+func TestParentsReplaced(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	bkt := fsBucket(t)
+	m := genModel(r, 5, 0, 3600_000, 60_000)
+	lb := localBlock(t, m)
+	old := upload(t, bkt, tenant, lb)
+	ctx := context.Background()
+	lm := lb.Meta()
+	succ := BlockMeta{ULID: ulid.Make(), MinTime: lm.MinTime, MaxTime: lm.MaxTime, Level: lm.Compaction.Level,
+		Sources: lm.Compaction.Sources, Parents: []ulid.ULID{old.ULID}}
+	q, err := lb.ChunkQuerier(lm.MinTime, lm.MaxTime-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := Write(ctx, bkt, tenant, succ, q); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, bkt, tenant, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if bs := s.Blocks(); len(bs) != 1 || bs[0].ULID != succ.ULID || !slices.Equal(bs[0].Parents, []ulid.ULID{old.ULID}) {
+		t.Fatalf("blocks %+v, want only %s naming %s", bs, succ.ULID, old.ULID)
+	}
+	if rs := s.Replaced(); !slices.Equal(rs, []ulid.ULID{old.ULID}) {
+		t.Fatalf("replaced %v, want %s", rs, old.ULID)
+	}
+	if _, err := s.BlockChunkQuerier(old.ULID); !errors.Is(err, ErrNotListed) {
+		t.Fatalf("BlockChunkQuerier of the replaced block: %v", err)
+	}
+	bq, err := s.BlockChunkQuerier(succ.ULID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bq.Close()
+	compareSeries(t, "successor", gotChunkSeries(t, bq.Select(ctx, true, nil, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))),
+		m.want(m.mint, m.maxt-1, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")))
+	if err := s.Delete(ctx, old.ULID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rs := s.Replaced(); len(rs) != 0 {
+		t.Fatalf("replaced %v after Delete", rs)
 	}
 }

@@ -31,6 +31,10 @@ type BlockMeta struct {
 	NumSamples uint64      `json:"numSamples"`
 	Level      int         `json:"level"`             // compaction level of the source block
 	Sources    []ulid.ULID `json:"sources,omitempty"` // source block ULIDs
+	// Parents are the bucket blocks this one replaces (a block rewritten
+	// without the series delete_series deleted): once this block is
+	// complete they are ignored by every reader and left for deletion.
+	Parents []ulid.ULID `json:"parents,omitempty"`
 
 	// Filled in by Write; a caller passes them empty.
 	NumFloatSamples     uint64     `json:"numFloatSamples"`

@@ -471,7 +471,7 @@ func histogramFromRow(r *histogramRow) (histSample, error) {
 		if err := fh.Validate(); err != nil {
 			return histSample{}, err
 		}
-		return histSample{t: r.Timestamp, fh: fh}, nil
+		return histSample{t: r.Timestamp, fh: fh, start: r.ChunkStart}, nil
 	}
 	h := &histogram.Histogram{
 		CounterResetHint: hint, Schema: r.Schema, ZeroThreshold: r.ZeroThreshold,
@@ -483,7 +483,7 @@ func histogramFromRow(r *histogramRow) (histSample, error) {
 	if err := h.Validate(); err != nil {
 		return histSample{}, err
 	}
-	return histSample{t: r.Timestamp, h: h}, nil
+	return histSample{t: r.Timestamp, h: h, start: r.ChunkStart}, nil
 }
 
 func spansFromColumns(offs, lens []int32) ([]histogram.Span, error) {
@@ -539,5 +539,10 @@ func (q chunkQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectH
 type chunkSet struct{ *memSeriesSet }
 
 func (s *chunkSet) At() storage.ChunkSeries {
+	for _, h := range s.cur.hists {
+		if h.start != 0 {
+			return sourceChunks{s.cur}
+		}
+	}
 	return storage.NewSeriesToChunkEncoder(s.cur)
 }

@@ -54,6 +54,13 @@ type histogramRow struct {
 	NegativeSpanLengths []int32   `parquet:"negative_span_lengths,list"`
 	NegativeBuckets     []float64 `parquet:"negative_buckets,list"`
 	CustomValues        []float64 `parquet:"custom_values,list"`
+	// ChunkStart marks the first sample of each chunk of the source block
+	// with its chunk's counter-reset header: 0 not a chunk's first sample
+	// (or a block written before the column), 1 + the header's two bits
+	// (1 unknown, 2 not a counter reset, 3 counter reset, 4 gauge). The
+	// chunk querier cuts chunks there, with that header, as Prometheus's
+	// own chunks are (streamed remote read sends them as they are).
+	ChunkStart int32 `parquet:"chunk_start"`
 }
 
 // seriesInts are the integer columns of series.parquet, in schema order

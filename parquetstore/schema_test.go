@@ -41,7 +41,8 @@ func TestSchemaAsDocumented(t *testing.T) {
 			"positive_span_offsets": {typ: format.Int32, enc: format.Plain, list: true}, "positive_span_lengths": {typ: format.Int32, enc: format.Plain, list: true},
 			"positive_buckets":      {typ: format.Double, enc: format.Plain, list: true},
 			"negative_span_offsets": {typ: format.Int32, enc: format.Plain, list: true}, "negative_span_lengths": {typ: format.Int32, enc: format.Plain, list: true},
-			"negative_buckets": {typ: format.Double, enc: format.Plain, list: true}, "custom_values": {typ: format.Double, enc: format.Plain, list: true}},
+			"negative_buckets": {typ: format.Double, enc: format.Plain, list: true}, "custom_values": {typ: format.Double, enc: format.Plain, list: true},
+			"chunk_start": i32},
 	}
 	sorting := map[string][]string{SamplesFile: {"series_id", "timestamp"}, HistogramsFile: {"series_id", "timestamp"}, SeriesFile: {"series_id"}}
 

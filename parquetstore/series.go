@@ -12,6 +12,8 @@ type histSample struct {
 	t  int64
 	h  *histogram.Histogram
 	fh *histogram.FloatHistogram
+	// start is histogramRow.ChunkStart: where a chunk of the source began.
+	start int32
 }
 
 // memSeries is one series of one block, its samples in range decoded.

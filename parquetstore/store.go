@@ -44,8 +44,9 @@ type Store struct {
 
 	mu struct {
 		sync.RWMutex
-		blocks []*block // sorted by MinTime, then ULID
-		closed bool
+		blocks   []*block // sorted by MinTime, then ULID
+		replaced []ulid.ULID
+		closed   bool
 	}
 }
 
@@ -106,6 +107,23 @@ func (s *Store) Sync(ctx context.Context) error {
 		}
 		blocks = append(blocks, &block{meta: meta, tenant: s.tenant, bkt: s.bkt, cache: s.cache, m: s.m})
 	}
+	// A block that a complete block names as its parent is replaced: a
+	// rewrite finished writing its successor, perhaps not deleting it.
+	parents := map[ulid.ULID]bool{}
+	for _, b := range blocks {
+		for _, p := range b.meta.Parents {
+			parents[p] = true
+		}
+	}
+	var replaced []ulid.ULID
+	blocks = slices.DeleteFunc(blocks, func(b *block) bool {
+		if parents[b.meta.ULID] {
+			replaced = append(replaced, b.meta.ULID)
+			return true
+		}
+		return false
+	})
+	slices.SortFunc(replaced, func(a, b ulid.ULID) int { return a.Compare(b) })
 	sort.Slice(blocks, func(i, j int) bool {
 		a, b := blocks[i].meta, blocks[j].meta
 		if a.MinTime != b.MinTime {
@@ -128,8 +146,18 @@ func (s *Store) Sync(ctx context.Context) error {
 		}
 	}
 	s.mu.blocks = blocks
+	s.mu.replaced = replaced
 	s.m.blocks.Set(float64(len(blocks)))
 	return nil
+}
+
+// Replaced returns the complete blocks that another complete block
+// replaces (names as a parent): invisible to Blocks and the queriers since
+// the last Sync, to be deleted by the caller.
+func (s *Store) Replaced() []ulid.ULID {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.mu.replaced)
 }
 
 // listComplete returns the blocks of the tenant that have a meta.json.
@@ -252,6 +280,24 @@ func (s *Store) Querier(mint, maxt int64) (storage.Querier, error) {
 	return storage.NewMergeQuerier(qs, nil, storage.ChainedSeriesMerge), nil
 }
 
+// BlockChunkQuerier returns a chunk querier over block id alone (its
+// whole range), whose native histogram chunks are those of the block's
+// source. As every querier of the store, an unreadable part of the block
+// is a warning of the series set, not an error.
+func (s *Store) BlockChunkQuerier(id ulid.ULID) (storage.ChunkQuerier, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mu.closed {
+		return nil, errors.New("parquetstore: store closed")
+	}
+	for _, b := range s.mu.blocks {
+		if b.meta.ULID == id {
+			return chunkQuerier{&blockQuerier{b: b, mint: b.meta.MinTime, maxt: b.meta.MaxTime - 1, s: s}}, nil
+		}
+	}
+	return nil, fmt.Errorf("parquetstore: block %s/%s: %w", s.tenant, id, ErrNotListed)
+}
+
 // ChunkQuerier returns a chunk querier over the blocks overlapping
 // [mint, maxt].
 func (s *Store) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
@@ -284,6 +330,7 @@ func (s *Store) Delete(ctx context.Context, id ulid.ULID) error {
 		}
 	}
 	s.mu.blocks = blocks
+	s.mu.replaced = slices.DeleteFunc(s.mu.replaced, func(r ulid.ULID) bool { return r == id })
 	s.m.blocks.Set(float64(len(blocks)))
 	s.cache.dropPrefix(blockDir(s.tenant, id) + "/")
 	return nil

@@ -135,6 +135,7 @@ func writeBlock(ctx context.Context, bkt objstore.Bucket, tenant string, meta *B
 		for chks.Next() {
 			c := chks.At()
 			it = c.Chunk.Iterator(it)
+			start := chunkStartOf(c.Chunk) // for the chunk's first histogram in range
 			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
 				t := it.AtT()
 				if t < meta.MinTime || t >= meta.MaxTime {
@@ -163,12 +164,15 @@ func writeBlock(ctx context.Context, bkt objstore.Bucket, tenant string, meta *B
 					if err != nil {
 						return abort(fmt.Errorf("series %s at %d: %w", lset, t, err))
 					}
+					r.ChunkStart, start = start, 0
 					hbuf = append(hbuf, r)
 					e.histN++
 					nHistRows++
 				case chunkenc.ValFloatHistogram:
 					_, fh := it.AtFloatHistogram(nil)
-					hbuf = append(hbuf, floatHistogramRow(id, t, fh))
+					r := floatHistogramRow(id, t, fh)
+					r.ChunkStart, start = start, 0
+					hbuf = append(hbuf, r)
 					e.histN++
 					nHistRows++
 				}
@@ -383,6 +387,23 @@ func (w *objectWriter) abort(err error) {
 	w.pw.CloseWithError(err)
 	w.wait()
 }
+
+// chunkStartOf is histogramRow.ChunkStart for the first sample of c: 1 +
+// the counter-reset header of a histogram chunk (the top two bits of its
+// third byte, upstream's chunk layout), 0 for any other chunk.
+func chunkStartOf(c chunkenc.Chunk) int32 {
+	switch c.Encoding() {
+	case chunkenc.EncHistogram, chunkenc.EncFloatHistogram:
+		if b := c.Bytes(); len(b) > chunkHeaderFlagPos {
+			return 1 + int32(b[chunkHeaderFlagPos]>>6)
+		}
+	}
+	return 0
+}
+
+// chunkHeaderFlagPos is where upstream's histogram chunks keep their
+// counter-reset header (its top two bits), after the 2-byte sample count.
+const chunkHeaderFlagPos = 2
 
 func intHistogramRow(id, t int64, h *histogram.Histogram) (histogramRow, error) {
 	if h.Count >= maxExactCount || h.ZeroCount >= maxExactCount {

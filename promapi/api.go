@@ -98,7 +98,11 @@ type Options struct {
 	Features features.Collector
 	// Rules backs /rules and /alerts, Alertmanagers /alertmanagers (the
 	// live rule and notifier managers); nil serves empty lists.
-	Rules         RulesRetriever
+	Rules RulesRetriever
+	// TenantRules backs /rules and /alerts for a tenant other than the
+	// default one: its rules (--rules.tenant-dir), nil if it has none.
+	// Nil: no tenant has rules.
+	TenantRules   func(tenant string) RulesRetriever
 	Alertmanagers AlertmanagerRetriever
 	// Notices backs /notifications and /notifications/live; nil serves none.
 	Notices Notices

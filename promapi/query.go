@@ -52,20 +52,11 @@ func (a *API) query(r *http.Request) (res result) {
 	if err != nil {
 		return result{err: invalidParam(err, "time")}
 	}
-	ctx := r.Context()
-	timeout, apiErr := queryTimeout(r)
+	ctx, cancel, opts, apiErr := a.queryContext(r, true)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, a.now().Add(timeout))
-		defer cancel()
-	}
-	opts, err := a.queryOpts(r)
-	if err != nil {
-		return result{err: badData(err)}
-	}
+	defer cancel()
 	costOn, err := a.costRequested(r)
 	if err != nil {
 		return result{err: invalidParam(err, "cost")}
@@ -100,20 +91,11 @@ func (a *API) queryRange(r *http.Request) (res result) {
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
-	ctx := r.Context()
-	timeout, apiErr := queryTimeout(r)
+	ctx, cancel, opts, apiErr := a.queryContext(r, false)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	opts, err := a.queryOpts(r)
-	if err != nil {
-		return result{err: badData(err)}
-	}
+	defer cancel()
 	costOn, err := a.costRequested(r)
 	if err != nil {
 		return result{err: invalidParam(err, "cost")}
@@ -196,6 +178,33 @@ func statsParamWarning(s string) error {
 		return nil
 	}
 	return fmt.Errorf("value %q for parameter \"stats\" is deprecated and will be rejected in the next major release, use %q or %q", s, "true", "all")
+}
+
+// queryContext is the preamble /query, /query_range and their cost
+// endpoints share: the query's context, bounded by the request's timeout
+// parameter, and its query options. Prometheus's instant query sets a
+// deadline from its clock (api.now), its range query a timeout (instant
+// says which); both are kept, as a test's clock may differ from the wall's.
+func (a *API) queryContext(r *http.Request, instant bool) (context.Context, context.CancelFunc, promql.QueryOpts, *apiError) {
+	ctx := r.Context()
+	timeout, apiErr := queryTimeout(r)
+	if apiErr != nil {
+		return ctx, func() {}, nil, apiErr
+	}
+	cancel := context.CancelFunc(func() {})
+	if timeout > 0 {
+		if instant {
+			ctx, cancel = context.WithDeadline(ctx, a.now().Add(timeout))
+		} else {
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+		}
+	}
+	opts, err := a.queryOpts(r)
+	if err != nil {
+		cancel()
+		return ctx, func() {}, nil, badData(err)
+	}
+	return ctx, cancel, opts, nil
 }
 
 // queryTimeout parses the optional timeout parameter, which must be positive.

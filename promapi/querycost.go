@@ -250,20 +250,11 @@ func (a *API) queryCost(r *http.Request) result {
 	if err != nil {
 		return result{err: invalidParam(err, "time")}
 	}
-	ctx := r.Context()
-	timeout, apiErr := queryTimeout(r)
+	ctx, cancel, opts, apiErr := a.queryContext(r, true)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, a.now().Add(timeout))
-		defer cancel()
-	}
-	opts, err := a.queryOpts(r)
-	if err != nil {
-		return result{err: badData(err)}
-	}
+	defer cancel()
 	res := a.estimateCostResult(ctx, r, ts, ts, 0, opts)
 	if w := statsParamWarning(r.FormValue("stats")); w != nil {
 		res.warnings = res.warnings.Add(w)
@@ -284,20 +275,11 @@ func (a *API) queryRangeCost(r *http.Request) result {
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
-	ctx := r.Context()
-	timeout, apiErr := queryTimeout(r)
+	ctx, cancel, opts, apiErr := a.queryContext(r, false)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	opts, err := a.queryOpts(r)
-	if err != nil {
-		return result{err: badData(err)}
-	}
+	defer cancel()
 	res := a.estimateCostResult(ctx, r, start, end, step, opts)
 	if w := statsParamWarning(r.FormValue("stats")); w != nil {
 		res.warnings = res.warnings.Add(w)

@@ -175,8 +175,8 @@ func (a *API) rules(r *http.Request) result {
 	}
 
 	var groups []*rules.Group
-	if a.opts.Rules != nil && tenant == DefaultTenant {
-		groups = a.opts.Rules.RuleGroups()
+	if rr := a.rulesOf(tenant); rr != nil {
+		groups = rr.RuleGroups()
 	}
 	res := &ruleDiscovery{}
 	rgs := make([]*ruleGroup, 0, len(groups))
@@ -271,14 +271,25 @@ func (a *API) rules(r *http.Request) result {
 	return result{data: res}
 }
 
+// rulesOf returns the rules that run for a tenant, nil if none do.
+func (a *API) rulesOf(tenant string) RulesRetriever {
+	if tenant == DefaultTenant {
+		return a.opts.Rules
+	}
+	if a.opts.TenantRules != nil {
+		return a.opts.TenantRules(tenant)
+	}
+	return nil
+}
+
 func (a *API) alerts(r *http.Request) result {
 	tenant, apiErr := a.tenantID(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
 	list := []*alert{}
-	if a.opts.Rules != nil && tenant == DefaultTenant {
-		for _, ar := range a.opts.Rules.AlertingRules() {
+	if rr := a.rulesOf(tenant); rr != nil {
+		for _, ar := range rr.AlertingRules() {
 			list = append(list, toAPIAlerts(ar.ActiveAlerts())...)
 		}
 	}

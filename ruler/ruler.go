@@ -11,9 +11,13 @@
 // Prometheus's reloader order ("notify", "notify_sd", "rules") and exposes the
 // live managers to the HTTP API.
 //
+// Rules per tenant (Options.TenantDir) are one more upstream rules.Manager
+// per tenant directory, over that tenant's storage, sharing the notifier
+// and the rule metrics.
+//
 // What it must not touch: storage internals (rules read through a
 // storage.Queryable and write through a storage.AppendableV2, the default
-// tenant's), HTTP (promapi reads the managers through RuleGroups,
+// tenant's or a tenant's), HTTP (promapi reads the managers through RuleGroups,
 // AlertingRules, Alertmanagers and DroppedAlertmanagers) and flag parsing
 // (cmd/mytsdb passes options in).
 //
@@ -29,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -87,6 +92,26 @@ type Options struct {
 	QueueCapacity   int
 	MaxBatchSize    int
 	DrainOnShutdown bool
+
+	// TenantDir is --rules.tenant-dir: <TenantDir>/<tenant>/*.yml and
+	// *.yaml are that tenant's rules, evaluated over Tenant(tenant) (what
+	// they query and what they record stay in the tenant), their alerts
+	// sent through the same notifier. Empty: no tenant rules. The default
+	// tenant's rules are the config's rule_files; a directory named for it
+	// is an error.
+	TenantDir string
+	// Tenant opens a tenant's storage, validating its ID (a directory
+	// name that is no valid tenant ID is an error). Required with
+	// TenantDir.
+	Tenant func(id string) (TenantStorage, error)
+	// DefaultTenant is the default tenant's ID (refused in TenantDir).
+	DefaultTenant string
+}
+
+// TenantStorage is what a tenant's rules read from and write to.
+type TenantStorage interface {
+	storage.AppendableV2
+	storage.Queryable
 }
 
 // Ruler runs the rule manager, the notifier and Alertmanager discovery.
@@ -97,6 +122,18 @@ type Ruler struct {
 	notifier    *notifier.Manager
 	discovery   *discovery.Manager
 	cancelSD    context.CancelFunc
+
+	// The per-tenant rule managers (Options.TenantDir), built like rules
+	// but sharing its metrics (their groups' labels name their files,
+	// which are under the tenant's directory) and notifier.
+	tenantOpts rules.ManagerOptions
+	tenantDir  string
+	openTenant func(id string) (TenantStorage, error)
+	defTenant  string
+	engine     *promql.Engine
+	mu         sync.Mutex
+	tenants    map[string]*rules.Manager
+	running    bool
 
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -117,6 +154,9 @@ func New(o Options) (*Ruler, error) {
 	}
 	if o.ExternalURL == nil {
 		errs = append(errs, errors.New("Options.ExternalURL is nil"))
+	}
+	if o.TenantDir != "" && o.Tenant == nil {
+		errs = append(errs, errors.New("Options.Tenant is nil with a TenantDir"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("ruler: %w", err)
@@ -164,7 +204,7 @@ func New(o Options) (*Ruler, error) {
 	}
 
 	externalURL := o.ExternalURL.String()
-	rm := rules.NewManager(&rules.ManagerOptions{
+	mo := rules.ManagerOptions{
 		NameValidationScheme:   scheme,
 		AppendableV2:           o.Appendable,
 		Queryable:              o.Queryable,
@@ -182,7 +222,12 @@ func New(o Options) (*Ruler, error) {
 		FeatureRegistry:        o.FeatureRegistry,
 		Parser:                 p,
 		DefaultRuleQueryOffset: func() time.Duration { return o.RuleQueryOffset },
-	})
+		Metrics:                rules.NewGroupMetrics(reg),
+	}
+	rm := rules.NewManager(&mo)
+	// A tenant manager registers nothing: its metrics are mo's, and the
+	// features it would announce are the same.
+	mo.Registerer, mo.FeatureRegistry = nil, nil
 	return &Ruler{
 		logger:      logger,
 		externalURL: externalURL,
@@ -190,6 +235,12 @@ func New(o Options) (*Ruler, error) {
 		notifier:    nm,
 		discovery:   dm,
 		cancelSD:    cancel,
+		tenantOpts:  mo,
+		tenantDir:   o.TenantDir,
+		openTenant:  o.Tenant,
+		defTenant:   o.DefaultTenant,
+		engine:      o.Engine,
+		tenants:     map[string]*rules.Manager{},
 	}, nil
 }
 
@@ -228,7 +279,99 @@ func (r *Ruler) ApplyRules(c *config.Config) error {
 		}
 		files = append(files, fs...)
 	}
-	return r.rules.Update(time.Duration(c.GlobalConfig.EvaluationInterval), files, c.GlobalConfig.ExternalLabels, r.externalURL, nil)
+	err := r.rules.Update(time.Duration(c.GlobalConfig.EvaluationInterval), files, c.GlobalConfig.ExternalLabels, r.externalURL, nil)
+	if r.tenantDir == "" {
+		return err
+	}
+	return errors.Join(err, r.applyTenantRules(c))
+}
+
+// applyTenantRules loads every tenant directory's rule files into that
+// tenant's manager, starting managers for new directories and stopping
+// those whose directory is gone. As for the config's files, a tenant
+// whose files do not load keeps its previous rules, and the error is
+// returned; other tenants are updated all the same.
+func (r *Ruler) applyTenantRules(c *config.Config) error {
+	entries, err := os.ReadDir(r.tenantDir)
+	if err != nil {
+		return fmt.Errorf("ruler: read tenant rule directory: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		id := e.Name()
+		if id == r.defTenant {
+			errs = append(errs, fmt.Errorf("ruler: tenant rule directory %q: the default tenant's rules are the config's rule_files", id))
+			continue
+		}
+		var files []string
+		for _, ext := range []string{"*.yml", "*.yaml"} {
+			fs, err := filepath.Glob(filepath.Join(r.tenantDir, id, ext))
+			if err != nil {
+				return fmt.Errorf("ruler: tenant %q rule files: %w", id, err)
+			}
+			files = append(files, fs...)
+		}
+		m, ok := r.tenants[id]
+		if !ok {
+			st, err := r.openTenant(id)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("ruler: tenant rule directory %q: %w", id, err))
+				continue
+			}
+			mo := r.tenantOpts
+			mo.AppendableV2, mo.Queryable = st, st
+			mo.QueryFunc = rules.EngineQueryFunc(r.engine, st)
+			mo.Logger = r.logger.With("component", "rule manager", "tenant", id)
+			m = rules.NewManager(&mo)
+			r.tenants[id] = m
+			if r.running {
+				r.runTenant(m)
+			}
+		}
+		seen[id] = true
+		if err := m.Update(time.Duration(c.GlobalConfig.EvaluationInterval), files, c.GlobalConfig.ExternalLabels, r.externalURL, nil); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %q: %w", id, err))
+		}
+	}
+	for id, m := range r.tenants {
+		if !seen[id] {
+			r.stopTenant(m)
+			delete(r.tenants, id)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runTenant runs a tenant's manager until Stop (r.mu held).
+func (r *Ruler) runTenant(m *rules.Manager) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		m.Run()
+	}()
+}
+
+// stopTenant stops a tenant's manager (r.mu held); one never run is run
+// first, for the reason Stop runs the config's manager.
+func (r *Ruler) stopTenant(m *rules.Manager) {
+	if !r.running {
+		r.runTenant(m)
+	}
+	m.Stop()
+}
+
+// Tenant returns the rule manager of a tenant of TenantDir, nil if it has
+// none (backs /api/v1/rules and /api/v1/alerts for that tenant).
+func (r *Ruler) Tenant(id string) *rules.Manager {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tenants[id]
 }
 
 // Run starts discovery, the notifier and rule evaluation, and returns at
@@ -254,6 +397,12 @@ func (r *Ruler) Run() {
 			r.rules.Run()
 			r.logger.Info("Rule manager stopped")
 		}()
+		r.mu.Lock()
+		r.running = true
+		for _, m := range r.tenants {
+			r.runTenant(m)
+		}
+		r.mu.Unlock()
 	})
 }
 
@@ -272,6 +421,12 @@ func (r *Ruler) Stop() {
 		})
 		r.logger.Info("Stopping rule manager manager...")
 		r.rules.Stop()
+		r.mu.Lock()
+		for _, m := range r.tenants {
+			r.stopTenant(m)
+		}
+		r.tenants = map[string]*rules.Manager{}
+		r.mu.Unlock()
 		r.logger.Info("Stopping notifier manager...")
 		r.notifier.Stop()
 		r.logger.Info("Stopping notify discovery manager...")

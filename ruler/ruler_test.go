@@ -19,6 +19,13 @@ import (
 
 func newTestRuler(t *testing.T) (*Ruler, *storage.DB, *promql.Engine) {
 	t.Helper()
+	return newTestRulerWith(t, func(*Options, *storage.DB) {})
+}
+
+// newTestRulerWith is newTestRuler with options changed by set, which is
+// given the storage.
+func newTestRulerWith(t *testing.T, set func(*Options, *storage.DB)) (*Ruler, *storage.DB, *promql.Engine) {
+	t.Helper()
 	db, err := storage.Open(storage.Options{Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -26,8 +33,10 @@ func newTestRuler(t *testing.T) (*Ruler, *storage.DB, *promql.Engine) {
 	t.Cleanup(func() { db.Close() })
 	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 	u, _ := url.Parse("http://example:9090")
-	r, err := New(Options{Engine: engine, Appendable: db.Default(), Queryable: db.Default(), ExternalURL: u,
-		OutageTolerance: time.Hour, ForGracePeriod: 10 * time.Minute, ResendDelay: time.Minute, MaxConcurrentEvals: 4})
+	o := Options{Engine: engine, Appendable: db.Default(), Queryable: db.Default(), ExternalURL: u,
+		OutageTolerance: time.Hour, ForGracePeriod: 10 * time.Minute, ResendDelay: time.Minute, MaxConcurrentEvals: 4}
+	set(&o, db)
+	r, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,5 +147,63 @@ func TestNewRequiresOptions(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
+	}
+}
+
+// Tenant rules (TenantDir): each directory's rules run over that tenant,
+// a directory that is no valid tenant ID or is named for the default
+// tenant is an error that leaves the other tenants loaded, a directory
+// removed stops its rules, and Stop without Run returns.
+func TestTenantRules(t *testing.T) {
+	dir := t.TempDir()
+	r, _, _ := newTestRulerWith(t, func(o *Options, db *storage.DB) {
+		o.TenantDir, o.DefaultTenant = dir, storage.DefaultTenant
+		o.Tenant = func(id string) (TenantStorage, error) { return db.Tenant(id) }
+	})
+	write := func(tenant, rules string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, tenant), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, tenant, "r.yaml"), []byte(rules), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a", "groups:\n  - name: ga\n    rules:\n      - record: one\n        expr: vector(1)\n")
+	write("b", "groups:\n  - name: gb\n    rules:\n      - record: two\n        expr: vector(2)\n")
+	write("bad id", "groups: []\n")
+	write(storage.DefaultTenant, "groups: []\n")
+	c := config.DefaultConfig
+	c.GlobalConfig.EvaluationInterval = model.Duration(100 * time.Millisecond)
+	err := r.ApplyRules(&c)
+	if err == nil || !strings.Contains(err.Error(), `tenant rule directory "bad id"`) || !strings.Contains(err.Error(), `tenant rule directory "default"`) {
+		t.Fatalf("ApplyRules: %v, want both bad directories named", err)
+	}
+	for id, want := range map[string]string{"a": "ga", "b": "gb"} {
+		m := r.Tenant(id)
+		if m == nil || len(m.RuleGroups()) != 1 || m.RuleGroups()[0].Name() != want {
+			t.Fatalf("tenant %s: manager %v", id, m)
+		}
+	}
+	if len(r.RuleGroups()) != 0 {
+		t.Fatalf("the default tenant runs %d groups, want none", len(r.RuleGroups()))
+	}
+	for _, d := range []string{"bad id", storage.DefaultTenant, "b"} {
+		if err := os.RemoveAll(filepath.Join(dir, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.ApplyRules(&c); err != nil {
+		t.Fatal(err)
+	}
+	if r.Tenant("b") != nil || r.Tenant("a") == nil {
+		t.Fatalf("after removing b: a=%v b=%v", r.Tenant("a"), r.Tenant("b"))
+	}
+	stopped := make(chan struct{})
+	go func() { r.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop without Run did not return with tenant rules loaded")
 	}
 }

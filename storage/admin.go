@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"mytsdb/storage/block"
@@ -19,19 +20,30 @@ const snapshotsDirName = "snapshots"
 
 // DeleteSeries deletes the samples of the series matching ms in [mint, maxt]
 // (inclusive) from every block (as tombstones, honoured by every read path
-// until CleanTombstones or a compaction rewrites the block) and from the
-// head (at once).
+// until CleanTombstones or a compaction rewrites the block), from the
+// blocks held only in the Parquet tier (rewritten without them at once,
+// tier_admin.go) and from the head (at once).
 func (t *Tenant) DeleteSeries(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
 	t.cutMu.Lock()
 	defer t.cutMu.Unlock()
 	if mint > maxt {
 		return nil
 	}
+	if err := t.tierDeleteLocked(ctx, mint, maxt, ms); err != nil {
+		return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
+	}
+	tombs := map[ulid.ULID]uint64{}
 	for _, b := range t.blockList() {
 		if b.MinTime() > maxt || b.MaxTime() <= mint {
 			continue
 		}
+		tombs[b.Meta().ULID] = b.NumTombstones()
 		if err := b.Delete(ctx, mint, maxt, ms...); err != nil {
+			return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
+		}
+	}
+	if t.tier != nil {
+		if err := t.tierDropStaleCopiesLocked(ctx, tombs); err != nil {
 			return fmt.Errorf("storage: tenant %s: delete series: %w", t.id, err)
 		}
 	}
@@ -43,10 +55,19 @@ func (t *Tenant) DeleteSeries(ctx context.Context, mint, maxt int64, ms ...*labe
 }
 
 // CleanTombstones rewrites every block that has tombstones without the
-// samples they delete.
+// samples they delete. The Parquet tier's blocks hold none (delete_series
+// rewrites them at once); a rewrite a crash interrupted is finished.
 func (t *Tenant) CleanTombstones(ctx context.Context) error {
 	t.cutMu.Lock()
 	defer t.cutMu.Unlock()
+	if st := t.tier.getStore(); st != nil {
+		if err := st.Sync(ctx); err != nil {
+			return fmt.Errorf("storage: tenant %s: clean tombstones: parquet tier: %w", t.id, err)
+		}
+		if err := t.tierReplacedLocked(ctx, st); err != nil {
+			return fmt.Errorf("storage: tenant %s: clean tombstones: parquet tier: %w", t.id, err)
+		}
+	}
 	for _, b := range t.blockList() {
 		if b.NumTombstones() == 0 {
 			continue
@@ -101,8 +122,9 @@ func tierBlockMeta(b TierBlock) TierBlockMeta {
 }
 
 // snapshot writes the tenant's blocks into dir (hard links where the
-// filesystem allows, copies otherwise) and, with withHead, the head's data
-// as one more block.
+// filesystem allows, copies otherwise), the blocks held only in the Parquet
+// tier (written from the bucket as local blocks) and, with withHead, the
+// head's data as one more block.
 func (t *Tenant) snapshot(ctx context.Context, dir string, withHead bool) error {
 	t.cutMu.Lock()
 	defer t.cutMu.Unlock()
@@ -119,6 +141,9 @@ func (t *Tenant) snapshot(ctx context.Context, dir string, withHead bool) error 
 		if i == 0 {
 			crashpoint.Reach(crashpoint.SnapshotPartial)
 		}
+	}
+	if err := t.tierSnapshotLocked(ctx, dir); err != nil {
+		return fmt.Errorf("storage: tenant %s: snapshot: %w", t.id, err)
 	}
 	if withHead {
 		hmin, hmax := t.head.MinTime(), t.head.MaxTime()

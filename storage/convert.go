@@ -159,6 +159,11 @@ func (t *Tenant) convertPart(ctx context.Context, h *promtsdb.History, p promtsd
 		}
 	}
 	ours := t.findBlock(id)
+	if ours == nil && t.straightToTier(h, p) {
+		if done, err := t.convertToTierLocked(ctx, h, p); done || err != nil {
+			return err
+		}
+	}
 	if ours == nil {
 		q, err := h.PartQuerier(p, p.MinTime, p.MaxTime)
 		if err != nil {
@@ -197,6 +202,88 @@ func (t *Tenant) convertPart(ctx context.Context, h *promtsdb.History, p promtsd
 		return errors.Join(err, t.retireBlocks([]*block.Block{ours}))
 	}
 	return t.dropPart(h, p)
+}
+
+// straightToTier says whether part p goes straight to the Parquet tier
+// instead of into a local block: it is a Prometheus block, the tier is open,
+// and p ends Options.TierLocalRetention or more behind the newest data
+// (the newest end of our blocks, the tier's and the history's parts), so
+// that the lifecycle would upload it and drop the local copy at the next
+// round anyway. Writing it locally first would only cost disk (beside
+// Prometheus's copy) and time. Parts the tier's retention would delete at
+// once take the local path, which local retention then deletes.
+func (t *Tenant) straightToTier(h *promtsdb.History, p promtsdb.Part) bool {
+	if p.Block == nil || t.tier == nil || t.tier.getStore() == nil {
+		return false
+	}
+	newest := int64(math.MinInt64)
+	for _, b := range t.blockList() {
+		newest = max(newest, b.MaxTime())
+	}
+	for _, b := range t.tier.getStore().Blocks() {
+		newest = max(newest, b.MaxTime)
+	}
+	for _, hp := range h.Parts() {
+		newest = max(newest, hp.MaxTime+1)
+	}
+	end := p.MaxTime + 1
+	if r := t.opts.TierRetention.Milliseconds(); r > 0 && end <= newest-r {
+		return false
+	}
+	return end <= newest-t.opts.TierLocalRetention.Milliseconds()
+}
+
+// convertToTierLocked writes Prometheus block p to the Parquet tier under
+// its ULID, verifies the copy against p sample by sample, and removes p;
+// a copy a crash left complete is verified, not written again. done is
+// false when the tier's store is not open (the caller converts locally).
+func (t *Tenant) convertToTierLocked(ctx context.Context, h *promtsdb.History, p promtsdb.Part) (done bool, err error) {
+	st := t.tier.getStore()
+	if st == nil {
+		return false, nil
+	}
+	m := p.Block.Meta()
+	if m.Stats.NumSamples == 0 {
+		return true, t.dropPart(h, p)
+	}
+	tb := TierBlock{ULID: m.ULID, MinTime: p.MinTime, MaxTime: p.MaxTime + 1, NumSeries: m.Stats.NumSeries,
+		NumSamples: m.Stats.NumSamples, Level: m.Compaction.Level, Sources: slices.Clone(m.Compaction.Sources)}
+	listed := false
+	for _, b := range st.Blocks() {
+		if b.ULID == tb.ULID {
+			tb, listed = b, true
+		}
+	}
+	if !listed {
+		q, err := h.PartQuerier(p, p.MinTime, p.MaxTime)
+		if err != nil {
+			return true, err
+		}
+		err = st.Write(ctx, tb, q)
+		_ = q.Close()
+		if err != nil {
+			return true, fmt.Errorf("storage: convert block %s to the Parquet tier: %w", tb.ULID, err)
+		}
+	}
+	q, err := h.PartQuerier(p, p.MinTime, p.MaxTime)
+	if err != nil {
+		return true, err
+	}
+	err = st.Verify(ctx, tb, q)
+	_ = q.Close()
+	if err != nil {
+		if ctx.Err() == nil {
+			err = errors.Join(err, st.Delete(ctx, tb.ULID))
+		}
+		return true, fmt.Errorf("storage: convert block %s to the Parquet tier: %w", tb.ULID, err)
+	}
+	if err := st.Sync(ctx); err != nil {
+		return true, fmt.Errorf("storage: convert block %s to the Parquet tier: list the bucket: %w", tb.ULID, err)
+	}
+	crashpoint.Reach(crashpoint.HistoryConverted)
+	t.logger.Info("Prometheus block converted straight to the Parquet tier: it ends past the local retention", "block", tb.ULID,
+		"mint", tb.MinTime, "maxt", tb.MaxTime)
+	return true, t.dropPart(h, p)
 }
 
 // dropPart deletes a converted part's source.

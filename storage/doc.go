@@ -94,10 +94,15 @@
 // tier at once; until a bucket unreachable at open answers, every query
 // carries that warning.
 //
-// Caveats of the tier: delete_series and clean_tombstones reach local
-// blocks only (a block uploaded before a delete is written again only
-// while it is still local: its copy no longer verifies); snapshots and
-// `mytsdb tsdb export` hold local blocks only.
+// The admin API reaches the tier's blocks as Prometheus's reaches its own
+// (tier_admin.go): delete_series rewrites each block held only in the
+// bucket without the deleted samples (the new block names the old one as
+// its parent, which hides it from then on, and the old one is deleted),
+// and deletes the bucket copy of a block also held locally (the local
+// block takes tombstones and is uploaded again); clean_tombstones deletes
+// what an interrupted rewrite left; a snapshot writes the bucket-only
+// blocks into it as local blocks, so it holds all the data; `mytsdb tsdb
+// export` reads the bucket too. These fail while the bucket cannot be read.
 //
 // Queriers merge the head and the blocks overlapping the range with the
 // upstream merge queriers (chained merge: a sample two sources hold is
@@ -119,7 +124,12 @@
 //     Options.KeepPrometheusData, convert.go moves it part by part into the
 //     default tenant's blocks (write, verify series by series, serve, then
 //     remove Prometheus's copy; crash-safe at every step) and snapshots,
-//     exports and retention then see it as ours.
+//     exports and retention then see it as ours. With the tier open, a
+//     Prometheus block ending Options.TierLocalRetention or more behind
+//     the newest data goes straight to the bucket instead (written under
+//     its ULID, verified against the source, then the source removed; a
+//     copy a crash left is verified, not rewritten): what the lifecycle
+//     would upload and drop at the next round, without a local copy.
 //   - Series and iterators from a tenant's querier are valid until its
 //     Close (block data is memory-mapped), as with Prometheus's queriers.
 //   - delete_series applies to the head at once (the samples are removed and

@@ -34,6 +34,9 @@ type TierBlock struct {
 	NumSamples uint64
 	Level      int
 	Sources    []ulid.ULID
+	// Parents are the tier blocks this one replaces (a rewrite without
+	// deleted series); a store hides them once this block is complete.
+	Parents []ulid.ULID
 	// Bytes is the size of the block's objects in the bucket (0 when the
 	// store does not know it).
 	Bytes int64
@@ -56,6 +59,12 @@ type TierStore interface {
 	Blocks() []TierBlock
 	Querier(mint, maxt int64) (promstorage.Querier, error)
 	ChunkQuerier(mint, maxt int64) (promstorage.ChunkQuerier, error)
+	// BlockChunkQuerier reads one listed block alone, over its whole
+	// range, its chunks those the block was written from where it can.
+	BlockChunkQuerier(id ulid.ULID) (promstorage.ChunkQuerier, error)
+	// Replaced lists the blocks another complete block names as parents:
+	// hidden from Blocks and the queriers, left for Delete.
+	Replaced() []ulid.ULID
 	// Delete removes a block: its meta.json first (it stops being listed),
 	// then its data objects.
 	Delete(ctx context.Context, id ulid.ULID) error

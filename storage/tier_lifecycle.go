@@ -307,6 +307,9 @@ func (t *Tenant) verifyLocked(ctx context.Context, st TierStore, b *block.Block,
 // tierRetentionLocked deletes the bucket's blocks whose end is older than
 // TierRetention, back from the newest block's end (local or in the tier).
 func (t *Tenant) tierRetentionLocked(ctx context.Context, st TierStore) error {
+	if err := t.tierReplacedLocked(ctx, st); err != nil {
+		return err
+	}
 	if err := t.tierSupersededLocked(ctx, st); err != nil {
 		return err
 	}

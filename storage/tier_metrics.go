@@ -12,6 +12,7 @@ type tierMetrics struct {
 	lastSuccess   prometheus.Gauge
 	dropped       prometheus.Counter
 	deleted       prometheus.Counter
+	rewritten     prometheus.Counter
 	failedRounds  prometheus.Counter
 	registered    []prometheus.Collector
 	registerer    prometheus.Registerer
@@ -31,6 +32,8 @@ func newTierMetrics(r prometheus.Registerer) *tierMetrics {
 			Name: "mytsdb_parquet_local_blocks_removed_total", Help: "Local blocks removed because the Parquet tier holds a verified copy."}),
 		deleted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mytsdb_parquet_retention_deletions_total", Help: "Blocks deleted from the Parquet tier by its retention."}),
+		rewritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mytsdb_parquet_blocks_rewritten_total", Help: "Blocks held only in the Parquet tier rewritten without the series delete_series deleted."}),
 		failedRounds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mytsdb_parquet_tier_failures_total", Help: "Maintenance rounds whose Parquet tier step failed (the bucket is tried again with backoff)."}),
 		registerer: r,
@@ -38,7 +41,7 @@ func newTierMetrics(r prometheus.Registerer) *tierMetrics {
 	if r == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.uploaded, m.uploadsFailed, m.uploadedBytes, m.lastSuccess, m.dropped, m.deleted, m.failedRounds} {
+	for _, c := range []prometheus.Collector{m.uploaded, m.uploadsFailed, m.uploadedBytes, m.lastSuccess, m.dropped, m.deleted, m.rewritten, m.failedRounds} {
 		if err := r.Register(c); err == nil {
 			m.registered = append(m.registered, c)
 		}

@@ -24,10 +24,12 @@ import (
 //   - The head's open chunk of a series, whose maximum time Prometheus's
 //     head index reports as MaxInt64: its trimming always re-encodes it,
 //     whatever the range, which changes what a histogram chunk's header
-//     says (a re-encoded chunk starts with an unknown counter reset) and
-//     splits a large one. A head series tells (openChunkSeries) whether its
-//     last chunk is the open one: a range that ends before the open chunk
-//     leaves it out, and the last chunk then passes as a sealed one.
+//     says (a re-encoded chunk starts with an unknown counter reset). It
+//     stays one chunk, however large (populateCurrForSingleChunk: the
+//     head gives the chunk querier chunks, never iterables). A head
+//     series tells (openChunkSeries) whether its last chunk is the open
+//     one: a range that ends before the open chunk leaves it out, and the
+//     last chunk then passes as a sealed one.
 
 // noMatcherQuerier answers a Select without matchers with nothing.
 type noMatcherQuerier struct{ promstorage.Querier }

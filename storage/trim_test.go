@@ -51,7 +51,7 @@ func TestHeadChunksTrimmedAsUpstream(t *testing.T) {
 			if _, err := app.AppendHistogram(0, labels.FromStrings("__name__", "fh", "k", "c"), ts, nil, fhs[i]); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.AppendHistogram(0, labels.FromStrings("__name__", "hbig", "k", "d"), ts, bigHistogram(i), nil); err != nil {
+			if _, err := app.AppendHistogram(0, labels.FromStrings("__name__", "hbig", "k", "d"), ts, bigHistogram(i%120), nil); err != nil { // a counter reset at 120
 				t.Fatal(err)
 			}
 		}
@@ -96,6 +96,9 @@ func TestHeadChunksTrimmedAsUpstream(t *testing.T) {
 		{"everything", base, end, nil, []*labels.Matcher{all}},
 		{"wider than the data", base - 1e6, end + 1e6, nil, []*labels.Matcher{all}},
 		{"cuts chunks at both ends", base + 37*step, base + 150*step + 1, nil, []*labels.Matcher{all}},
+		// the chunk after the reset at 120 holds twice the target size; a
+		// re-encode of a part of it stays one chunk, as in Prometheus
+		{"cuts a large chunk", base + 125*step, end, nil, []*labels.Matcher{all}},
 		{"one sample", base + 120*step, base + 120*step, nil, []*labels.Matcher{all}},
 		{"hints' range", base, end, &promstorage.SelectHints{Start: base + 10*step, End: base + 20*step}, []*labels.Matcher{all}},
 		{"trimming disabled", base, end, &promstorage.SelectHints{Start: base + 10*step, End: base + 20*step, DisableTrimming: true}, []*labels.Matcher{all}},

@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
-	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,8 +20,6 @@ import (
 	"github.com/prometheus/prometheus/util/notifications"
 
 	"mytsdb/promapi"
-	"mytsdb/promapi/otlp"
-	"mytsdb/promapi/remotewrite"
 	"mytsdb/remote"
 	"mytsdb/scrape"
 	"mytsdb/storage/wal"
@@ -105,22 +99,12 @@ func (agentStorage) ExemplarQuerier(context.Context) (promstorage.ExemplarQuerie
 // --storage.remote.flush-deadline).
 func (s *server) runAgent() int {
 	logger := s.logger
-	reg := newRegistry()
-	cm := newConfigMetrics(reg)
-	s.notices = notifications.NewNotifications(s.cfg.webMaxNotifSubs, reg)
-	s.notices.AddNotification(notifications.StartingUp)
-	cm.success.Set(1)
-	cm.successTime.SetToCurrentTime()
-
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-
-	wh, webErr, cancelWeb, stopWeb, ok := startWeb(s, logger, reg, true)
+	b, ok := s.begin(true)
 	if !ok {
 		return 1
 	}
+	reg, cm, term, hup := b.reg, b.cm, b.term, b.hup
+	wh, webErr, cancelWeb, stopWeb := b.wh, b.webErr, b.cancelWeb, b.stopWeb
 	// While the WAL replays, the API answers as the startup API does.
 	mountStartupAPI(s, wh, &wal.ReplayProgress{})
 
@@ -148,7 +132,12 @@ func (s *server) runAgent() int {
 		stopWeb()
 		return 1
 	}
-	adb, err := agent.Open(logger, reg, rs, s.cfg.agentPath, agentOptions(s.cfg, s.oooWindow))
+	aopts := agentOptions(s.cfg, s.oooWindow)
+	// The feature options Prometheus passes to its agent (setFeatureListOptions).
+	aopts.EnableMetadataWALRecords = s.features.appendMetadata
+	aopts.EnableSTStorage = s.features.agentSTStorage
+	aopts.EnableSTAsZeroSample = s.features.stZeroIngestion
+	adb, err := agent.Open(logger, reg, rs, s.cfg.agentPath, aopts)
 	if err != nil {
 		logger.Error("Fatal error", "err", fmt.Errorf("opening storage failed: %w", err))
 		_ = rs.Close()
@@ -238,74 +227,10 @@ func (s *server) runAgent() int {
 // X-Scope-OrgID names no tenant and is not checked).
 func mountAgentAPI(s *server, wh *web.Handler, fanout promstorage.Storage, sm *scrape.Manager, cs *configState, reg *prometheus.Registry) {
 	appendable := func(string) (promstorage.AppendableV2, error) { return fanout, nil }
-	// No tenants: X-Scope-OrgID is ignored, as Prometheus ignores it.
-	anyTenant := func(string) error { return nil }
-	var rw http.Handler
-	if s.cfg.enableRemoteWrite {
-		protos := make([]remotewrite.Proto, 0, len(s.cfg.remoteWriteMsgs))
-		for _, m := range s.cfg.remoteWriteMsgs {
-			protos = append(protos, remotewrite.Proto(m))
-		}
-		rw = remotewrite.NewHandler(remotewrite.Options{
-			Appendable:              appendable,
-			Logger:                  s.logger.With("component", "remote-write"),
-			Registerer:              reg,
-			AcceptedProtos:          protos,
-			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
-			ValidateTenant:          anyTenant,
-		})
-	}
-	var otlpWrite http.Handler
-	if s.cfg.enableOTLP {
-		otlpWrite = otlp.NewHandler(otlp.Options{
-			Appendable:              appendable,
-			Config:                  cs.Config,
-			ConvertDelta:            s.features.convertOTLPDelta,
-			NativeDelta:             s.features.nativeOTLPDelta,
-			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
-			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
-			ValidateTenant:          anyTenant,
-			Logger:                  s.logger.With("component", "otlp"),
-			Registerer:              reg,
-		})
-	}
-	cwd, err := os.Getwd()
-	if err != nil {
-		cwd = "<error retrieving current working directory>"
-	}
-	api := promapi.New(promapi.Options{
-		Agent:          true,
-		Storage:        func(string) (promapi.TenantStorage, error) { return agentStorage{}, nil },
-		ValidateTenant: anyTenant,
-		Targets:        sm,
-		Config:         cs.Config,
-		Flags:          s.flags,
-		BuildInfo:      buildInfo(),
-		RuntimeInfo:    runtimeInfo(time.Now().UTC(), cwd, s.retention, reg),
-		RemoteWrite:    rw,
-		OTLPWrite:      otlpWrite,
-		Logger:         s.logger.With("component", "api"),
-		Parser:         s.parser,
-		Ready:          wh.IsReady,
-		Gatherer:       reg,
-		Registerer:     reg,
-		Notices:        s.notices,
-		GlobalURL: promapi.GlobalURLOptions{
-			ListenAddress: s.cfg.listenAddresses[0],
-			Host:          s.externalURL.Host,
-			Scheme:        s.externalURL.Scheme,
-		},
-		CORSOrigin:                 s.cors,
-		Features:                   features.DefaultRegistry,
-		RemoteReadSampleLimit:      s.cfg.remoteReadSampleLimit,
-		RemoteReadConcurrencyLimit: s.cfg.remoteReadConcurrency,
-		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
-		EnableSearch:               s.features.searchAPI,
-		MaxSearchLimit:             s.cfg.searchMaxLimit,
+	serveAPI(s, wh, sm, cs, reg, appendable, promapi.Options{
+		Agent:   true,
+		Storage: func(string) (promapi.TenantStorage, error) { return agentStorage{}, nil },
+		// No tenants: X-Scope-OrgID is ignored, as Prometheus ignores it.
+		ValidateTenant: func(string) error { return nil },
 	})
-	wh.SetAPI(api.Handler())
-	wh.SetFederate(api.Federate())
-	if rw != nil {
-		wh.SetRemoteWrite(rw)
-	}
 }

@@ -404,7 +404,7 @@ func dropOwnFlags(t *testing.T, body string) string {
 		t.Fatalf("status/flags: %v: %s", err, body)
 	}
 	for _, own := range []string{"storage.wal.sync", "storage.wal.sync-interval", "storage.wal.writer", "storage.prometheus-data.keep",
-		"storage.parquet.enabled", "storage.parquet.bucket-config-file", "storage.parquet.local-retention", "storage.parquet.retention", "storage.parquet.cache-size"} {
+		"storage.parquet.enabled", "storage.parquet.bucket-config-file", "storage.parquet.local-retention", "storage.parquet.retention", "storage.parquet.cache-size", "rules.tenant-dir"} {
 		delete(r.Data, own)
 	}
 	out, _ := json.Marshal(r)

@@ -37,6 +37,7 @@ type blockMeta struct {
 			ULID string `json:"ulid"`
 		} `json:"parents"`
 	} `json:"compaction"`
+	Tier string `json:"tier"` // "parquet" for a block held only in the bucket
 }
 
 func (b blockMeta) String() string {

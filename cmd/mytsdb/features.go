@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	upstreamscrape "github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/template"
+	"github.com/prometheus/prometheus/tsdb/fileutil"
 	"github.com/prometheus/prometheus/util/features"
 )
 
@@ -31,12 +32,21 @@ type featureOpts struct {
 	stZeroIngestion        bool // created-timestamp-zero-ingestion: the head stores start timestamps as 0 samples
 	searchAPI              bool // search-api
 	queryCost              bool // query-cost: the engine's reloadable limits, the cost endpoints and overrides
+	// appendMetadata is metadata-wal-records: scrapes, remote write 2.0
+	// and OTLP pass each series' metadata to the storage, which logs it in
+	// the WAL (replayed at restart, read by the remote-write followers:
+	// RW 2.0 sends it).
+	appendMetadata bool
+	// agentSTStorage is st-storage in agent mode (the upstream agent WAL
+	// keeps start timestamps); the server refuses the option.
+	agentSTStorage bool
 }
 
-// parseFeatures applies --enable-feature. Options that only change query or
-// scrape behaviour are honoured with Prometheus's log lines; options that
-// need storage, rules, UI or API support mytsdb lacks are accepted with a
-// warning; unknown options warn exactly as in Prometheus.
+// parseFeatures applies --enable-feature. Options are honoured with
+// Prometheus's log lines; those asking for something mytsdb's engine or UI
+// does not have are refused (refusedFeatures: the error stops the start, as
+// Prometheus stops for use-uncached-io where the OS lacks it); unknown
+// options warn exactly as in Prometheus.
 func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (featureOpts, error) {
 	var f featureOpts
 	for _, item := range list {
@@ -118,11 +128,27 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 			case "query-cost":
 				f.queryCost = true
 				logger.Info("Experimental query cost guardrails enabled.")
-			case "memory-snapshot-on-shutdown", "metadata-wal-records",
-				"xor2-encoding",
-				"histograms-st-encoding", "st-storage",
-				"old-ui", "use-uncached-io", "fast-startup":
+			case "metadata-wal-records":
+				// Our head logs every metadata it is given and replays it;
+				// the option decides, as in Prometheus, whether scrapes,
+				// remote write and OTLP give it.
+				f.scrape.AppendMetadata = true
+				f.appendMetadata = true
+				features.Enable(features.TSDB, "metadata_wal_records")
+				logger.Info("Experimental metadata records in WAL enabled")
+			case "memory-snapshot-on-shutdown":
+				// The head's owner decides this one (a snapshot of the head
+				// written at shutdown, read instead of the WAL at start).
 				warnFeatureNotHonoured(logger, o)
+			case "xor2-encoding", "histograms-st-encoding", "st-storage", "use-uncached-io", "fast-startup":
+				if !cfg.agentMode {
+					return f, fmt.Errorf("--enable-feature=%s is not supported by mytsdb: %s", o, refusedFeatures[o])
+				}
+				if err := agentTSDBFeature(o, &f, logger); err != nil {
+					return f, err
+				}
+			case "old-ui":
+				return f, fmt.Errorf("--enable-feature=%s is not supported by mytsdb: %s", o, refusedFeatures[o])
 			default:
 				logger.Warn("Unknown option for --enable-feature", "option", o)
 			}
@@ -132,6 +158,67 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 		return f, errors.New("cannot enable otlp-deltatocumulative and otlp-native-delta-ingestion features at the same time")
 	}
 	return f, nil
+}
+
+// refusedFeatures are the Prometheus 3.16 options mytsdb's server refuses
+// (old-ui also in agent mode), with why:
+// each asks for a format or component of Prometheus's TSDB or UI that
+// mytsdb does not have, and accepting it silently would let a user believe
+// it took effect.
+var refusedFeatures = map[string]string{
+	// Prometheus writes XOR2 float chunks (smaller than XOR, able to hold
+	// start timestamps). mytsdb's blocks hold float chunks in its own codec
+	// and its head in XOR; neither is XOR2.
+	"xor2-encoding": "mytsdb stores float chunks in its own codec (storage/chunkenc), it cannot write XOR2 chunks; remove the option",
+	// Prometheus keeps each sample's start timestamp in its WAL records
+	// and chunks. mytsdb's WAL records and chunks have no field for it
+	// (created-timestamp-zero-ingestion, which stores it as a 0 sample,
+	// and use-start-timestamps work without it).
+	"st-storage": "mytsdb's WAL and chunks do not store start timestamps; created-timestamp-zero-ingestion stores them as zero samples instead",
+	// Only useful with st-storage: histogram chunks able to hold start
+	// timestamps.
+	"histograms-st-encoding": "mytsdb's chunks do not store start timestamps, so it has no start-timestamp histogram chunk encoding",
+	// Prometheus writes compacted chunk files with O_DIRECT. mytsdb's block
+	// writer goes through the page cache (and fsyncs before the rename).
+	"use-uncached-io": "mytsdb's block writer does not bypass the page cache",
+	// In Prometheus 3.16 a head state file (series_state.json) kept for a
+	// startup that scrapes during the WAL replay; mytsdb scrapes only after
+	// its (parallel) replay, and keeps no such file.
+	"fast-startup": "mytsdb does not start scraping before its WAL replay has ended",
+	// Prometheus 3 still embeds its 2.x React UI behind this option. mytsdb
+	// has one UI, laid out as Prometheus 3's: serving it under this option
+	// would pretend to give the old pages (their routes, such as /classic/
+	// and the old graph page's parameters, are not there), and the API is
+	// the same either way.
+	"old-ui": "mytsdb has one web UI, laid out as Prometheus 3's; it does not have the previous Prometheus UI",
+}
+
+// agentTSDBFeature applies, in agent mode, an option of Prometheus's TSDB
+// that mytsdb's server refuses. The agent is built from Prometheus's own
+// tsdb/agent, as in Prometheus: st-storage reaches it, and the others are
+// options of the TSDB an agent does not open, which Prometheus's agent
+// logs and otherwise ignores.
+func agentTSDBFeature(o string, f *featureOpts, logger *slog.Logger) error {
+	switch o {
+	case "xor2-encoding":
+		logger.Warn("This option for --enable-feature is being phased out. It currently changes the default for the storage.tsdb.chunk_encoding.floats config setting to xor2, but will become a no-op in a future major version. Stop using this option and set storage.tsdb.chunk_encoding.floats in the config instead.", "option", o)
+	case "histograms-st-encoding":
+		logger.Info("Experimental ST-capable histogram chunk encoding enabled.")
+	case "st-storage":
+		f.scrape.ParseST = true
+		f.agentSTStorage = true
+		config.DefaultConfig.GlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
+		config.DefaultGlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
+		logger.Info("Experimental start timestamp storage enabled. XOR2 and ST-capable histogram chunk encodings enabled. OpenMetrics 1.0 parsing will parse <metric>_created metrics as ST instead of normal sample. Changed default scrape_protocols to prefer PrometheusProto format.", "global.scrape_protocols", fmt.Sprintf("%v", config.DefaultGlobalConfig.ScrapeProtocols))
+	case "use-uncached-io":
+		if !fileutil.UncachedIOSupported() {
+			return errors.New("experimental Uncached IO is not supported")
+		}
+		logger.Info("Experimental Uncached IO is enabled.")
+	case "fast-startup":
+		logger.Info("Experimental fast startup is enabled.")
+	}
+	return nil
 }
 
 func warnFeatureNotHonoured(logger *slog.Logger, option string) {
@@ -175,10 +262,9 @@ func setFeatures(cfg *flagConfig, f featureOpts) {
 // setDeclaredFeatures registers the rest of what Prometheus 3.16 declares
 // with its default flags, so that /api/v1/features answers the same: the
 // TSDB's options (tsdb.Open), the rule manager's, the template functions and
-// the UI (web.New). The flag-driven values mytsdb does not honour
-// (use-uncached-io, st-storage, histograms-st-encoding,
-// old-ui) stay at their defaults: those options are
-// accepted with a warning (parseFeatures), not acted on.
+// the UI (web.New). The flag-driven values of the options mytsdb refuses
+// (use-uncached-io, st-storage, histograms-st-encoding, old-ui) stay at
+// Prometheus's defaults: mytsdb does not start with them.
 func setDeclaredFeatures() {
 	// The rules section is the rule manager's own (rules.NewManager sets
 	// concurrent_rule_eval, query_offset and keep_firing_for).

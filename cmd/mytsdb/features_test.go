@@ -14,32 +14,37 @@ import (
 )
 
 // TestStartTimestampFeaturesAsPrometheus: with the start-timestamp options
-// mytsdb honours (st-synthesis, use-start-timestamps), /api/v1/features is
-// the document the real Prometheus serves with the same options.
+// mytsdb honours (st-synthesis, use-start-timestamps), and with
+// metadata-wal-records, /api/v1/features is the document the real
+// Prometheus serves with the same options.
 func TestStartTimestampFeaturesAsPrometheus(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, cfg, "global:\n  scrape_interval: 1h\n")
-	var got []map[string]map[string]bool
-	for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
-		addr := freeAddr(t)
-		p := start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
-			"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--enable-feature=st-synthesis,use-start-timestamps")
-		p.waitReady(30 * time.Second)
-		r := featuresOf(t, p)
-		if !r["scrape"]["st-synthesis"] {
-			t.Errorf("%s: scrape.st-synthesis is not true: %v", filepath.Base(bin), r["scrape"])
+	for _, opts := range []string{"st-synthesis,use-start-timestamps", "metadata-wal-records"} {
+		var got []map[string]map[string]bool
+		for _, bin := range []string{mytsdbBinary, prometheusBinary(t)} {
+			addr := freeAddr(t)
+			p := start(t, bin, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+				"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"), "--enable-feature="+opts)
+			p.waitReady(30 * time.Second)
+			r := featuresOf(t, p)
+			if opts == "metadata-wal-records" && !r["tsdb"]["metadata_wal_records"] {
+				t.Errorf("%s: tsdb.metadata_wal_records is not true: %v", filepath.Base(bin), r["tsdb"])
+			} else if opts != "metadata-wal-records" && !r["scrape"]["st-synthesis"] {
+				t.Errorf("%s: scrape.st-synthesis is not true: %v", filepath.Base(bin), r["scrape"])
+			}
+			got = append(got, r)
 		}
-		got = append(got, r)
-	}
-	for section, want := range got[1] {
-		if !reflect.DeepEqual(got[0][section], want) {
-			t.Errorf("features section %s:\nmytsdb     %v\nprometheus %v", section, got[0][section], want)
+		for section, want := range got[1] {
+			if !reflect.DeepEqual(got[0][section], want) {
+				t.Errorf("%s: features section %s:\nmytsdb     %v\nprometheus %v", opts, section, got[0][section], want)
+			}
 		}
-	}
-	for section := range got[0] {
-		if _, ok := got[1][section]; !ok {
-			t.Errorf("mytsdb has a features section %s Prometheus lacks", section)
+		for section := range got[0] {
+			if _, ok := got[1][section]; !ok {
+				t.Errorf("%s: mytsdb has a features section %s Prometheus lacks", opts, section)
+			}
 		}
 	}
 }

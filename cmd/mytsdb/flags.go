@@ -85,6 +85,7 @@ type flagConfig struct {
 	forGracePeriod          model.Duration
 	resendDelay             model.Duration
 	maxConcurrentEvals      int64
+	tenantRuleDir           string
 	notifierQueueCapacity   int
 	notifierBatchSize       int
 	notifierDrainOnShutdown bool
@@ -319,6 +320,8 @@ func defineFlags(a *kingpin.Application, cfg *flagConfig) *flagSet {
 		Default("1m").SetValue(&cfg.resendDelay)
 	fs.serverOnly("rules.max-concurrent-evals", "Global concurrency limit for independent rules that can run concurrently. When set, \"query.max-concurrency\" may need to be adjusted accordingly.", true).
 		Default("4").Int64Var(&cfg.maxConcurrentEvals)
+	fs.serverOnly("rules.tenant-dir", "mytsdb: directory of per-tenant rules: the *.yml and *.yaml files in <dir>/<tenant>/ are evaluated over that tenant's data (queries and recorded series stay in the tenant), reloaded with the config, and listed by /api/v1/rules and /api/v1/alerts for requests with that X-Scope-OrgID. Their alerts go to the config's Alertmanagers. Empty: rules run on the default tenant only (the config's rule_files).", true).
+		Default("").StringVar(&cfg.tenantRuleDir)
 
 	// These two set upstream scrape package variables directly, as in Prometheus.
 	fs.honoured("scrape.adjust-timestamps", "Adjust scrape timestamps by up to `scrape.timestamp-tolerance` to align them to the intended schedule. See https://github.com/prometheus/prometheus/issues/7846 for more context. Experimental. This flag will be removed in a future release.").

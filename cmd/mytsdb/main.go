@@ -16,6 +16,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/grafana/regexp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
@@ -285,6 +286,40 @@ type server struct {
 	ruleOffset time.Duration
 }
 
+// begun is what both modes start the same way.
+type begun struct {
+	reg                *prometheus.Registry
+	cm                 *configMetrics
+	term, hup          chan os.Signal
+	wh                 *web.Handler
+	webErr             <-chan error
+	cancelWeb, stopWeb func()
+}
+
+// begin is the start server and agent mode share, in Prometheus's order:
+// the registry, the UI's notices (/api/v1/notifications, raised where
+// Prometheus raises them), the reload metrics set now that the config is
+// known to be valid (so they do not read 0 during a long startup), the
+// signal channels, and the web server, so that /-/healthy answers while
+// the storage opens.
+func (s *server) begin(agent bool) (begun, bool) {
+	b := begun{reg: newRegistry()}
+	b.cm = newConfigMetrics(b.reg)
+	s.notices = notifications.NewNotifications(s.cfg.webMaxNotifSubs, b.reg)
+	s.notices.AddNotification(notifications.StartingUp)
+	b.cm.success.Set(1)
+	b.cm.successTime.SetToCurrentTime()
+
+	b.term = make(chan os.Signal, 1)
+	signal.Notify(b.term, os.Interrupt, syscall.SIGTERM)
+	b.hup = make(chan os.Signal, 1)
+	signal.Notify(b.hup, syscall.SIGHUP)
+
+	var ok bool
+	b.wh, b.webErr, b.cancelWeb, b.stopWeb, ok = startWeb(s, s.logger, b.reg, agent)
+	return b, ok
+}
+
 // run starts the components in Prometheus's order (web server first so
 // /-/healthy answers while the storage replays its WAL; ready only once the
 // storage is open and the configuration applied), handles signals, reloads
@@ -292,26 +327,12 @@ type server struct {
 // its staleness markers), the web server drains, then the storage closes.
 func (s *server) run() int {
 	logger := s.logger
-	reg := newRegistry()
-	cm := newConfigMetrics(reg)
-	// The notices the UI shows (/api/v1/notifications), raised where
-	// Prometheus raises them.
-	s.notices = notifications.NewNotifications(s.cfg.webMaxNotifSubs, reg)
-	s.notices.AddNotification(notifications.StartingUp)
-	// Set the reload metrics now that the config is known to be valid, as
-	// Prometheus does, so they do not read 0 during a long startup.
-	cm.success.Set(1)
-	cm.successTime.SetToCurrentTime()
-
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-
-	wh, webErr, cancelWeb, stopWeb, ok := startWeb(s, logger, reg, false)
+	b, ok := s.begin(false)
 	if !ok {
 		return 1
 	}
+	reg, cm, term, hup := b.reg, b.cm, b.term, b.hup
+	wh, webErr, cancelWeb, stopWeb := b.wh, b.webErr, b.cancelWeb, b.stopWeb
 
 	s.replayProgress = &wal.ReplayProgress{}
 	mountStartupAPI(s, wh, s.replayProgress)
@@ -370,7 +391,7 @@ func (s *server) run() int {
 		Registerer: reg,
 		// Through the fanout, as in Prometheus: the remote queues learn the
 		// ingestion rate they shard by.
-		Appendable: rem.Fanout(),
+		Appendable: scrapeAppendable(rem.Fanout(), s.features.appendMetadata),
 		Scrape:     scrapeOpts,
 		SDMetrics:  sdMetrics,
 	})

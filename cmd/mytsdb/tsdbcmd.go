@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/thanos-io/objstore/client"
 
 	"mytsdb/storage"
 	"mytsdb/storage/backfill"
 	"mytsdb/storage/export"
+	"mytsdb/storage/parquettier"
 )
 
 // runTSDB is `mytsdb tsdb ...`: the offline tools for moving history in and
@@ -44,6 +46,8 @@ func runTSDB(args []string, stdout, stderr io.Writer) int {
 	expData := exp.Flag("storage.tsdb.path", "mytsdb's data directory (the server must be stopped: the directory is locked).").Default("data/").String()
 	expTenant := exp.Flag("tenant", "Tenant to export.").Default(storage.DefaultTenant).String()
 	expQuiet := exp.Flag("quiet", "Do not print written blocks.").Short('q').Bool()
+	expBucket := exp.Flag("storage.parquet.bucket-config-file", "The server's Parquet tier bucket (Thanos object storage configuration), whose blocks are exported too. Empty: the default FILESYSTEM bucket in <storage.tsdb.path>/bucket/, when it exists.").String()
+	expNoTier := exp.Flag("no-storage.parquet.enabled", "Export the local blocks only, leaving out what only the Parquet tier holds.").Bool()
 
 	cmd, err := a.Parse(args)
 	if err != nil {
@@ -101,7 +105,16 @@ func runTSDB(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	case exp.FullCommand():
-		db, err := storage.Open(storage.Options{Dir: *expData, Logger: logger, MaintenanceInterval: 1<<63 - 1})
+		opts := storage.Options{Dir: *expData, Logger: logger, MaintenanceInterval: 1<<63 - 1}
+		if !*expNoTier {
+			tier, err := exportTier(*expData, *expBucket, logger)
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			opts.Tier = tier
+		}
+		db, err := storage.Open(opts)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
@@ -136,6 +149,36 @@ func runTSDB(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// exportTier is the Parquet tier the export reads beside the local blocks:
+// the bucket the server was given (bucketConfig), or else the default
+// FILESYSTEM bucket if the data directory has one; nil when there is none.
+// The export only reads it: no maintenance round runs, so nothing is
+// uploaded, dropped or expired.
+func exportTier(dataDir, bucketConfig string, logger *slog.Logger) (storage.Tier, error) {
+	var yaml []byte
+	if bucketConfig != "" {
+		b, err := os.ReadFile(bucketConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--storage.parquet.bucket-config-file: %w", err)
+		}
+		yaml = b
+	} else {
+		if _, err := os.Stat(filepath.Join(dataDir, storage.BucketDirName)); err != nil {
+			return nil, nil
+		}
+		b, err := defaultBucketConfig(dataDir)
+		if err != nil {
+			return nil, err
+		}
+		yaml = b
+	}
+	bkt, err := client.NewBucket(gokitLogger{logger}, yaml, "mytsdb", nil)
+	if err != nil {
+		return nil, fmt.Errorf("the Parquet tier's bucket: %w", err)
+	}
+	return parquettier.New(bkt, parquettier.Options{Logger: logger}), nil
 }
 
 // blockDuration is promtool's rule for --max-block-duration: the largest

@@ -133,13 +133,26 @@ func TestBackfillAsPromtool(t *testing.T) {
 // several block ranges into mytsdb (so that they lie in blocks and the
 // head), stops it, exports with `mytsdb tsdb export`, and starts the real
 // Prometheus on the export: it answers the raw samples mytsdb answered.
+//
+// In the "bucket" case the blocks leave the local disk for the Parquet
+// tier's default FILESYSTEM bucket as soon as they are verified there, so
+// the export's blocks come from the bucket.
 func TestExportOpensInPrometheus(t *testing.T) {
+	t.Run("local", func(t *testing.T) { testExportOpensInPrometheus(t, false) })
+	t.Run("bucket", func(t *testing.T) { testExportOpensInPrometheus(t, true) })
+}
+
+func testExportOpensInPrometheus(t *testing.T, bucket bool) {
 	dir := t.TempDir()
 	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "export")
 	cfg := emptyConfig(t, dir)
 	addr := freeAddr(t)
-	p := start(t, mytsdbBinary, dir, addr, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.tsdb.path="+data,
-		"--web.enable-remote-write-receiver", "--storage.tsdb.min-block-duration=1h", "--storage.tsdb.max-block-duration=3h")
+	args := []string{"--config.file=" + cfg, "--web.listen-address=" + addr, "--storage.tsdb.path=" + data,
+		"--web.enable-remote-write-receiver", "--storage.tsdb.min-block-duration=1h", "--storage.tsdb.max-block-duration=3h"}
+	if bucket {
+		args = append(args, "--storage.parquet.local-retention=0s")
+	}
+	p := start(t, mytsdbBinary, dir, addr, args...)
 	p.waitReady(30 * time.Second)
 	base := time.Now().Add(-7 * time.Hour).Truncate(time.Minute)
 	for i := range 7 * 60 / 2 { // one request per 2 minutes of data, oldest first
@@ -157,7 +170,13 @@ func TestExportOpensInPrometheus(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for { // wait for the cuts the old data asks for
 		bs, err := p.blocks()
-		if err == nil && len(bs) >= 2 {
+		inBucket := 0
+		for _, b := range bs {
+			if b.Tier == "parquet" {
+				inBucket++
+			}
+		}
+		if err == nil && len(bs) >= 2 && (!bucket || inBucket >= 2) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -180,6 +199,18 @@ func TestExportOpensInPrometheus(t *testing.T) {
 	}
 	if n := strings.Count(string(listing), "\n"); n < 4 {
 		t.Fatalf("export listed %d lines for 7h of data:\n%s", n, listing)
+	}
+	if bucket {
+		// Without the tier the export lacks the blocks: they are only in the bucket.
+		cmd := exec.Command(mytsdbBinary, "tsdb", "export", "--no-storage.parquet.enabled", "--storage.tsdb.path="+data, filepath.Join(dir, "local-only"))
+		cmd.Stderr = &stderr
+		localOnly, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("export of the local blocks: %v\n%s", err, stderr.String())
+		}
+		if strings.Count(string(localOnly), "\n") >= strings.Count(string(listing), "\n") {
+			t.Fatalf("the local blocks alone export as much as with the bucket:\n%s\nwith the bucket:\n%s", localOnly, listing)
+		}
 	}
 	addr = freeAddr(t)
 	prom := start(t, prometheusBinary(t), dir, addr, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.tsdb.path="+out)

@@ -189,6 +189,11 @@ func registerTimeGauges(db *storage.DB, reg prometheus.Registerer) {
 // applyConfig hands a new configuration to the storage when it can take one;
 // otherwise it says which storage settings need a restart.
 func (l *localStorage) applyConfig(c *config.Config) error {
+	// The config's form of --enable-feature=xor2-encoding, refused alike
+	// (xor, Prometheus's default, is what the head appends anyway).
+	if tc := c.StorageConfig.TSDBConfig; tc != nil && tc.ChunkEncoding.Floats == config.FloatChunkEncodingXOR2 {
+		return fmt.Errorf("storage.tsdb.chunk_encoding.floats: %q is not supported by mytsdb: %s", tc.ChunkEncoding.Floats, refusedFeatures["xor2-encoding"])
+	}
 	if a, ok := any(l.db).(interface{ ApplyConfig(*config.Config) error }); ok {
 		return a.ApplyConfig(c)
 	}
@@ -233,9 +238,48 @@ func (t apiTenant) MaxTime() int64                       { return t.Head().MaxTi
 // the log of queries running at a crash: next to the tenant directories.
 func activeQueryDir(storagePath string) string { return storagePath }
 
-// mountAPI builds the query API and, when enabled, the remote-write receiver,
-// and hands them to the web handler.
+// mountAPI builds the query API over the tenants and, when enabled, the
+// remote-write and OTLP receivers, and hands them to the web handler.
 func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engine, sm *scrape.Manager, rl *ruler.Ruler, cs *configState, reg *prometheus.Registry) error {
+	appendable := func(tenant string) (promstorage.AppendableV2, error) {
+		t, err := st.db.Tenant(tenant)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	serveAPI(s, wh, sm, cs, reg, appendable, promapi.Options{
+		Engine:         engine,
+		Storage:        st.apiStorage,
+		ValidateTenant: storage.ValidateTenantID,
+		Rules:          rl,
+		Alertmanagers:  rl,
+		TenantRules: func(tenant string) promapi.RulesRetriever {
+			if m := rl.Tenant(tenant); m != nil {
+				return m
+			}
+			return nil
+		},
+		LookbackDelta:   time.Duration(s.cfg.lookbackDelta),
+		QueryTimeout:    time.Duration(s.cfg.queryTimeout),
+		EnableAdmin:     s.cfg.enableAdminAPI,
+		Snapshot:        st.db.Snapshot,
+		EnableQueryCost: s.features.queryCost,
+		Tenants:         newTenantStatus(st.db).Tenants,
+		Progress:        progressStatus(s.replayProgress, st.db),
+	})
+	wh.SetConsoles(web.Consoles{
+		Query:          template.QueryFunc(rules.EngineQueryFunc(engine, st.db.Default())),
+		ExternalLabels: func() labels.Labels { return cs.Config().GlobalConfig.ExternalLabels },
+	})
+	return nil
+}
+
+// serveAPI is what server and agent mode share: the receivers (remote
+// write and OTLP, when enabled, appending through appendable and checking
+// tenants with o.ValidateTenant) and the query API, of which o holds the
+// mode's own options and serveAPI fills in the rest.
+func serveAPI(s *server, wh *web.Handler, sm *scrape.Manager, cs *configState, reg *prometheus.Registry, appendable func(string) (promstorage.AppendableV2, error), o promapi.Options) {
 	var rw http.Handler
 	if s.cfg.enableRemoteWrite {
 		protos := make([]remotewrite.Proto, 0, len(s.cfg.remoteWriteMsgs))
@@ -243,36 +287,26 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 			protos = append(protos, remotewrite.Proto(m))
 		}
 		rw = remotewrite.NewHandler(remotewrite.Options{
-			Appendable: func(tenant string) (promstorage.AppendableV2, error) {
-				t, err := st.db.Tenant(tenant)
-				if err != nil {
-					return nil, err
-				}
-				return t, nil
-			},
+			Appendable:              appendable,
 			Logger:                  s.logger.With("component", "remote-write"),
 			Registerer:              reg,
 			AcceptedProtos:          protos,
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
-			ValidateTenant:          storage.ValidateTenantID,
+			AppendMetadata:          s.features.appendMetadata,
+			ValidateTenant:          o.ValidateTenant,
 		})
 	}
 	var otlpWrite http.Handler
 	if s.cfg.enableOTLP {
 		otlpWrite = otlp.NewHandler(otlp.Options{
-			Appendable: func(tenant string) (promstorage.AppendableV2, error) {
-				t, err := st.db.Tenant(tenant)
-				if err != nil {
-					return nil, err
-				}
-				return t, nil
-			},
+			Appendable:              appendable,
 			Config:                  cs.Config,
 			ConvertDelta:            s.features.convertOTLPDelta,
 			NativeDelta:             s.features.nativeOTLPDelta,
 			LookbackDelta:           time.Duration(s.cfg.lookbackDelta),
 			EnableTypeAndUnitLabels: s.features.enableTypeAndUnitLabel,
-			ValidateTenant:          storage.ValidateTenantID,
+			AppendMetadata:          s.features.appendMetadata,
+			ValidateTenant:          o.ValidateTenant,
 			Logger:                  s.logger.With("component", "otlp"),
 			Registerer:              reg,
 		})
@@ -281,60 +315,42 @@ func mountAPI(s *server, wh *web.Handler, st *localStorage, engine *promql.Engin
 	if err != nil {
 		cwd = "<error retrieving current working directory>"
 	}
-	birth := time.Now().UTC()
-	api := promapi.New(promapi.Options{
-		Engine:         engine,
-		Storage:        st.apiStorage,
-		ValidateTenant: storage.ValidateTenantID,
-		Targets:        sm,
-		Rules:          rl,
-		Alertmanagers:  rl,
-		Config:         cs.Config,
-		Flags:          s.flags,
-		BuildInfo:      buildInfo(),
-		RuntimeInfo:    runtimeInfo(birth, cwd, s.retention, reg),
-		RemoteWrite:    rw,
-		OTLPWrite:      otlpWrite,
-		Logger:         s.logger.With("component", "api"),
-		LookbackDelta:  time.Duration(s.cfg.lookbackDelta),
-		QueryTimeout:   time.Duration(s.cfg.queryTimeout),
-		Parser:         s.parser,
-		Ready:          wh.IsReady,
-		Gatherer:       reg,
-		Registerer:     reg,
-		Notices:        s.notices,
-		GlobalURL: promapi.GlobalURLOptions{
-			ListenAddress: s.cfg.listenAddresses[0],
-			Host:          s.externalURL.Host,
-			Scheme:        s.externalURL.Scheme,
-		},
-		CORSOrigin:                 s.cors,
-		Features:                   features.DefaultRegistry,
-		RemoteReadSampleLimit:      s.cfg.remoteReadSampleLimit,
-		RemoteReadConcurrencyLimit: s.cfg.remoteReadConcurrency,
-		RemoteReadMaxBytesInFrame:  s.cfg.remoteReadBytesInFrame,
-		EnableSearch:               s.features.searchAPI,
-		MaxSearchLimit:             s.cfg.searchMaxLimit,
-		EnableAdmin:                s.cfg.enableAdminAPI,
-		Snapshot:                   st.db.Snapshot,
-		EnableQueryCost:            s.features.queryCost,
-		Tenants:                    newTenantStatus(st.db).Tenants,
-		Progress:                   progressStatus(s.replayProgress, st.db),
-	})
+	o.Targets = sm
+	o.Config = cs.Config
+	o.Flags = s.flags
+	o.BuildInfo = buildInfo()
+	o.RuntimeInfo = runtimeInfo(time.Now().UTC(), cwd, s.retention, reg)
+	o.RemoteWrite = rw
+	o.OTLPWrite = otlpWrite
+	o.Logger = s.logger.With("component", "api")
+	o.Parser = s.parser
+	o.Ready = wh.IsReady
+	o.Gatherer = reg
+	o.Registerer = reg
+	o.Notices = s.notices
+	o.GlobalURL = promapi.GlobalURLOptions{
+		ListenAddress: s.cfg.listenAddresses[0],
+		Host:          s.externalURL.Host,
+		Scheme:        s.externalURL.Scheme,
+	}
+	o.CORSOrigin = s.cors
+	o.Features = features.DefaultRegistry
+	o.RemoteReadSampleLimit = s.cfg.remoteReadSampleLimit
+	o.RemoteReadConcurrencyLimit = s.cfg.remoteReadConcurrency
+	o.RemoteReadMaxBytesInFrame = s.cfg.remoteReadBytesInFrame
+	o.EnableSearch = s.features.searchAPI
+	o.MaxSearchLimit = s.cfg.searchMaxLimit
+	api := promapi.New(o)
 	wh.SetAPI(api.Handler())
 	wh.SetFederate(api.Federate())
-	wh.SetConsoles(web.Consoles{
-		Query:          template.QueryFunc(rules.EngineQueryFunc(engine, st.db.Default())),
-		ExternalLabels: func() labels.Labels { return cs.Config().GlobalConfig.ExternalLabels },
-	})
 	if rw != nil {
 		wh.SetRemoteWrite(rw)
 	}
-	return nil
 }
 
-// newRuler builds the rule and notifier managers over the default tenant:
-// rules query and append there, as scraped data lands there.
+// newRuler builds the rule and notifier managers: the config's rules query
+// and append in the default tenant, where scraped data lands, and each
+// tenant directory of --rules.tenant-dir's rules in that tenant.
 func newRuler(s *server, st *localStorage, engine *promql.Engine, sdMetrics *discovery.SDMetrics, reg prometheus.Registerer) (*ruler.Ruler, error) {
 	def := st.db.Default()
 	if def == nil {
@@ -360,6 +376,15 @@ func newRuler(s *server, st *localStorage, engine *promql.Engine, sdMetrics *dis
 		QueueCapacity:        s.cfg.notifierQueueCapacity,
 		MaxBatchSize:         s.cfg.notifierBatchSize,
 		DrainOnShutdown:      s.cfg.notifierDrainOnShutdown,
+		TenantDir:            s.cfg.tenantRuleDir,
+		DefaultTenant:        storage.DefaultTenant,
+		Tenant: func(id string) (ruler.TenantStorage, error) {
+			t, err := st.db.Tenant(id)
+			if err != nil {
+				return nil, err
+			}
+			return t, nil
+		},
 	})
 }
 

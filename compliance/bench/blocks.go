@@ -38,6 +38,12 @@ const (
 	// conversion's speed and the ingest rate while it runs against the
 	// rate after it.
 	ConvertKind
+	// ParquetKind (mytsdb only) writes Span of node series into 24h blocks
+	// (parquet.go): the issue-12 targets of the Parquet tier, a 1h query
+	// over 10 series of a 24h block, local and only in the bucket side by
+	// side (GetRange calls and bytes of the cold query, warm latency), and
+	// the bytes per sample of both copies.
+	ParquetKind
 )
 
 func (k BlockKind) String() string {
@@ -50,6 +56,8 @@ func (k BlockKind) String() string {
 		return "history"
 	case ConvertKind:
 		return "convert"
+	case ParquetKind:
+		return "parquet"
 	}
 	return fmt.Sprintf("BlockKind(%d)", int(k))
 }
@@ -83,7 +91,10 @@ func (b BlockScenario) validate() error {
 		return errors.New("Span must be ≥ 24h, BlockRange and QueryIters > 0")
 	case b.Kind == ConvertKind && (b.Span <= 0 || b.BlockRange <= 0 || b.LiveSeries <= 0):
 		return errors.New("Span, BlockRange and LiveSeries must be > 0")
-	case b.Kind > ConvertKind || b.Kind < 0:
+	case b.Kind == ParquetKind && (b.BlockRange != 24*time.Hour || b.Span <= 3*b.BlockRange/2 || b.QueryIters <= 0 ||
+		b.Series != parquetHosts*loadgen.MixNode.SeriesPerHost()):
+		return errors.New("BlockRange must be 24h, Span more than 1.5 of it, QueryIters > 0, Series 10 hosts of MixNode")
+	case b.Kind > ParquetKind || b.Kind < 0:
 		return errors.New("unknown kind")
 	}
 	return nil
@@ -156,6 +167,11 @@ func (b BlockScenario) describe() string {
 			human(float64(b.Series)), iv, b.rounds(), human(float64(b.Series*b.rounds())), promDuration(b.BlockRange))
 	case DiskKind:
 		return fmt.Sprintf("%s series (FACTS.md's storage mix), one sample per %s over %s, default block range", human(float64(b.Series)), iv, shortDur(b.Span))
+	case ParquetKind:
+		return fmt.Sprintf("mytsdb only: %s node_exporter-like series (%d hosts) over %s at %s (%s samples), --storage.tsdb.min-block-duration=24h --storage.tsdb.max-block-duration=24h; "+
+			"the first 24h block is local and in the default FILESYSTEM bucket, then (restart with --storage.parquet.local-retention=0s) only in the bucket; "+
+			"query_range `%s` over [%s, +1h] of the block at step %s (%d series, every sample), timed %d times warm after a warm-up, once cold after the restart",
+			human(float64(b.Series)), parquetHosts, shortDur(b.Span), iv, human(float64(b.Series*b.rounds())), parquetQuery, shortDur(parquetOffset), iv, parquetHosts, b.QueryIters)
 	case HistoryKind:
 		return fmt.Sprintf("%s dashboard series (%d hosts: node_exporter-like plus 4 classic histograms of 12 buckets each) over %s at %s (%s samples), "+
 			"--storage.tsdb.min-block-duration=%s --storage.tsdb.max-block-duration=%s; queries end at the last sample; each timed %d times after a warm-up; queries: %s",
@@ -287,6 +303,19 @@ func (b BlockScenario) rows() []rowSpec {
 			rows = append(rows, rowSpec{id + "/restart", fmt.Sprintf("restart-to-ready s (SIGKILL) with %s of blocks plus a full head (1.4 ranges), %s series", shortDur(b.Span), n), RestartTime, atMost(0.3)})
 		}
 		return rows
+	case ParquetKind:
+		where := fmt.Sprintf("1h of %d series in a 24h block of %s series", parquetHosts, n)
+		return []rowSpec{
+			{id + "/local-bps", "bytes per sample of the 24h block, local", BytesPerSample, Target{}},
+			{id + "/parquet-bps", "bytes per sample of the same block in the bucket (Parquet)", BytesPerSample, Target{}},
+			{id + "/bps-ratio", "Parquet bytes / local block bytes", Ratio, Target{Op: "≤", X: 1, OnMytsdb: true}},
+			{id + "/getrange", "GetRange calls of the query, cold cache, block only in the bucket, " + where, Count, Target{Op: "≤", X: 10, OnMytsdb: true}},
+			{id + "/fetched", "bytes fetched from the bucket by that cold query, " + where, Count, Target{Op: "≤", X: 1e6, OnMytsdb: true}},
+			{id + "/cold-ms", "that cold query, ms, " + where, Millis, Target{}},
+			{id + "/local-ms", "warm query p50 ms, block local, " + where, Millis, Target{}},
+			{id + "/parquet-ms", "warm query p50 ms, block only in the bucket, " + where, Millis, Target{}},
+			{id + "/ratio", "warm query from the bucket / from the local block", Ratio, Target{Op: "≤", X: 2, OnMytsdb: true}},
+		}
 	case ConvertKind:
 		where := fmt.Sprintf("%s history samples of %s series, live load of %s series, RW %s", human(float64(b.Series*b.rounds())), n, human(float64(b.LiveSeries)), b.Protocol)
 		return []rowSpec{
@@ -365,6 +394,8 @@ func runBlock(ctx context.Context, cfg *Config, name, binary, configFile string,
 		r.history()
 	case ConvertKind:
 		r.convert(seed, name == "mytsdb")
+	case ParquetKind:
+		r.parquet()
 	}
 	p = r.p
 	o.fail(b, errors.New("no figure (see the notes)"))

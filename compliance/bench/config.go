@@ -90,6 +90,10 @@ func Full() Config {
 			// Prometheus's 1h blocks, converted under a live load of 20k series.
 			{Kind: ConvertKind, Series: 8 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
 				BlockRange: time.Hour, MaxBlock: time.Hour, Span: 24 * time.Hour, LiveSeries: 20_000},
+			// The Parquet tier's targets: 10 hosts × 36.5h at 30 s (14M
+			// samples): one 24h block cut, the rest in the head.
+			{Kind: ParquetKind, Series: parquetHosts * loadgen.MixNode.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
+				BlockRange: 24 * time.Hour, MaxBlock: 24 * time.Hour, Span: 36*time.Hour + 30*time.Minute, QueryIters: 15},
 		},
 		BlockRepeats: 1, BlockMaxIngest: 20 * time.Minute,
 		Repeats: 2, Senders: 4, BatchSize: 2000, IntervalMs: 15_000,
@@ -113,6 +117,8 @@ func Quick() Config {
 				BlockRange: time.Hour, MaxBlock: 3 * time.Hour, Span: 24*time.Hour + 30*time.Minute, QueryIters: 5, Restart: true},
 			{Kind: ConvertKind, Series: 4 * loadgen.MixDashboard.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 30_000,
 				BlockRange: time.Hour, MaxBlock: time.Hour, Span: 12 * time.Hour, LiveSeries: 5_000},
+			{Kind: ParquetKind, Series: parquetHosts * loadgen.MixNode.SeriesPerHost(), Protocol: loadgen.V1, IntervalMs: 120_000,
+				BlockRange: 24 * time.Hour, MaxBlock: 24 * time.Hour, Span: 36*time.Hour + 30*time.Minute, QueryIters: 5},
 		},
 		BlockRepeats: 1, BlockMaxIngest: 3 * time.Minute,
 		Repeats: 1, Senders: 4, BatchSize: 2000, IntervalMs: 15_000,
@@ -154,7 +160,7 @@ func (c Config) Validate() error {
 
 // ScenarioGroups are the names Only accepts: "ingest" (Scenarios) and the
 // block scenarios' kinds.
-var ScenarioGroups = []string{"ingest", CutsKind.String(), DiskKind.String(), HistoryKind.String(), ConvertKind.String()}
+var ScenarioGroups = []string{"ingest", CutsKind.String(), DiskKind.String(), HistoryKind.String(), ConvertKind.String(), ParquetKind.String()}
 
 // Only keeps the scenarios of the named groups (see ScenarioGroups).
 func (c *Config) Only(groups []string) error {

@@ -21,7 +21,15 @@
 // answers, and times a SIGKILL restart to ready. Their rows carry their own
 // keys; a target on mytsdb's own figure (e.g. "mytsdb ≥ 0.9") is marked as
 // such, and every target's cell says "met" or by how much it is missed.
-// `-only` picks scenario groups (ingest, cuts, disk, history).
+// ParquetKind (parquet.go, mytsdb only: Prometheus's cells stay "—")
+// writes 36.5h of node series into 24h blocks and measures the Parquet
+// tier's targets on the first 24h block: its bytes per sample local and in
+// the bucket, then a 1h query over 10 of its series timed warm with the
+// block local, and, after a restart with --storage.parquet.local-retention=0s
+// has removed the local copy, once cold (GetRange calls and bytes fetched,
+// from objstore's counters on /metrics) and warm from the bucket, side by
+// side. `-only` picks scenario groups (ingest, cuts, disk, history,
+// convert, parquet).
 //
 // It owns measurement and reporting only. It must not import mytsdb's
 // production packages: both servers are black boxes started from their

@@ -79,6 +79,7 @@ var Exemptions = []Exemption{
 	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.storage\\.parquet\\.local-retention", Action: "drop", Reason: ownFlags},
 	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.storage\\.parquet\\.retention", Action: "drop", Reason: ownFlags},
 	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.storage\\.parquet\\.cache-size", Action: "drop", Reason: ownFlags},
+	{Path: "/api/v1/status/flags", CandidateOnly: true, Field: "data.rules\\.tenant-dir", Action: "drop", Reason: ownFlags},
 
 	{Path: "/api/v1/status/tsdb", Field: "data.seriesCountByMetricName", Action: "tiesort", Reason: tieReason},
 	{Path: "/api/v1/status/tsdb", Field: "data.labelValueCountByLabelName", Action: "tiesort", Reason: tieReason},
@@ -115,7 +116,7 @@ const activeReason = "an alert's activeAt (and keepFiringSince) is the evaluatio
 
 const alertOrderReason = "Prometheus lists a rule's alerts ranging over its map of active alerts (AlertingRule.ActiveAlerts), so their order differs run to run"
 
-const ownFlags = "mytsdb's own flags, which Prometheus does not have (the WAL's sync policy, sync interval and writer; keeping a Prometheus data directory read-only; the Parquet tier's switch, bucket config, local and bucket retention, cache size)"
+const ownFlags = "mytsdb's own flags, which Prometheus does not have (the WAL's sync policy, sync interval and writer; keeping a Prometheus data directory read-only; the Parquet tier's switch, bucket config, local and bucket retention, cache size; the per-tenant rule directory)"
 
 const ulidReason = "in the short-block mode both servers hold blocks, and each names its blocks with ULIDs made of its own clock and randomness. The rest of each block's entry (time range, stats, level, how many sources and parents, their ranges) is compared exactly: the mode waits until both layouts are settled and no head cut is due (compliance.WaitBlocks, BlocksBase), so they are a function of the data. Outside that mode both lists are empty"
 

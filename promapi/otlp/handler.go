@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/storage/remote"
 )
@@ -40,6 +41,11 @@ type Options struct {
 	LookbackDelta time.Duration
 	// EnableTypeAndUnitLabels is --enable-feature=type-and-unit-labels.
 	EnableTypeAndUnitLabels bool
+	// AppendMetadata is --enable-feature=metadata-wal-records: the
+	// translated metrics' type, unit and help reach the storage. Without it
+	// they are dropped before Append, as Prometheus's TSDB drops them
+	// (mytsdb's head logs whatever metadata it is given).
+	AppendMetadata bool
 	// ValidateTenant checks X-Scope-OrgID values; nil accepts any non-empty
 	// ID. The binary passes the storage's own check.
 	ValidateTenant func(string) error
@@ -162,12 +168,20 @@ func (w *commitWriter) Write(b []byte) (int, error) {
 // request's commitResult.
 type committing struct {
 	storage.AppenderV2
-	res *commitResult
+	res          *commitResult
+	keepMetadata bool
+}
+
+func (c committing) Append(ref storage.SeriesRef, l labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AOptions) (storage.SeriesRef, error) {
+	if !c.keepMetadata {
+		opts.Metadata = metadata.Metadata{}
+	}
+	return c.AppenderV2.Append(ref, l, st, t, v, h, fh, opts)
 }
 
 func (c committing) Commit() error {
 	err := c.AppenderV2.Commit()
-	if err != nil {
+	if err != nil && c.res != nil {
 		c.res.set(err)
 	}
 	return err
@@ -184,7 +198,7 @@ func (h *handler) forTenant(tenant string) http.Handler {
 	if h.o.Registerer != nil {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"tenant": tenant}, h.o.Registerer)
 	}
-	app := &lazyAppendable{open: func() (storage.AppendableV2, error) { return h.o.Appendable(tenant) }}
+	app := &lazyAppendable{open: func() (storage.AppendableV2, error) { return h.o.Appendable(tenant) }, keepMetadata: h.o.AppendMetadata}
 	uh := remote.NewOTLPWriteHandler(h.logger.With("tenant", tenant), reg, app, h.o.Config, remote.OTLPOptions{
 		ConvertDelta:            h.o.ConvertDelta,
 		NativeDelta:             h.o.NativeDelta,
@@ -199,7 +213,8 @@ func (h *handler) forTenant(tenant string) http.Handler {
 // for an appender, that is after the request decoded: a malformed request
 // never creates a tenant.
 type lazyAppendable struct {
-	open func() (storage.AppendableV2, error)
+	open         func() (storage.AppendableV2, error)
+	keepMetadata bool
 }
 
 func (l *lazyAppendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
@@ -209,10 +224,9 @@ func (l *lazyAppendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
 	} else {
 		app = a.AppenderV2(ctx)
 	}
-	if res, ok := ctx.Value(commitKey{}).(*commitResult); ok {
-		return committing{AppenderV2: app, res: res}
-	}
-	return app
+	// Every request carries a commitResult (ServeHTTP).
+	res, _ := ctx.Value(commitKey{}).(*commitResult)
+	return committing{AppenderV2: app, res: res, keepMetadata: l.keepMetadata}
 }
 
 // failedAppender reports a tenant that could not be opened: its first Append

@@ -8,14 +8,18 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -341,6 +345,54 @@ func TestDeltaToCumulativePerTenant(t *testing.T) {
 	for tenant, hd := range heads {
 		if v := lastValue(t, hd, "events_total"); v != 12 {
 			t.Errorf("tenant %s: cumulative events_total is %v, want 3+4+5 = 12", tenant, v)
+		}
+	}
+}
+
+// metaRecorder records the metadata each Append is given.
+type metaRecorder struct {
+	*head.Head
+	got map[string]metadata.Metadata
+}
+
+func (m *metaRecorder) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	return metaRecording{m.Head.AppenderV2(ctx), m}
+}
+
+type metaRecording struct {
+	storage.AppenderV2
+	m *metaRecorder
+}
+
+func (r metaRecording) Append(ref storage.SeriesRef, l labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, o storage.AOptions) (storage.SeriesRef, error) {
+	r.m.got[l.Get(labels.MetricName)] = o.Metadata
+	return r.AppenderV2.Append(ref, l, st, t, v, h, fh, o)
+}
+
+// TestMetadataOnlyWithMetadataWALRecords: the translated metrics' metadata
+// reaches the storage with AppendMetadata (metadata-wal-records) only, as
+// Prometheus's TSDB logs it only then.
+func TestMetadataOnlyWithMetadataWALRecords(t *testing.T) {
+	pb, err := payload(time.Now()).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []bool{false, true} {
+		rec := &metaRecorder{Head: newHead(t), got: map[string]metadata.Metadata{}}
+		h := NewHandler(Options{
+			Appendable:     func(string) (storage.AppendableV2, error) { return rec, nil },
+			Config:         defaultConfig,
+			AppendMetadata: keep,
+		})
+		if r := post(h, "application/x-protobuf", "", "", pb); r.Code != http.StatusOK {
+			t.Fatalf("%d %q", r.Code, r.Body.String())
+		}
+		want := map[string]metadata.Metadata{"queue_depth": {}, "jobs_done_total": {}}
+		if keep {
+			want = map[string]metadata.Metadata{"queue_depth": {Type: model.MetricTypeGauge}, "jobs_done_total": {Type: model.MetricTypeCounter}}
+		}
+		if !reflect.DeepEqual(rec.got, want) {
+			t.Errorf("AppendMetadata %v: the storage got %v, want %v", keep, rec.got, want)
 		}
 	}
 }

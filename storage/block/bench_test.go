@@ -80,20 +80,19 @@ func BenchmarkChunkLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var refs []ChunkRef
+	var refs []chunkMeta
 	var lb labels.ScratchBuilder
 	var chks []chunkMeta
 	for _, s := range all {
 		chks, _ = blk.index.series(s, &lb, chks)
-		for _, c := range chks {
-			refs = append(refs, c.ref)
-		}
+		refs = append(refs, chks...)
 	}
 	rand.New(rand.NewPCG(1, 1)).Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := blk.chunks.chunk(refs[i%len(refs)]); err != nil {
+		c := refs[i%len(refs)]
+		if _, err := blk.chunks.chunk(c.ref, c.mint); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -38,6 +38,11 @@ const (
 	// maxChunkLen bounds a chunk's data length; the upstream encodings
 	// stay far below it.
 	maxChunkLen = 16 << 20
+
+	// encFloatElided is the segment encoding byte of an EncFloat chunk
+	// stored without its first timestamp (ElideFirstTimestamp), which is
+	// the chunk's mint in the index. Readers present it as EncFloat.
+	encFloatElided chunkenc.Encoding = ourchunks.EncFloat + 1
 )
 
 func segmentName(dir string, seg uint32) string {
@@ -54,6 +59,7 @@ type chunkWriter struct {
 	off      int64
 	sizes    []int64 // of the closed segments, by number-1
 	scratch  []byte
+	elided   []byte // an EncFloat chunk without its first timestamp
 	segCount int
 }
 
@@ -104,8 +110,21 @@ func (w *chunkWriter) finishSegment() error {
 }
 
 // write appends one chunk: uvarint(len(data)) | encoding | data | CRC-32C
-// of encoding and data.
-func (w *chunkWriter) write(enc chunkenc.Encoding, data []byte) (ChunkRef, error) {
+// of encoding and data; an EncFloat chunk, whose first sample must be at
+// mint, goes without its first timestamp (encFloatElided).
+func (w *chunkWriter) write(enc chunkenc.Encoding, data []byte, mint int64) (ChunkRef, error) {
+	if enc == ourchunks.EncFloat {
+		// The first timestamp is the index's mint: stored once, there.
+		var t0 int64
+		var err error
+		if w.elided, t0, err = ourchunks.ElideFirstTimestamp(w.elided[:0], data); err != nil {
+			return 0, fmt.Errorf("block: %w", err)
+		}
+		if t0 != mint {
+			return 0, fmt.Errorf("block: chunk starts at %d, its meta at %d", t0, mint)
+		}
+		enc, data = encFloatElided, w.elided
+	}
 	if len(data) > maxChunkLen {
 		return 0, fmt.Errorf("block: chunk of %d bytes is larger than %d", len(data), maxChunkLen)
 	}
@@ -200,9 +219,10 @@ func mmapFile(name string, size int64) ([]byte, error) {
 	return unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 }
 
-// chunk returns the chunk at ref after checking its CRC. The chunk's bytes
-// are the mapping's: valid until close.
-func (r *chunkReader) chunk(ref ChunkRef) (chunkenc.Chunk, error) {
+// chunk returns the chunk at ref, whose first sample is at mint (the
+// index's), after checking its CRC. The chunk's bytes are the mapping's:
+// valid until close.
+func (r *chunkReader) chunk(ref ChunkRef, mint int64) (chunkenc.Chunk, error) {
 	seg, off := ref.Segment(), int(ref.Offset())
 	if seg == 0 || int(seg) > len(r.segs) {
 		return nil, corruptf(filepath.Join(r.dir, chunksDirname), -1, "chunk ref %#x names segment %d of %d", uint64(ref), seg, len(r.segs))
@@ -226,6 +246,10 @@ func (r *chunkReader) chunk(ref ChunkRef) (chunkenc.Chunk, error) {
 		return nil, corruptf(name, int64(off), "chunk checksum mismatch: computed %08x, stored %08x", got, want)
 	}
 	enc := chunkenc.Encoding(body[0])
+	if enc == encFloatElided {
+		// Our codec without the first timestamp: the index's mint.
+		return ourchunks.NewSealedChunkAt(body[1:], mint), nil
+	}
 	if !ourchunks.IsValidEncoding(enc) {
 		return nil, corruptf(name, int64(start), "unknown chunk encoding %d", enc)
 	}

@@ -55,7 +55,7 @@ func readAll(dir string) error {
 			return err
 		}
 		for _, c := range chks {
-			chk, err := b.chunks.chunk(c.ref)
+			chk, err := b.chunks.chunk(c.ref, c.mint)
 			if err != nil {
 				return err
 			}

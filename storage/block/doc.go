@@ -17,7 +17,9 @@
 // encoding byte EncFloat): Write re-encodes every float chunk it is given
 // (XOR from the head or from Prometheus blocks, ours from blocks being
 // compacted), keeping the chunk boundaries it is given (so a block's chunk
-// count is the one Prometheus's block would have). Histogram chunks
+// count is the one Prometheus's block would have), each stored without its
+// first timestamp (segment byte 0x21: the index's mint gives it back; the
+// chunk reader hands out EncFloat chunks). Histogram chunks
 // and the encodings with start timestamps keep their upstream encodings:
 // those that lie wholly in the block's range are copied as they come, one
 // that sticks out of it, or that a query or a compaction cuts with a deleted

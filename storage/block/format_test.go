@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,10 +19,9 @@ import (
 // The dumps of FORMAT.md's example: series {__name__="m"} with one float
 // sample (t=1000, v=1), then Delete of [1000, 1000].
 const (
-	formatChunkDump = `00000000  4d 54 43 48 01 0d 20 00  01 d0 0f 00 00 00 00 00  |MTCH.. .........|
-00000010  00 00 f0 3f 81 16 e3 3d                           |...?...=|
+	formatChunkDump = `00000000  4d 54 43 48 01 05 21 00  01 09 00 02 ea 77 80 9c  |MTCH..!......w..|
 `
-	formatTombstonesDump = `00000000  4d 54 54 53 01 01 15 01  d0 0f 00 8a 73 55 ce     |MTTS........sU.|
+	formatTombstonesDump = `00000000  4d 54 54 53 01 01 18 01  d0 0f 00 07 a9 66 d3     |MTTS.........f.|
 `
 )
 
@@ -74,7 +74,7 @@ func checkIndexLayout(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b[:4]) != "MTIX" || b[4] != 1 {
+	if string(b[:4]) != "MTIX" || b[4] != 2 {
 		t.Fatalf("header %x", b[:5])
 	}
 	toc := b[len(b)-60:]
@@ -97,13 +97,32 @@ func checkIndexLayout(t *testing.T, path string) {
 	if want := "\x02\x08__name__\x01m"; string(sym) != want {
 		t.Fatalf("symbols %q, want %q", sym, want)
 	}
-	// Series: one entry, labels (0, 1), one chunk at segment 1 offset 5.
+	// Series: the time base 1000 and duration base 0, one entry, one
+	// label (name ordinal 0, value ordinal 0), one chunk at the base of
+	// the base's duration, segment 1 offset 5.
 	ser := b[offs[1] : offs[2]-4]
-	if want := []byte{1, 0, 1, 1, 0xd0, 0x0f, 0, 0x8a, 0x80, 0x80, 0x80, 0x20}; string(ser) != string(want) {
+	if want := []byte{0xd0, 0x0f, 0, 1, 0, 0, 1, 0, 0, 0x8a, 0x80, 0x80, 0x80, 0x20}; string(ser) != string(want) {
 		t.Fatalf("series % x, want % x", ser, want)
 	}
 	// Label names: one name, symbol 0, one value.
 	if ln := b[offs[4] : offs[5]-4]; string(ln) != "\x01\x00\x01" {
 		t.Fatalf("label names % x", ln)
+	}
+}
+
+// A chunk's span code decodes to the span, near the typical duration or not.
+func TestDurationCode(t *testing.T) {
+	for _, dur := range []int64{0, 1, 7_140_000, 1 << 40} {
+		r := &indexReader{version: indexFormatV2, durBase: dur}
+		for _, d := range []int64{0, 1, 2, 59_990, 7_139_990, 7_140_000, 7_140_011, 1 << 41, math.MaxInt64 >> 2} {
+			b := binary.AppendUvarint(nil, durationCode(d, dur))
+			dec := newDecoder("index", b, 0)
+			if got := r.duration(&dec); got != d || dec.err != nil {
+				t.Errorf("span %d with typical %d: decoded %d (%v)", d, dur, got, dec.err)
+			}
+			if near := binary.AppendVarint(nil, d-dur); len(b) > len(near) && len(b) > len(binary.AppendUvarint(nil, uint64(d)))+1 {
+				t.Errorf("span %d with typical %d takes %d bytes", d, dur, len(b))
+			}
+		}
 	}
 }

@@ -103,6 +103,11 @@ func FuzzIndexDecode(f *testing.F) {
 	f.Add(index, false)
 	f.Add(index, true)
 	f.Add(index[:len(index)/2], true)
+	// A version 1 index (no time base), as blocks written before version 2 have.
+	if v1, err := os.ReadFile(filepath.Join(legacyDir, legacyULID.String(), indexFilename)); err == nil {
+		f.Add(v1, false)
+		f.Add(v1, true)
+	}
 	f.Fuzz(func(t *testing.T, b []byte, fix bool) {
 		b = append([]byte(nil), b...)
 		if fix {

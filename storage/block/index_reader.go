@@ -30,7 +30,9 @@ type indexReader struct {
 	ptab     []byte      // the postings offset table
 	segSizes []int64
 
-	seriesStart, seriesEnd     int64
+	seriesStart, seriesEnd     int64 // the first entry and the section's CRC
+	timeBase, durBase          int64 // what first mints and durations are offsets from (0 in version 1)
+	version                    byte
 	postingsStart, postingsEnd int64
 	allPostings                int64
 }
@@ -83,7 +85,7 @@ func decodeIndex(file string, b []byte) (*indexReader, error) {
 	if len(b) < indexHeader+tocSize {
 		return nil, corruptf(file, int64(len(b)), "index of %d bytes is too short", len(b))
 	}
-	if binary.BigEndian.Uint32(b) != indexMagic || b[4] != indexFormatV1 {
+	if binary.BigEndian.Uint32(b) != indexMagic || (b[4] != indexFormatV1 && b[4] != indexFormatV2) {
 		return nil, corruptf(file, 0, "bad index header %x", b[:indexHeader])
 	}
 	tocOff := len(b) - tocSize
@@ -126,6 +128,16 @@ func decodeIndex(file string, b []byte) (*indexReader, error) {
 		postingsEnd:   bounds[3] - 4,
 		allPostings:   toc[6],
 		ptab:          sections[3],
+		version:       b[4],
+	}
+	if r.version == indexFormatV2 {
+		d := newDecoder(file, sections[1], bounds[1])
+		r.timeBase = d.varint()
+		r.durBase = d.varint()
+		if d.err != nil {
+			return nil, d.err
+		}
+		r.seriesStart += int64(d.pos)
 	}
 	if r.allPostings < r.postingsStart || r.allPostings >= r.postingsEnd {
 		return nil, corruptf(file, int64(tocOff+8*6), "all-postings offset %d outside the postings section", r.allPostings)
@@ -265,6 +277,27 @@ func (r *indexReader) checkPostingsTable(base int64) error {
 	return nil
 }
 
+// duration decodes a chunk's maxt - mint: uvarint in version 1, a
+// durationCode in version 2.
+func (r *indexReader) duration(d *decoder) int64 {
+	c := d.uvarint()
+	if r.version == indexFormatV1 {
+		return int64(c)
+	}
+	if c&1 == 1 {
+		return int64(c >> 1)
+	}
+	z := c >> 1
+	return r.durBase + (int64(z>>1) ^ -int64(z&1))
+}
+
+// symbolAt is symbol ref, which checkPostingsTable proved is one for every
+// entry of the table.
+func (r *indexReader) symbolAt(ref symbolRef) string {
+	s, _ := r.symbol(uint64(ref))
+	return s
+}
+
 func (r *indexReader) entry(i int) (symbolRef, int64) {
 	e := r.ptab[i*postingsEntry:]
 	return symbolRef(binary.LittleEndian.Uint32(e)), int64(binary.LittleEndian.Uint64(e[4:]))
@@ -321,6 +354,9 @@ func (r *indexReader) postingsAt(dst []SeriesRef, off int64) ([]SeriesRef, error
 		return dst, corruptf(r.file, off, "postings offset outside the postings section")
 	}
 	d := newDecoder(r.file, r.b[off:r.postingsEnd], off)
+	if r.version != indexFormatV1 {
+		return r.packedPostings(dst, &d)
+	}
 	n := d.count(1)
 	dst = slices.Grow(dst, n)
 	var ref SeriesRef
@@ -338,6 +374,81 @@ func (r *indexReader) postingsAt(dst []SeriesRef, off int64) ([]SeriesRef, error
 		dst = append(dst, ref)
 	}
 	return dst, d.err
+}
+
+// packedPostings decodes a version 2 postings list (appendPostings).
+func (r *indexReader) packedPostings(dst []SeriesRef, d *decoder) ([]SeriesRef, error) {
+	n := d.uvarint()
+	if d.err != nil || n == 0 {
+		return dst, d.err
+	}
+	// Refs are distinct offsets of series entries, so a list is never
+	// longer than the series section: a hostile count cannot make us
+	// allocate more than the file's size.
+	if n > uint64(r.seriesEnd-r.seriesStart) {
+		d.fail("postings count %d exceeds the series section", n)
+		return dst, d.err
+	}
+	first := d.uvarint()
+	if d.err != nil {
+		return dst, d.err
+	}
+	if first < uint64(r.seriesStart) || first >= uint64(r.seriesEnd) {
+		d.fail("postings ref %d outside the series section", first)
+		return dst, d.err
+	}
+	dst = slices.Grow(dst, int(n))
+	dst = append(dst, SeriesRef(first))
+	if n == 1 {
+		return dst, nil
+	}
+	minD := d.uvarint()
+	w := uint64(0)
+	if b := d.bytes(1); b != nil {
+		w = uint64(b[0])
+	}
+	if d.err == nil && (w > 64 || minD == 0) {
+		d.fail("postings delta width %d, minimum %d", w, minD)
+	}
+	src := d.bytes(int((uint64(n-1)*w + 7) / 8))
+	if d.err != nil {
+		return dst, d.err
+	}
+	ref := first
+	for i := range n - 1 {
+		next := ref + minD + readBits(src, i*w, uint(w))
+		if next <= ref || next >= uint64(r.seriesEnd) {
+			d.fail("postings ref %d out of order or outside the series section", next)
+			return dst, d.err
+		}
+		ref = next
+		dst = append(dst, SeriesRef(ref))
+	}
+	return dst, nil
+}
+
+// readBits returns the w bits at bit offset bit of a little-endian bit
+// string; src holds them.
+func readBits(src []byte, bit uint64, w uint) uint64 {
+	if w == 0 {
+		return 0
+	}
+	i := bit / 8
+	var buf [16]byte
+	if i+16 <= uint64(len(src)) {
+		copy(buf[:], src[i:i+16]) // compiles to two loads
+	} else {
+		copy(buf[:], src[i:])
+	}
+	s := uint(bit % 8)
+	lo := binary.LittleEndian.Uint64(buf[:]) >> s
+	if s > 0 {
+		lo |= binary.LittleEndian.Uint64(buf[8:]) << (64 - s)
+	}
+	if w < 64 {
+		lo &= 1<<w - 1
+	}
+	return lo
 }
 
 // allSeries returns every series ref.
@@ -361,9 +472,23 @@ func (r *indexReader) series(ref SeriesRef, lb *labels.ScratchBuilder, chks []ch
 		if d.err != nil {
 			return chks, d.err
 		}
-		name, ok1 := r.symbol(nr)
-		value, ok2 := r.symbol(vr)
-		if !ok1 || !ok2 || int64(nr) <= prevName {
+		var name, value string
+		ok := int64(nr) > prevName
+		if r.version == indexFormatV1 {
+			var ok1, ok2 bool
+			name, ok1 = r.symbol(nr)
+			value, ok2 = r.symbol(vr)
+			ok = ok && ok1 && ok2
+		} else if ok = ok && nr < uint64(len(r.names)); ok {
+			// Ordinals: the name's among the names, the value's among
+			// its entries in the postings table.
+			ln := r.names[nr]
+			if ok = vr < uint64(ln.count); ok {
+				v, _ := r.entry(ln.first + int(vr))
+				name, value = ln.name, r.symbolAt(v)
+			}
+		}
+		if !ok {
 			d.fail("label refs %d=%d not symbols or not sorted", nr, vr)
 			return chks, d.err
 		}
@@ -375,12 +500,16 @@ func (r *indexReader) series(ref SeriesRef, lb *labels.ScratchBuilder, chks []ch
 	for i := range nc {
 		var c chunkMeta
 		if i == 0 {
-			c.mint = d.varint()
-			c.maxt = c.mint + int64(d.uvarint())
+			if r.version == indexFormatV1 {
+				c.mint = d.varint()
+			} else {
+				c.mint = r.timeBase + int64(d.uvarint())
+			}
+			c.maxt = c.mint + r.duration(&d)
 			c.ref = ChunkRef(d.varint())
 		} else {
 			c.mint = prev.maxt + int64(d.uvarint())
-			c.maxt = c.mint + int64(d.uvarint())
+			c.maxt = c.mint + r.duration(&d)
 			c.ref = prev.ref + ChunkRef(d.varint())
 		}
 		if d.err != nil {

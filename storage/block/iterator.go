@@ -55,7 +55,7 @@ func (s *sampleIterator) open() bool {
 		if s.del.iv.covers(c.mint, c.maxt) {
 			continue
 		}
-		chk, err := s.cr.chunk(c.ref)
+		chk, err := s.cr.chunk(c.ref, c.mint)
 		if err != nil {
 			s.fail(err)
 			return false
@@ -181,7 +181,7 @@ func (c *chunkIterator) Next() bool {
 		if c.del.covers(m.mint, m.maxt) {
 			continue
 		}
-		chk, err := c.cr.chunk(m.ref)
+		chk, err := c.cr.chunk(m.ref, m.mint)
 		if err != nil {
 			c.err = err
 			return false
@@ -223,11 +223,6 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 		t := it.AtT()
 		if cur.deleted(t) {
 			continue
-		}
-		if out != nil && cutBeforeAppend(out) {
-			meta.Chunk = out
-			dst = append(dst, meta)
-			out = nil
 		}
 		if out == nil {
 			if out, err = ourchunks.NewEmptyChunk(chk.Encoding()); err != nil {
@@ -274,25 +269,6 @@ func reencode(chk chunkenc.Chunk, del Intervals, dst []chunks.Meta) ([]chunks.Me
 		dst = append(dst, meta)
 	}
 	return dst, nil
-}
-
-// cutBeforeAppend reports whether a re-encoded chunk of one of Prometheus's
-// encodings is full before the next sample, by the rule of Prometheus's
-// populateChunksFromIterable (tsdb/querier.go): it splits a re-encoded
-// chunk into chunks of about a kilobyte, whatever the source chunk's size.
-// The head's open chunk can be much larger (a histogram chunk is cut at
-// twice the target), so a trimmed open chunk comes out as several. Our own
-// codec's chunks are never larger than the XOR chunk they replaced (the
-// head cuts by XOR size), so a part of one needs no split.
-func cutBeforeAppend(c chunkenc.Chunk) bool {
-	switch c.Encoding() {
-	case chunkenc.EncXOR:
-		return len(c.Bytes()) > chunkenc.MaxBytesPerXORChunkBeforeAppend
-	case chunkenc.EncHistogram, chunkenc.EncFloatHistogram:
-		return len(c.Bytes()) > chunkenc.TargetBytesPerHistogramChunk &&
-			c.NumSamples() > chunkenc.MinSamplesPerHistogramChunk
-	}
-	return false
 }
 
 // TrimChunk appends to dst chk's samples within [mint, maxt], re-encoded

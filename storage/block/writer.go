@@ -319,7 +319,7 @@ func (w *seriesWriter) write(enc chunkenc.Encoding, data []byte, mint, maxt int6
 	if !ourchunks.IsValidEncoding(enc) {
 		return out, fmt.Errorf("unknown chunk encoding %d", enc)
 	}
-	ref, err := w.cw.write(enc, data)
+	ref, err := w.cw.write(enc, data, mint)
 	if err != nil {
 		return out, err
 	}

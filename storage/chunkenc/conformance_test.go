@@ -181,10 +181,19 @@ func implementations(t *testing.T, seq sequence) map[string]upstream.Chunk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]upstream.Chunk{
+	impls := map[string]upstream.Chunk{
 		"open": open, "sealed": sealed, "fromdata": fromData, "reopened": reopenedData,
 		"toxor": toXOR, "fromxor": fromXOR, "sealedchunk": NewSealedChunk(encoded[len("prefix"):]),
 	}
+	if len(seq.ts) > 0 {
+		// As blocks store it: without the first timestamp.
+		elided, t0, err := ElideFirstTimestamp(nil, sealed.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		impls["elided"] = NewSealedChunkAt(elided, t0)
+	}
+	return impls
 }
 
 func TestConformanceWithXOR(t *testing.T) {

@@ -81,6 +81,39 @@ var dataKinds = []dataKind{
 		}
 		return scrapeTimes(r, n, 0), vs
 	}},
+	{"line-counter", func(r *rand.Rand, n int) ([]int64, []float64) {
+		// A counter at a steady rate whose scrape sees a little more or
+		// less of the last interval: values jitter around a line, so
+		// residuals from it are narrower than deltas.
+		vs := make([]float64, n)
+		v0, rate := float64(r.IntN(1<<30)), 700+r.IntN(300)
+		for i := range vs {
+			vs[i] = v0 + float64(i*rate+r.IntN(rate))
+		}
+		return scrapeTimes(r, n, 0), vs
+	}},
+	{"pages", func(r *rand.Rand, n int) ([]int64, []float64) {
+		// Memory gauges in bytes, whole 4 KiB pages: integers whose low
+		// 12 bits are zero.
+		vs := make([]float64, n)
+		p := int64(1<<18 + r.IntN(1<<20))
+		for i := range vs {
+			p += int64(r.IntN(201) - 100)
+			vs[i] = float64(p * 4096)
+		}
+		return scrapeTimes(r, n, 5), vs
+	}},
+	{"fixed-point", func(r *rand.Rand, n int) ([]int64, []float64) {
+		// Uniform values of 53 random bits scaled into [0, 2^k) (make
+		// bench's full-precision gauges): every value a multiple of
+		// 2^(k-53), which the binary layout stores in 53 bits.
+		vs := make([]float64, n)
+		k := r.IntN(16)
+		for i := range vs {
+			vs[i] = float64(r.Uint64()>>11) / (1 << 53) * math.Exp2(float64(k))
+		}
+		return scrapeTimes(r, n, 5), vs
+	}},
 	{"specials", func(r *rand.Rand, n int) ([]int64, []float64) {
 		// A counter with every float the codec must keep bit for bit mixed in.
 		specials := []float64{

@@ -79,6 +79,12 @@ func scratchLen(n int) int { return n + maxSplitDict }
 // decodeChunk decodes the chunk b into ts and vs, which hold numSamples(b)
 // elements; scratch holds scratchLen(numSamples(b)).
 func decodeChunk(b []byte, ts []int64, vs []float64, scratch []uint64) error {
+	return decodeChunkAt(b, nil, ts, vs, scratch)
+}
+
+// decodeChunkAt is decodeChunk for a chunk whose first timestamp is *t0
+// and not in b (ElideFirstTimestamp), or in b when t0 is nil.
+func decodeChunkAt(b []byte, t0 *int64, ts []int64, vs []float64, scratch []uint64) error {
 	if len(b) < headerSize {
 		return corruptf(0, "%d bytes, shorter than the header", len(b))
 	}
@@ -90,17 +96,23 @@ func decodeChunk(b []byte, ts []int64, vs []float64, scratch []uint64) error {
 		}
 		return nil
 	}
-	if err := r.timestamps(ts[:n], scratch[:n]); err != nil {
+	if err := r.timestamps(ts[:n], scratch[:n], t0); err != nil {
 		return err
 	}
 	return r.values(vs[:n], scratch[:scratchLen(n)])
 }
 
-func (r *reader) timestamps(ts []int64, scratch []uint64) error {
+// timestamps decodes the timestamps; the first is *given when not nil.
+func (r *reader) timestamps(ts []int64, scratch []uint64, given *int64) error {
 	n := len(ts)
-	t0, err := r.varint("first timestamp")
-	if err != nil {
-		return err
+	var t0 int64
+	if given != nil {
+		t0 = *given
+	} else {
+		var err error
+		if t0, err = r.varint("first timestamp"); err != nil {
+			return err
+		}
 	}
 	ts[0] = t0
 	if n == 1 {
@@ -168,6 +180,18 @@ func (r *reader) timestamps(ts []int64, scratch []uint64) error {
 			t += d
 			ts[i+2] = t
 		}
+	case tsSeconds:
+		k, err := r.uvarint("step in seconds")
+		if err != nil {
+			return err
+		}
+		if k == 0 || k > maxSecondsStep {
+			return corruptf(r.pos-1, "step of %d s", k)
+		}
+		step := int64(k) * 1000
+		for i := 1; i < n; i++ {
+			ts[i] = t0 + int64(i)*step
+		}
 	case tsGrid:
 		step, err := r.varint("grid step")
 		if err != nil {
@@ -225,6 +249,54 @@ func (r *reader) values(vs []float64, scratch []uint64) error {
 		if err := r.exceptions(vs); err != nil {
 			return err
 		}
+	case valConstDecimal:
+		e, err := r.byte("exponent")
+		if err != nil {
+			return err
+		}
+		if e > maxExp {
+			return corruptf(r.pos-1, "exponent %d > %d", e, maxExp)
+		}
+		d, err := r.varint("constant decimal")
+		if err != nil {
+			return err
+		}
+		v := decimalValue(d, pow10[e])
+		for i := range vs {
+			vs[i] = v
+		}
+	case valDecimalLine:
+		e, err := r.byte("exponent")
+		if err != nil {
+			return err
+		}
+		if e > maxExp {
+			return corruptf(r.pos-1, "exponent %d > %d", e, maxExp)
+		}
+		u, err := r.ints(len(vs), laneLine, scratch)
+		if err != nil {
+			return err
+		}
+		kernels.decimals(vs, u, pow10[e])
+		if err := r.exceptions(vs); err != nil {
+			return err
+		}
+	case valBinary, valBinaryDelta, valBinaryLine:
+		e, err := r.varint("binary exponent")
+		if err != nil {
+			return err
+		}
+		if e < minBinaryExp || e > maxBinaryExp {
+			return corruptf(r.pos-1, "binary exponent %d outside [%d, %d]", e, minBinaryExp, maxBinaryExp)
+		}
+		u, err := r.ints(len(vs), int(mode-valBinary), scratch)
+		if err != nil {
+			return err
+		}
+		binaryValues(vs, u, math.Ldexp(1, int(e)))
+		if err := r.exceptions(vs); err != nil {
+			return err
+		}
 	case valXOR:
 		return r.xor(vs)
 	case valSplit:
@@ -274,6 +346,67 @@ func (r *reader) decimals(vs []float64, scratch []uint64, delta bool, p float64)
 	vs[0] = decimalValue(first, p)
 	kernels.prefixDecimals(vs[1:], u, first, p)
 	return nil
+}
+
+// ints decodes the lanes of a scaled-integer layout into scratch[:n]: the
+// integers d (int64 bits), before their scaling.
+func (r *reader) ints(n, lanes int, scratch []uint64) ([]uint64, error) {
+	var first, slope int64
+	var err error
+	switch lanes {
+	case laneDelta:
+		first, err = r.varint("first integer")
+	case laneLine:
+		slope, err = r.varint("slope")
+	}
+	if err != nil {
+		return nil, err
+	}
+	base, err := r.varint("integer base")
+	if err != nil {
+		return nil, err
+	}
+	w, err := r.width("integer width")
+	if err != nil {
+		return nil, err
+	}
+	k := n
+	if lanes == laneDelta {
+		k = n - 1
+	}
+	src, err := r.packed(k, w, "integers")
+	if err != nil {
+		return nil, err
+	}
+	u := scratch[:n]
+	switch lanes {
+	case laneDirect:
+		kernels.unpack(u, src, w, uint64(base))
+	case laneDelta:
+		kernels.unpack(u[1:], src, w, uint64(base))
+		acc := uint64(first)
+		u[0] = acc
+		for i := 1; i < n; i++ {
+			acc += u[i]
+			u[i] = acc
+		}
+	case laneLine:
+		kernels.unpack(u, src, w, uint64(base))
+		line := uint64(0)
+		for i := range u {
+			u[i] += line
+			line += uint64(slope)
+		}
+	}
+	return u, nil
+}
+
+// binaryValues sets vs[i] = binaryValue(int64(d[i]), scale).
+func binaryValues(vs []float64, d []uint64, scale float64) {
+	d = d[:len(vs)]
+	for i, x := range d {
+		vs[i] = binaryValue(int64(x), scale)
+	}
 }
 
 // decimalsGo sets vs[i] = decimalValue(int64(d[i]), p): the pure-Go kernel.

@@ -10,7 +10,9 @@
 // hand every other encoding to upstream), NewPool (likewise for upstream's
 // chunk pool), SealedChunk and AppendEncoded (an immutable chunk of bytes
 // only, and an append-style encoder, for callers that seal many chunks: the
-// head's recoder and the block writer), and the conversions to and from
+// head's recoder and the block writer), ElideFirstTimestamp and
+// NewSealedChunkAt (a chunk stored without its first timestamp, which the
+// block index holds anyway), and the conversions to and from
 // upstream XOR chunks. It must not know about the head, blocks, WAL or
 // queries: callers decide when to cut a chunk, where its bytes live and
 // which encoding to write.
@@ -21,17 +23,22 @@
 // delta-of-deltas or offsets from a regular grid, whichever is smallest; a
 // regular scrape interval costs zero bits per sample and ±5 ms of jitter
 // four. Values are stored as one of:
-//   - a constant (every value has the same bits, NaN payloads included);
+//   - a constant (every value has the same bits, NaN payloads included;
+//     a short decimal is stored as its integer);
 //   - decimals: every value v is an integer d divided by 10^e for one
-//     exponent e per chunk (the ALP idea), and the d are bit-packed either
-//     directly or as deltas (integer counters are e = 0 with deltas); values
+//     exponent e per chunk (the ALP idea), and the d are bit-packed
+//     directly, as deltas, or as residuals from a line (integer counters
+//     are e = 0 with deltas or a line); values
 //     that do not round-trip bit for bit (NaN, stale markers, ±Inf, -0, full
 //     precision outliers) are kept raw as exceptions;
+//   - binary fixed point: every value an integer times 2^E, for
+//     full-precision values within a few binades, float counters and
+//     integers ending in zero bits, with the same lanes and exceptions;
 //   - split (ALP's "real doubles"): for full-precision values, the high bits
 //     of each value index a small per-chunk dictionary and the low bits are
 //     bit-packed as they are;
-//   - XOR of consecutive values (Gorilla), the fallback when split is not
-//     smaller.
+//   - XOR of consecutive values (Gorilla), the fallback when neither split
+//     nor binary is smaller.
 //
 // Every layout is bit-exact for every float64: the encoder checks each value
 // through the decoder's own arithmetic and keeps anything that would change

@@ -15,6 +15,7 @@ type encoder struct {
 	exc   []int
 	xor   []byte
 	split []byte
+	bin   []byte // the binary layout, written aside to compare sizes
 	dict  []uint64
 }
 
@@ -73,7 +74,12 @@ func (e *encoder) appendTimestamps(dst []byte, ts []int64) []byte {
 		minD, maxD = min(minD, d), max(maxD, d)
 	}
 	if minD == maxD {
-		// A regular interval: deltas in 0 bits, which nothing beats.
+		// A regular interval: deltas in 0 bits, which nothing beats; in
+		// whole seconds (scrape intervals are) the step takes a byte.
+		if minD > 0 && minD%1000 == 0 {
+			dst = append(dst, tsSeconds)
+			return binary.AppendUvarint(dst, uint64(minD/1000))
+		}
 		dst = append(dst, tsDelta)
 		dst = binary.AppendVarint(dst, minD)
 		return append(dst, 0)
@@ -161,6 +167,14 @@ func (e *encoder) appendValues(dst []byte, vs []float64) []byte {
 		}
 	}
 	if same {
+		// A short decimal (up = 1, a one-sample chunk of a counter) as
+		// its integer: a few bytes instead of eight.
+		if e := minExponent(vs[0]); e >= 0 {
+			if d := int64(math.Round(vs[0] * pow10[e])); 1+varintLen(d) < 8 {
+				dst = append(dst, valConstDecimal, byte(e))
+				return binary.AppendVarint(dst, d)
+			}
+		}
 		dst = append(dst, valConst)
 		return binary.LittleEndian.AppendUint64(dst, b0)
 	}
@@ -170,11 +184,30 @@ func (e *encoder) appendValues(dst []byte, vs []float64) []byte {
 	}
 	start := len(dst)
 	out, nexc := e.appendDecimal(dst, vs, exp)
+	if exp == 0 {
+		// Integers: if they all end in zero bits (bytes in pages, say),
+		// the binary layout drops them.
+		out = e.keepSmaller(out, start, vs)
+	}
 	if nexc*4 <= len(vs) {
 		return out
 	}
 	// Many exceptions: a full-precision layout may be smaller.
 	return e.appendFullPrecision(out[:start], vs, len(out)-start)
+}
+
+// keepSmaller replaces the layout in dst[start:] with the binary one when
+// that is smaller.
+func (e *encoder) keepSmaller(dst []byte, start int, vs []float64) []byte {
+	if exp, ok := binaryExponent(vs); !ok || exp <= 0 {
+		return dst // the same integers, or worse
+	}
+	bin, _, ok := e.appendBinary(e.bin[:0], vs)
+	e.bin = bin
+	if ok && len(bin) < len(dst)-start {
+		return append(dst[:start], bin...)
+	}
+	return dst
 }
 
 // appendFullPrecision appends the smaller of the split and XOR layouts,
@@ -183,14 +216,27 @@ func (e *encoder) appendValues(dst []byte, vs []float64) []byte {
 func (e *encoder) appendFullPrecision(dst []byte, vs []float64, sizeToBeat int) []byte {
 	start := len(dst)
 	keep := dst[:start+min(sizeToBeat, cap(dst)-start)]
-	// Both sizes are counted without writing, so only the winner is encoded.
+	// XOR and split sizes are counted without writing, so only the winner
+	// is encoded; the binary layout is written aside.
 	xorLen := 9 + (xorBits(vs)+7)/8
 	plan, ok := e.planSplit(vs)
 	splitLen := 3 + (plan.bits+7)/8
-	if min(xorLen, splitLen) >= sizeToBeat {
-		return keep
+	if !ok {
+		splitLen = math.MaxInt
 	}
-	if ok && splitLen < xorLen {
+	bin, _, binOK := e.appendBinary(e.bin[:0], vs)
+	e.bin = bin
+	binLen := math.MaxInt
+	if binOK {
+		binLen = len(bin)
+	}
+	best := min(xorLen, splitLen, binLen)
+	switch {
+	case best >= sizeToBeat:
+		return keep
+	case binLen == best:
+		return append(dst, bin...)
+	case splitLen == best:
 		return e.appendSplit(dst, vs, plan)
 	}
 	return appendXOR(dst, vs)
@@ -307,6 +353,16 @@ func (e *encoder) appendDecimal(dst []byte, vs []float64, exp int) ([]byte, int)
 	}
 	e.exc = exc
 
+	return e.appendInts(dst, vs, d, exc, false, exp), len(exc)
+}
+
+// appendInts appends a scaled-integer layout (decimal d/10^exp, or binary
+// d*2^exp when base2 is set) of the integers d, with the values at the
+// positions exc as exceptions (their lanes hold a neighbour's d). The lanes
+// are d directly, its deltas, or its residuals from a line, whichever is
+// smallest (ties keep the earlier of the three).
+func (e *encoder) appendInts(dst []byte, vs []float64, d []int64, exc []int, base2 bool, exp int) []byte {
+	n := len(d)
 	minV, maxV := d[0], d[0]
 	minD, maxD := int64(math.MaxInt64), int64(math.MinInt64)
 	for i := 1; i < n; i++ {
@@ -318,11 +374,31 @@ func (e *encoder) appendDecimal(dst []byte, vs []float64, exp int) ([]byte, int)
 	wDelta := widthOf(uint64(maxD) - uint64(minD))
 	costDirect := varintLen(minV) + 1 + packedLen(n, wDirect)
 	costDelta := varintLen(d[0]) + varintLen(minD) + 1 + packedLen(n-1, wDelta)
+	lanes, cost := laneDirect, costDirect
+	if costDelta < cost {
+		lanes, cost = laneDelta, costDelta
+	}
+	var slope, minR int64
+	var wLine uint
+	if n >= 3 && wDelta > 0 && lineSafe(minV, maxV, minD, maxD) {
+		var ok bool
+		if slope, minR, wLine, ok = fitLine(d, exc, minD, maxD, wDelta); ok {
+			if c := varintLen(slope) + varintLen(minR) + 1 + packedLen(n, wLine); c < cost {
+				lanes = laneLine
+			}
+		}
+	}
 
+	dst = append(dst, intLayouts[b2i(base2)][lanes])
+	if base2 {
+		dst = binary.AppendVarint(dst, int64(exp))
+	} else {
+		dst = append(dst, byte(exp))
+	}
 	u := growU64(e.u, n)
 	e.u = u
-	if costDelta < costDirect {
-		dst = append(dst, valDecimalDelta, byte(exp))
+	switch lanes {
+	case laneDelta:
 		dst = binary.AppendVarint(dst, d[0])
 		dst = binary.AppendVarint(dst, minD)
 		dst = append(dst, byte(wDelta))
@@ -330,8 +406,18 @@ func (e *encoder) appendDecimal(dst []byte, vs []float64, exp int) ([]byte, int)
 			u[i-1] = uint64(d[i]-d[i-1]) - uint64(minD)
 		}
 		dst = appendPacked(dst, u[:n-1], wDelta)
-	} else {
-		dst = append(dst, valDecimal, byte(exp))
+	case laneLine:
+		dst = binary.AppendVarint(dst, slope)
+		dst = binary.AppendVarint(dst, minR)
+		dst = append(dst, byte(wLine))
+		for i := range n {
+			u[i] = uint64(d[i]-int64(i)*slope) - uint64(minR)
+		}
+		for _, i := range exc {
+			u[i] = 0 // any lane decodes; the exception overrides it
+		}
+		dst = appendPacked(dst, u[:n], wLine)
+	default:
 		dst = binary.AppendVarint(dst, minV)
 		dst = append(dst, byte(wDirect))
 		for i := range n {
@@ -347,7 +433,139 @@ func (e *encoder) appendDecimal(dst []byte, vs []float64, exp int) ([]byte, int)
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(vs[i]))
 		prev = i
 	}
-	return dst, len(exc)
+	return dst
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// lineSafe says whether residuals d[i] - i*slope, for any slope between
+// minD and maxD and i below MaxSamples, stay far from int64 overflow, so
+// that fitLine's comparisons mean what they say.
+func lineSafe(minV, maxV, minD, maxD int64) bool {
+	const lim = 1 << 40 // * MaxSamples < 2^56
+	return minD > -lim && maxD < lim && minV > -(1<<61) && maxV < 1<<61
+}
+
+// fitLine finds the integer slope in [lo, hi] whose residuals
+// d[i] - i*slope span the narrowest range, skipping the exceptions' lanes.
+// That span is a convex function of the slope (the maximum of lines minus
+// the minimum of lines), so a binary search on its discrete derivative
+// finds the minimum. The search starts from the slope of the chunk's ends,
+// s0: the best slope s* lies within span(s0)/(n-1) of it (the ends'
+// residuals differ by at most span(s*) <= span(s0)), a window of a few
+// slopes for values that follow a line. When span(s0) is already wider
+// than the deltas' (random walks: it grows with the square root of n), no
+// line is tried: ok is false.
+func fitLine(d []int64, exc []int, lo, hi int64, wDelta uint) (slope, minR int64, w uint, ok bool) {
+	span := func(s int64) (lo, hi int64) {
+		lo, hi = math.MaxInt64, math.MinInt64
+		k := 0
+		for i, x := range d {
+			if k < len(exc) && exc[k] == i {
+				k++
+				continue
+			}
+			r := x - int64(i)*s
+			lo, hi = min(lo, r), max(hi, r)
+		}
+		return lo, hi
+	}
+	n := int64(len(d))
+	s0 := (d[n-1] - d[0]) / (n - 1)
+	r0, r1 := span(s0)
+	if r0 > r1 { // every lane an exception
+		return s0, 0, 0, false
+	}
+	if widthOf(uint64(r1-r0)) > wDelta+1 {
+		return 0, 0, 0, false
+	}
+	win := (r1-r0)/(n-1) + 1
+	lo, hi = max(lo, s0-win), min(hi, s0+win)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		a0, a1 := span(mid)
+		b0, b1 := span(mid + 1)
+		if b1-b0 >= a1-a0 {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	r0, r1 = span(lo)
+	return lo, r0, widthOf(uint64(r1 - r0)), true
+}
+
+// binaryExponent returns the exponent E for which the values are integers
+// times 2^E: the lowest set bit of any finite non-zero value, raised when
+// the highest bit would otherwise be 2^62 or more (the values below it then
+// become exceptions). ok is false without finite non-zero values.
+func binaryExponent(vs []float64) (exp int, ok bool) {
+	lo, hi := math.MaxInt, math.MinInt
+	for _, v := range vs {
+		b := math.Float64bits(v)
+		ef := int(b >> 52 & 0x7ff)
+		mant := b & (1<<52 - 1)
+		if ef == 0x7ff || (ef == 0 && mant == 0) {
+			continue
+		}
+		e0 := -1074
+		if ef != 0 {
+			mant |= 1 << 52
+			e0 = ef - 1075
+		}
+		lo = min(lo, e0+bits.TrailingZeros64(mant))
+		hi = max(hi, e0+bits.Len64(mant)-1)
+	}
+	if lo == math.MaxInt {
+		return 0, false
+	}
+	return max(lo, hi-61), true
+}
+
+// appendBinary appends the binary layout of vs, every value an integer
+// times 2^E (fixed point: full-precision gauges within a few binades, float
+// counters), and returns the number of exceptions; ok is false when no
+// exponent fits.
+func (e *encoder) appendBinary(dst []byte, vs []float64) (_ []byte, nexc int, ok bool) {
+	exp, ok := binaryExponent(vs)
+	if !ok {
+		return dst, 0, false
+	}
+	n := len(vs)
+	scale := math.Ldexp(1, exp)
+	d := growI64(e.d, n)
+	e.d = d
+	exc := e.exc[:0]
+	var last int64
+	have := false
+	for i, v := range vs {
+		x := math.Ldexp(v, -exp)
+		if math.Abs(x) < 1<<62 && x == math.Trunc(x) {
+			di := int64(x)
+			if math.Float64bits(binaryValue(di, scale)) == math.Float64bits(v) {
+				if !have {
+					for _, j := range exc {
+						d[j] = di
+					}
+					have = true
+				}
+				d[i], last = di, di
+				continue
+			}
+		}
+		exc = append(exc, i)
+		d[i] = last
+	}
+	e.exc = exc
+	if !have {
+		return dst, 0, false
+	}
+	return e.appendInts(dst, vs, d, exc, true, exp), len(exc), true
 }
 
 // appendXOR appends the XOR layout: Gorilla's value encoding, with the

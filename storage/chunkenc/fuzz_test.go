@@ -123,6 +123,17 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("AppendEncoded onto a prefix differs from Bytes (%v)", err)
 		}
 		checkSamples(t, "sealed chunk", NewSealedChunk(prefixed[1:]).Iterator(nil), ts, vs)
+		if len(ts) > 0 {
+			elided, t0, err := ElideFirstTimestamp([]byte{0xbb}, b)
+			if err != nil || elided[0] != 0xbb || t0 != ts[0] {
+				t.Fatalf("ElideFirstTimestamp: t0 %d, want %d (%v)", t0, ts[0], err)
+			}
+			at := NewSealedChunkAt(elided[1:], t0)
+			checkSamples(t, "elided", at.Iterator(nil), ts, vs)
+			if !bytes.Equal(at.Bytes(), b) || at.NumSamples() != len(ts) {
+				t.Fatal("a chunk without its first timestamp gives other bytes back")
+			}
+		}
 		d, err := FromData(EncFloat, b)
 		if err != nil {
 			t.Fatal(err)
@@ -149,6 +160,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0, 0})
 	f.Add([]byte{0xff, 0xff, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The same bytes as a chunk without its first timestamp: samples
+		// or an error, never a panic.
+		eit := NewSealedChunkAt(data, 1_700_000_000_000).Iterator(nil)
+		for eit.Next() == upstream.ValFloat {
+		}
 		c, err := FromData(EncFloat, data)
 		if err != nil {
 			return

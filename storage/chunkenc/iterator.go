@@ -18,6 +18,8 @@ type floatIterator struct {
 	v  float64 // the current sample, copied so At is two loads
 
 	src     []byte // encoded chunk still to decode, if pending
+	t0      int64  // the first timestamp, when src lacks it (elided)
+	elided  bool
 	pending bool
 	done    bool
 	err     error
@@ -38,6 +40,13 @@ func (it *floatIterator) resetDecoded(ts []int64, vs []float64) {
 func (it *floatIterator) resetEncoded(b []byte) {
 	it.ts, it.vs, it.t, it.v = nil, nil, math.MinInt64, 0
 	it.i, it.src, it.pending, it.done, it.err = -1, b, true, false, nil
+	it.elided = false
+}
+
+// resetElided is resetEncoded for a chunk without its first timestamp.
+func (it *floatIterator) resetElided(b []byte, t0 int64) {
+	it.resetEncoded(b)
+	it.t0, it.elided = t0, true
 }
 
 func (it *floatIterator) decode() {
@@ -46,7 +55,11 @@ func (it *floatIterator) decode() {
 	it.tbuf = growI64(it.tbuf, n)
 	it.vbuf = growF64(it.vbuf, n)
 	it.scratch = growU64(it.scratch, scratchLen(n))
-	if err := decodeChunk(it.src, it.tbuf, it.vbuf, it.scratch); err != nil {
+	var t0 *int64
+	if it.elided {
+		t0 = &it.t0
+	}
+	if err := decodeChunkAt(it.src, t0, it.tbuf, it.vbuf, it.scratch); err != nil {
 		it.err = err
 		it.done = true
 		return

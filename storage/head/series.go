@@ -376,7 +376,10 @@ func (s *memSeries) appendHistogramLocked(t int64, h *histogram.Histogram, chunk
 		hs.chunk = newChunk
 		s.mu.open = openChunk{minTime: t, maxTime: t}
 		s.mu.nextAt = rangeForTimestamp(t, chunkRange)
-		hs.histEnd = false
+		// histEnd stays as it was: Prometheus resets its computed end
+		// time only for a chunk its preprocessor cuts, not for one the
+		// appender starts (a counter reset, a schema change), so such a
+		// chunk runs to the end of its range or to twice the target size.
 		created = true
 	}
 	return created
@@ -409,7 +412,10 @@ func (s *memSeries) appendFloatHistogramLocked(t int64, fh *histogram.FloatHisto
 		hs.chunk = newChunk
 		s.mu.open = openChunk{minTime: t, maxTime: t}
 		s.mu.nextAt = rangeForTimestamp(t, chunkRange)
-		hs.histEnd = false
+		// histEnd stays as it was: Prometheus resets its computed end
+		// time only for a chunk its preprocessor cuts, not for one the
+		// appender starts (a counter reset, a schema change), so such a
+		// chunk runs to the end of its range or to twice the target size.
 		created = true
 	}
 	return created

@@ -72,7 +72,7 @@ type store struct {
 func toMeta(b storage.TierBlock) parquetstore.BlockMeta {
 	return parquetstore.BlockMeta{
 		ULID: b.ULID, MinTime: b.MinTime, MaxTime: b.MaxTime, NumSeries: b.NumSeries,
-		NumSamples: b.NumSamples, Level: b.Level, Sources: b.Sources,
+		NumSamples: b.NumSamples, Level: b.Level, Sources: b.Sources, Parents: b.Parents,
 	}
 }
 
@@ -94,7 +94,7 @@ func (s store) Blocks() []storage.TierBlock {
 		}
 		out[i] = storage.TierBlock{
 			ULID: m.ULID, MinTime: m.MinTime, MaxTime: m.MaxTime, NumSeries: m.NumSeries,
-			NumSamples: m.NumSamples, Level: m.Level, Sources: m.Sources, Bytes: size,
+			NumSamples: m.NumSamples, Level: m.Level, Sources: m.Sources, Parents: m.Parents, Bytes: size,
 		}
 	}
 	return out

@@ -241,3 +241,11 @@ func tailLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestTierDeleteSeriesOverRealS3 runs the delete_series test of the
+// bucket-only blocks (admin_test.go) against the real S3 server: the
+// rewrite, the deletion of the old blocks and the reads after a restart.
+func TestTierDeleteSeriesOverRealS3(t *testing.T) {
+	srv := startS3(t)
+	testTierDeleteSeries(t, s3Objstore(t, srv.addr))
+}

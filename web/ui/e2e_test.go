@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -31,8 +32,10 @@ import (
 // remote-written first: a probe series with a different value in the default
 // tenant and in a second one (the tenant switch), a native histogram (its
 // bars and heatmap), and five hours of a gauge in the second tenant, which
-// the head cuts into local blocks at once (the tiers page). Without
-// node_modules or chromium (make test installs both) it fails.
+// the head cuts into local blocks at once (the tiers page). mytsdb starts on
+// a real Prometheus data directory (promtool's blocks), whose conversion is
+// the running task the status page must show. Without node_modules or
+// chromium (make test installs both) it fails.
 func TestBrowserUI(t *testing.T) {
 	root, err := server.ModuleRoot()
 	if err != nil {
@@ -69,14 +72,72 @@ func TestBrowserUI(t *testing.T) {
 	write(t, cfg, fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [%q]\nscrape_configs:\n- job_name: fixture\n  static_configs:\n  - targets: [%q]\n",
 		rules, strings.TrimPrefix(target.URL, "http://")))
 
+	// A real Prometheus data directory (promtool's blocks) under mytsdb's
+	// path: mytsdb converts it in the background, the long work the status
+	// page shows while it runs.
+	data := filepath.Join(dir, "data")
+	prometheusHistory(t, dir, data, time.Now())
+
+	// The browser starts first (its launch takes seconds on a loaded
+	// machine) and waits for mytsdb: the status page is opened while the
+	// conversion runs. It then waits for setupFile, written once the data
+	// below is in place, with the evaluation time the table compares at.
+	setupFile := filepath.Join(dir, "setup-done")
+	shots := filepath.Join(root, "web", "ui", "screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	port, err := server.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	base := "http://" + addr + "/prom/"
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	node := exec.CommandContext(ctx, "node", "test/e2e.mjs")
+	node.Dir = app
+	node.Env = append(os.Environ(), "BASE_URL="+base, "CHROMIUM="+chromium, "SCREENSHOTS="+shots, "SETUP_FILE="+setupFile,
+		"TENANT="+otherTenant, "PROBE="+probeMetric, "HISTOGRAM="+histogramMetric)
+	nodeOut, err := node.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Stderr = node.Stdout
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	browserReady, outDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(outDone)
+		sc := bufio.NewScanner(nodeOut)
+		ready := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if !ready && sc.Text() == "browser ready" {
+				ready = true
+				close(browserReady)
+			}
+		}
+	}()
+	nodeResult := func() error {
+		<-outDone
+		err := node.Wait()
+		t.Logf("browser test (screenshots in %s):\n%s", shots, out.String())
+		return err
+	}
+	select {
+	case <-browserReady:
+	case <-outDone:
+		t.Fatalf("browser test ended before the browser started: %v", nodeResult())
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("the browser did not start within 60s: %v", nodeResult())
+	}
+
 	var logs strings.Builder
-	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.tsdb.path="+data,
 		"--web.external-url="+base, "--web.page-title=mytsdb UI test", "--log.level=warn", "--web.enable-remote-write-receiver")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -111,21 +172,38 @@ func TestBrowserUI(t *testing.T) {
 	// A second inside the scraped data, so that the table and the API are
 	// compared at the same evaluation time.
 	moment := time.Now().Add(-1500 * time.Millisecond).UTC().Truncate(time.Second).Format("2006-01-02 15:04:05")
-
-	shots := filepath.Join(root, "web", "ui", "screenshots")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
+	write(t, setupFile+".tmp", moment)
+	if err := os.Rename(setupFile+".tmp", setupFile); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	node := exec.CommandContext(ctx, "node", "test/e2e.mjs")
-	node.Dir = app
-	node.Env = append(os.Environ(), "BASE_URL="+base, "CHROMIUM="+chromium, "SCREENSHOTS="+shots, "MOMENT="+moment,
-		"TENANT="+otherTenant, "PROBE="+probeMetric, "HISTOGRAM="+histogramMetric)
-	out, err := node.CombinedOutput()
-	t.Logf("browser test (screenshots in %s):\n%s", shots, out)
-	if err != nil {
+	if err := nodeResult(); err != nil {
 		t.Fatalf("browser test: %v", err)
+	}
+}
+
+// prometheusHistory writes a week of a gauge (four series, a sample a
+// minute) as Prometheus's blocks into data, with the real promtool: 84
+// blocks, which mytsdb converts one at a time (about 40 ms each and as long
+// again paused, plus a second before the first: several seconds).
+func prometheusHistory(t *testing.T, dir, data string, now time.Time) {
+	t.Helper()
+	prom, err := server.PrometheusBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var om strings.Builder
+	om.WriteString("# HELP ui_prom_history A gauge from before the swap.\n# TYPE ui_prom_history gauge\n")
+	end := now.Add(-3 * time.Hour).Unix()
+	for s := range 4 {
+		for ts := now.Add(-7 * 24 * time.Hour).Unix(); ts < end; ts += 60 {
+			fmt.Fprintf(&om, "ui_prom_history{series=\"%d\"} %d %d\n", s, (ts/60+int64(s))%97, ts)
+		}
+	}
+	om.WriteString("# EOF\n")
+	file := filepath.Join(dir, "history.om")
+	write(t, file, om.String())
+	if out, err := exec.Command(filepath.Join(filepath.Dir(prom), "promtool"), "tsdb", "create-blocks-from", "openmetrics", file, data).CombinedOutput(); err != nil {
+		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
 	}
 }
 

@@ -8,6 +8,7 @@
 //	go run ./compliance/cmd/compliance -full -blocks=false     # the normal run only
 //	go run ./compliance/cmd/compliance -candidate=prometheus   # prove the harness deterministic
 //	go run ./compliance/cmd/compliance -full -blocks=false -swap   # the swap run only
+//	go run ./compliance/cmd/compliance -full -parquet          # the Parquet run only
 //
 // The normal run keeps all data in the head. The short-block run
 // (compliance.Options.Blocks) starts both servers with 5-minute blocks, writes
@@ -16,6 +17,13 @@
 // -full both runs are made, one after the other, unless -blocks says which;
 // without -full only the normal run is made unless -blocks is given. The
 // per-run counts go to stderr, the total is the last line on stdout.
+//
+// The Parquet run (compliance.Options.Parquet, on by default with -full and
+// the mytsdb candidate) is the short-block run with mytsdb's blocks only in
+// its Parquet tier (uploaded to the default FILESYSTEM bucket and removed
+// locally before the queries; cases named "[parquet] ..."; the block list
+// case is left out, see compliance.ParquetCases). -parquet runs it alone,
+// -parquet=false leaves it out.
 //
 // The swap run (compliance.Env.Swap, on by default with -full and the
 // mytsdb candidate) has two real Prometheus servers take the data in the
@@ -71,15 +79,17 @@ func main() {
 	run := flag.String("run", "", "only cases whose line matches this regexp")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	dump := flag.String("dump", "", "also write every case with the reference's response to this file (for reviewing the corpus)")
+	var parquet optBool
+	flag.Var(&parquet, "parquet", "-parquet: only the Parquet run (the short-block run with mytsdb's blocks only in its Parquet tier); -parquet=false: leave it out (default: on with -full and -candidate=mytsdb)")
 	var swap optBool
 	flag.Var(&swap, "swap", "the swap run: mytsdb started on a real Prometheus's data directory (default: on with -full and -candidate=mytsdb)")
 	flag.Parse()
-	modes := []bool{false}
+	modes := []mode{normalRun}
 	switch {
 	case blocks.set && blocks.val:
-		modes = []bool{true}
+		modes = []mode{blocksRun}
 	case !blocks.set && *full:
-		modes = []bool{false, true}
+		modes = []mode{normalRun, blocksRun}
 	}
 	doSwap := *full && *candidate == "mytsdb"
 	if swap.set {
@@ -88,10 +98,28 @@ func main() {
 	if blocks.set && !blocks.val && swap.set && swap.val {
 		modes = nil // -blocks=false -swap: documented as the swap run only
 	}
+	switch {
+	case parquet.set && parquet.val:
+		modes, doSwap = []mode{parquetRun}, false
+	case !parquet.set && *full && *candidate == "mytsdb" && !blocks.set:
+		modes = append(modes, parquetRun)
+	}
 	os.Exit(mainErr(*full, modes, doSwap, *candidate, *run, *verbose, *dump))
 }
 
-func mainErr(full bool, modes []bool, swap bool, candidate, run string, verbose bool, dump string) int {
+// mode is one run over freshly started servers.
+type mode struct {
+	label, prefix   string
+	blocks, parquet bool
+}
+
+var (
+	normalRun  = mode{label: "normal run"}
+	blocksRun  = mode{label: "short-block run", prefix: "[blocks] ", blocks: true}
+	parquetRun = mode{label: "Parquet run", prefix: "[parquet] ", blocks: true, parquet: true}
+)
+
+func mainErr(full bool, modes []mode, swap bool, candidate, run string, verbose bool, dump string) int {
 	start := time.Now()
 	logf := func(format string, args ...any) {
 		if verbose {
@@ -133,15 +161,19 @@ func mainErr(full bool, modes []bool, swap bool, candidate, run string, verbose 
 		os.Exit(1)
 	}()
 	var outs []compliance.Outcome
-	for _, blocks := range modes {
-		env, err := compliance.Start(context.Background(), compliance.Options{Candidate: candidate, Blocks: blocks, Logf: logf})
+	for _, m := range modes {
+		env, err := compliance.Start(context.Background(), compliance.Options{Candidate: candidate, Blocks: m.blocks, Parquet: m.parquet, Logf: logf})
 		if err != nil {
 			return fatal(err)
 		}
 		mu.Lock()
 		current = env
 		mu.Unlock()
-		o, err := runMode(env, cases, candidate, logf)
+		mcases := cases
+		if m.parquet {
+			mcases = compliance.ParquetCases(cases)
+		}
+		o, err := runMode(env, mcases, candidate, logf)
 		mu.Lock()
 		env.Close()
 		current = nil
@@ -149,15 +181,11 @@ func mainErr(full bool, modes []bool, swap bool, candidate, run string, verbose 
 		if err != nil {
 			return fatal(err)
 		}
-		label := "normal run"
-		if blocks {
-			label = "short-block run"
-			for i := range o {
-				o[i].Name = "[blocks] " + o[i].Name
-			}
+		for i := range o {
+			o[i].Name = m.prefix + o[i].Name
 		}
 		if len(modes) > 1 {
-			fmt.Fprintf(os.Stderr, "%s: %d cases, %d failed\n", label, len(o), len(compliance.Failures(o)))
+			fmt.Fprintf(os.Stderr, "%s: %d cases, %d failed\n", m.label, len(o), len(compliance.Failures(o)))
 		}
 		outs = append(outs, o...)
 	}

@@ -1,5 +1,9 @@
-// Browser test of the UI, started by web/ui's TestBrowserUI against a running
-// mytsdb (BASE_URL, ending in "/") that scrapes the fixture target and holds
+// Browser test of the UI, started by web/ui's TestBrowserUI before the
+// mytsdb it tests (BASE_URL, ending in "/"): it launches the browser, says
+// "browser ready", waits for mytsdb and checks the status page while mytsdb
+// converts the Prometheus data directory it was started on. Then it waits
+// for SETUP_FILE (holding MOMENT: "YYYY-MM-DD HH:MM:SS" UTC, inside the
+// scraped data), written once mytsdb scrapes the fixture target and holds
 // the remote-written PROBE (in the default tenant and in TENANT, with
 // different values), HISTOGRAM (a native histogram) and local blocks in
 // TENANT. It drives
@@ -7,11 +11,12 @@
 // pages show with what the API answers, and saves a screenshot of each page
 // under SCREENSHOTS. Every failure is printed; the exit code is the count.
 import { chromium } from 'playwright-core';
+import { existsSync, readFileSync } from 'node:fs';
 
 const base = process.env.BASE_URL;
 const origin = new URL(base).origin;
 const shots = process.env.SCREENSHOTS;
-const moment = process.env.MOMENT; // "YYYY-MM-DD HH:MM:SS" UTC, inside the scraped data
+let moment; // read from SETUP_FILE
 const tenant = process.env.TENANT;
 const probe = process.env.PROBE;
 const histMetric = process.env.HISTOGRAM;
@@ -34,6 +39,16 @@ page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
 page.on('request', (r) => { if (!r.url().startsWith(origin)) problems.push(`request to another host: ${r.url()}`); });
 page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+console.log('browser ready');
+
+async function waitUntil(what, ms, ok) {
+  const deadline = Date.now() + ms;
+  while (!(await ok().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+await waitUntil('mytsdb ready', 60000, async () => (await fetch(base + '-/ready')).ok);
 
 async function step(name, fn) {
   problems.length = 0;
@@ -48,6 +63,71 @@ async function step(name, fn) {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true }).catch(() => {});
   console.log(`${name}: ${Date.now() - t0}ms`);
 }
+
+// A running task on the status page: the conversion of the Prometheus data
+// mytsdb was started on. The page polls /api/v1/status/progress every two
+// seconds and the conversion moves on meanwhile, so the row is compared with
+// the very answer the page drew it from (its own request, seen by the
+// test), and that answer with the test's own read of the API.
+await step('status-task', async () => {
+  let latest = null; // the page's last progress answer, and when it came
+  page.on('response', async (r) => {
+    if (!new URL(r.url()).pathname.endsWith('/api/v1/status/progress')) return;
+    const b = await r.json().catch(() => null);
+    if (b) latest = { at: Date.now(), data: b.data };
+  });
+  await page.goto(base + 'status');
+  await page.locator('.progress-view table.tasks .task-kind[data-kind="conversion"]').waitFor();
+  const readRows = () => page.locator('.progress-view table.tasks tbody tr').evaluateAll((trs) => trs.map((tr) => {
+    const td = [...tr.querySelectorAll('td')];
+    const p = td[4].querySelector('progress');
+    return {
+      kind: td[0].querySelector('.task-kind')?.dataset.kind, work: td[0].textContent, tenant: td[1].textContent, detail: td[2].textContent,
+      running: td[3].textContent, text: td[4].textContent.trim(), value: p && Number(p.value), max: p && Number(p.max),
+    };
+  }));
+  // Tries every 300 ms (the answer's body may arrive after the page drew
+  // it) until a row matches; one showing parts done is waited for up to
+  // four more of the page's polls while the conversion runs.
+  let last = '';
+  let matched = null; // the last matching row's description
+  let matchedDone = false; // a matching row with parts done
+  let answeredDone = false; // the page was answered parts done
+  for (let i = 0; i < 30 && !matchedDone; i++) {
+    if (i) await page.waitForTimeout(300);
+    const rows = await readRows();
+    const ans = latest;
+    const got = rows.find((r) => r.kind === 'conversion');
+    const want = ans?.data.tasks.find((x) => x.kind === 'conversion');
+    if (!got || !want) { last = `page ${JSON.stringify(rows)}, answer ${JSON.stringify(ans)}`; continue; }
+    if (want.done > 0) answeredDone = true;
+    const pct = Math.round(100 * want.done / want.total);
+    const runningFor = (ans.at - Date.parse(want.started)) / 1000;
+    const secs = /^(\d+\.\d)s$/.exec(got.running);
+    last = `row ${JSON.stringify(got)}, the page's answer ${JSON.stringify(want)} (${runningFor}s after its start)`;
+    if (got.work !== 'Prometheus data conversion' || got.tenant !== want.tenant || got.detail !== want.detail ||
+      got.value !== want.done || got.max !== want.total || got.text !== `${want.done}/${want.total} (${pct}%)` ||
+      !secs || Math.abs(Number(secs[1]) - runningFor) > 0.6) continue;
+    // The page's answer is the API's: the test's own read names the same
+    // task, no fewer parts done.
+    const own = (await apiData('status/progress')).tasks.find((x) => x.kind === 'conversion');
+    if (own && (own.tenant !== want.tenant || own.detail !== want.detail || own.started !== want.started || own.total !== want.total || own.done < want.done)) {
+      throw new Error(`the API now answers ${JSON.stringify(own)}; ${last}`);
+    }
+    if (!(want.total > 0) || want.tenant !== 'default') throw new Error(`a conversion of the default tenant with parts expected: ${last}`);
+    matched = last;
+    matchedDone = want.done > 0;
+    if (!own) break; // ended: no later answer to wait for
+  }
+  if (!matched) throw new Error(last);
+  // Parts done, when the page was answered some, must have been shown too.
+  if (answeredDone && !matchedDone) throw new Error(`no row with the parts done as answered: ${last}`);
+  console.log(`status-task: ${matched}`);
+});
+
+// The rest needs the data the Go test writes after mytsdb started.
+await waitUntil('the test data (SETUP_FILE)', 90000, async () => existsSync(process.env.SETUP_FILE));
+moment = readFileSync(process.env.SETUP_FILE, 'utf8').trim();
 
 // The query page: completion from our label API, then the table at a fixed
 // evaluation time against the API's answer, then the graph.
