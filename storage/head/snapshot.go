@@ -359,8 +359,8 @@ type snapSeries struct {
 	open    snapChunk
 	// xor is the open float chunk's writer, rebuilt by re-appending its
 	// samples (checked to write the same bytes).
-	xor    xorWriter
-	isXOR  bool
+	xor   xorWriter
+	isXOR bool
 	// lastH/lastFH are the open histogram chunk's newest sample.
 	lastH  *histogram.Histogram
 	lastFH *histogram.FloatHistogram

@@ -110,7 +110,7 @@ func snapshotFiles(t *testing.T, dir string) []string {
 	return out
 }
 
-func loaded(lb *logBuf) bool  { return strings.Contains(lb.String(), "Chunk snapshot loaded") }
+func loaded(lb *logBuf) bool   { return strings.Contains(lb.String(), "Chunk snapshot loaded") }
 func replayed(lb *logBuf) bool { return strings.Contains(lb.String(), "WAL replay completed") }
 
 // appendMore appends a few rounds to every series of the heads (floats,
@@ -357,4 +357,70 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 		_, _ = decodeSnapshot(b)
 	})
+}
+
+// BenchmarkSnapshotRestore opens a head of 20k node-like series with 240
+// samples each (two or three chunks per series) by a WAL replay and by
+// loading its memory snapshot.
+func BenchmarkSnapshotRestore(b *testing.B) {
+	rw := buildReplayWAL(b, 20_000, 240, 2000)
+	snapDir := b.TempDir()
+	{
+		w, err := wal.Open(wal.Options{Dir: rw.dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, _ := New(Options{WAL: w, SnapshotDir: snapDir, SnapshotOnShutdown: true})
+		if err := h.ReplayWAL(); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.WriteSnapshot(); err != nil {
+			b.Fatal(err)
+		}
+		_ = h.Close()
+	}
+	files, _ := filepath.Glob(filepath.Join(snapDir, snapshotPrefix+"*"))
+	if len(files) != 1 {
+		b.Fatalf("snapshot files %v", files)
+	}
+	snap, err := os.ReadFile(files[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"replay", "snapshot"} {
+		b.Run(mode, func(b *testing.B) {
+			b.ReportAllocs()
+			if mode == "snapshot" {
+				b.ReportMetric(float64(len(snap)), "snapshot_bytes")
+			}
+			for range b.N {
+				b.StopTimer()
+				if mode == "snapshot" {
+					if err := os.WriteFile(files[0], snap, 0o644); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				w, err := wal.Open(wal.Options{Dir: rw.dir})
+				if err != nil {
+					b.Fatal(err)
+				}
+				lb := &logBuf{}
+				h, _ := New(Options{WAL: w, SnapshotDir: snapDir, SnapshotOnShutdown: mode == "snapshot", Logger: slog.New(slog.NewTextHandler(lb, nil))})
+				if err := h.ReplayWAL(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if h.NumSeries() != uint64(rw.series) || loaded(lb) != (mode == "snapshot") {
+					b.Fatalf("%d series, log:\n%s", h.NumSeries(), lb)
+				}
+				_ = w.Close()
+				_ = h.Close()
+				b.StartTimer()
+			}
+		})
+	}
 }
