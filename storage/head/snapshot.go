@@ -269,7 +269,49 @@ func (h *Head) appendSeriesChunksLocked(b []byte, s *memSeries) ([]byte, error) 
 	if hc := s.openHistChunkLocked(); hc != nil {
 		return appendSnapChunk(b, s.mu.open.minTime, s.mu.open.maxTime, hc.Encoding(), hc.Bytes()), nil
 	}
-	return appendSnapChunk(b, s.mu.open.minTime, s.mu.open.maxTime, chunkenc.EncXOR, s.mu.xor.bytes()), nil
+	x := &s.mu.xor
+	b = appendSnapChunk(b, s.mu.open.minTime, s.mu.open.maxTime, chunkenc.EncXOR, x.bytes())
+	return appendXORState(b, x), nil
+}
+
+// appendXORState appends the state of an open float chunk's writer beyond
+// its bytes, so that a restore continues it without decoding the chunk.
+func appendXORState(b []byte, x *xorWriter) []byte {
+	b = binary.AppendVarint(b, x.t)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x.v))
+	b = binary.AppendUvarint(b, x.tDelta)
+	return append(b, x.leading, x.trailing, x.nacc)
+}
+
+// xorFromState rebuilds the writer of an open float chunk from its bytes
+// (the header, the full words, then the pending bits) and the state
+// appendXORState wrote.
+func xorFromState(d *snapDecoder, data []byte, maxt int64) (xorWriter, error) {
+	x := xorWriter{t: d.varint("XOR state")}
+	var vb [8]byte
+	for i := range vb {
+		vb[i] = d.byte("XOR state")
+	}
+	x.v = math.Float64frombits(binary.LittleEndian.Uint64(vb[:]))
+	x.tDelta = d.uvarint("XOR state")
+	x.leading, x.trailing, x.nacc = d.byte("XOR state"), d.byte("XOR state"), d.byte("XOR state")
+	if d.err != nil {
+		return x, d.err
+	}
+	pending := (int(x.nacc) + 7) >> 3
+	words := len(data) - 2 - pending
+	if len(data) < 2 || x.nacc > 63 || words < 0 || words%8 != 0 || x.t != maxt {
+		return x, errors.New("snapshot: inconsistent open XOR chunk state")
+	}
+	x.num = binary.BigEndian.Uint16(data)
+	if x.num == 0 {
+		return x, errors.New("snapshot: empty open XOR chunk")
+	}
+	x.b = append(make([]byte, 0, len(data)-pending+8), data[:len(data)-pending]...)
+	for i, c := range data[len(data)-pending:] {
+		x.acc |= uint64(c) << (56 - 8*uint(i))
+	}
+	return x, nil
 }
 
 // all returns the exemplars, oldest first (the ring's order, which their
@@ -489,38 +531,37 @@ func decodeSnapSeries(d *snapDecoder) (snapSeries, error) {
 	ss.hasOpen = true
 	ss.nextAt = d.varint("next cut time")
 	ss.histEnd = d.byte("histogram end flag") == 1
-	c, err := decodeChunk(d)
-	if err != nil {
-		return ss, err
+	c := snapChunk{mint: d.varint("chunk min time"), maxt: d.varint("chunk max time")}
+	enc := chunkenc.Encoding(d.byte("chunk encoding"))
+	data := d.bytes("chunk data")
+	if d.err != nil {
+		return ss, d.err
 	}
 	ss.open = c
-	it := c.chunk.Iterator(nil)
-	switch c.chunk.Encoding() {
-	case chunkenc.EncXOR:
-		ss.isXOR = true
-		ss.xor.reset()
-		for it.Next() == chunkenc.ValFloat {
-			ss.xor.append(it.At())
-		}
-		if ss.xor.num == 0 || !bytes.Equal(ss.xor.bytes(), c.chunk.Bytes()) {
-			return ss, fmt.Errorf("snapshot: series %d: open chunk does not re-encode to its bytes", ss.ref)
-		}
-	case chunkenc.EncHistogram, chunkenc.EncFloatHistogram:
-		// An appender of a chunk made from bytes would write past its last
-		// partial byte (upstream's FromData does not know how many bits of
-		// it are used): rebuild the chunk by appending its samples to a new
-		// one, and check that it came out byte for byte.
-		nc, err := reappendHistChunk(c.chunk, &ss)
+	if enc == chunkenc.EncXOR {
+		x, err := xorFromState(d, data, c.maxt)
 		if err != nil {
-			return ss, fmt.Errorf("snapshot: series %d: open chunk: %w", ss.ref, err)
+			return ss, fmt.Errorf("series %d: %w", ss.ref, err)
 		}
-		ss.open.chunk = nc
-	default:
-		return ss, fmt.Errorf("snapshot: series %d: open chunk of encoding %s", ss.ref, c.chunk.Encoding())
+		ss.xor, ss.isXOR = x, true
+		return ss, nil
 	}
-	if err := it.Err(); err != nil {
+	if enc != chunkenc.EncHistogram && enc != chunkenc.EncFloatHistogram {
+		return ss, fmt.Errorf("snapshot: series %d: open chunk of encoding %s", ss.ref, enc)
+	}
+	oc, err := chunkenc.FromData(enc, data)
+	if err != nil {
 		return ss, fmt.Errorf("snapshot: series %d: open chunk: %w", ss.ref, err)
 	}
+	// An appender of a chunk made from bytes would write past its last
+	// partial byte (upstream's FromData does not know how many bits of it
+	// are used): rebuild the chunk by appending its samples to a new one,
+	// and check that it came out byte for byte.
+	nc, err := reappendHistChunk(oc, &ss)
+	if err != nil {
+		return ss, fmt.Errorf("snapshot: series %d: open chunk: %w", ss.ref, err)
+	}
+	ss.open.chunk = nc
 	return ss, nil
 }
 
