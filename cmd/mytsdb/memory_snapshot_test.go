@@ -18,7 +18,7 @@ import (
 // TestMemorySnapshotOnShutdown: with --enable-feature=memory-snapshot-on-shutdown
 // a SIGTERM leaves <tenant>/chunk_snapshot.<segment>.<offset>, the restart
 // loads it (Prometheus's "Chunk snapshot is enabled, replaying from the
-// snapshot" line, then "Chunk snapshot loaded") without a WAL replay, answers
+// snapshot" line, then "chunk snapshot loaded") without a WAL replay, answers
 // as before, keeps appending, and a SIGKILL after that replays the WAL
 // (the snapshot was deleted when it was loaded) with the same answers.
 func TestMemorySnapshotOnShutdown(t *testing.T) {
@@ -68,7 +68,9 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(data, "default", "chunk_snapshot.*"))
 		return m
 	}
-	const q = `sum_over_time(snap_test[1h]) or count_over_time(snap_test[1h]) or histogram_count(sum_over_time(snap_hist[1h])) or histogram_sum(rate(snap_hist[5m]))`
+	// Floats, and the native histograms summed (a sum of all of them) and
+	// as a rate (the newest ones).
+	const q = `sum_over_time(snap_test[1h]) or count_over_time(snap_test[1h]) or label_replace(histogram_count(sum_over_time(snap_hist[1h])), "q", "count", "", "") or label_replace(histogram_sum(rate(snap_hist[5m])), "q", "rate", "", "") or label_replace(histogram_quantile(0.9, rate(snap_hist[5m])), "q", "p90", "", "")`
 	p := run()
 	if log := p.logText(); !strings.Contains(log, "Experimental memory snapshot on shutdown enabled") || strings.Contains(log, "not honoured") {
 		t.Fatalf("start log:\n%s", log)
@@ -77,7 +79,7 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 		t.Fatalf("remote write: %d %v", code, err)
 	}
 	before, err := p.query(q, now)
-	if err != nil || len(before.Result) != 6 {
+	if err != nil || len(before.Result) != 7 {
 		t.Fatalf("before the restart: %v %v", before, err)
 	}
 	term(p)
@@ -86,7 +88,7 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 	}
 	p = run()
 	log := p.logText()
-	for _, want := range []string{"Chunk snapshot is enabled, replaying from the snapshot", "Chunk snapshot loaded"} {
+	for _, want := range []string{"Chunk snapshot is enabled, replaying from the snapshot", "chunk snapshot loaded"} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("no %q in the log:\n%s", want, log)
 		}
@@ -96,6 +98,11 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 	}
 	if s := snapshots(); len(s) != 0 {
 		t.Fatalf("snapshot files after the load: %v", s)
+	}
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "snapshot") {
+			t.Log(l)
+		}
 	}
 	after, err := p.query(q, now)
 	if err != nil || fmt.Sprint(after) != fmt.Sprint(before) {
@@ -111,7 +118,7 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 	}
 	p.kill()
 	p = run()
-	if log := p.logText(); !strings.Contains(log, "WAL replay completed") || strings.Contains(log, "Chunk snapshot loaded") {
+	if log := p.logText(); !strings.Contains(log, "WAL replay completed") || strings.Contains(log, "chunk snapshot loaded") {
 		t.Fatalf("after a crash: want a WAL replay:\n%s", log)
 	}
 	again, err := p.query(q, now)

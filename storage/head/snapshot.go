@@ -698,7 +698,11 @@ func (h *Head) loadSnapshot() bool {
 		return false
 	}
 	chunks := h.applySnapshot(snap)
-	h.logger.Info("Chunk snapshot loaded", "file", use, "num_series", len(snap.series), "chunks", chunks, "duration", time.Since(start))
+	// Prometheus's lines (it then replays the WAL after the snapshot's
+	// position; here there is nothing after it).
+	elapsed := time.Since(start)
+	h.logger.Info("chunk snapshot loaded", "dir", filepath.Join(dir, use), "num_series", len(snap.series), "chunks", chunks, "duration", elapsed.String())
+	h.logger.Info("Chunk snapshot loading time", "duration", elapsed.String())
 	return true
 }
 

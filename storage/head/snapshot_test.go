@@ -110,7 +110,7 @@ func snapshotFiles(t *testing.T, dir string) []string {
 	return out
 }
 
-func loaded(lb *logBuf) bool   { return strings.Contains(lb.String(), "Chunk snapshot loaded") }
+func loaded(lb *logBuf) bool   { return strings.Contains(lb.String(), "chunk snapshot loaded") }
 func replayed(lb *logBuf) bool { return strings.Contains(lb.String(), "WAL replay completed") }
 
 // appendMore appends a few rounds to every series of the heads (floats,
