@@ -333,8 +333,6 @@ func errors2(a, b error) error {
 // FuzzDecodeSnapshot: decodeSnapshot never panics, whatever the bytes
 // (the checksum is fixed up so that the fuzzer reaches the decoder).
 func FuzzDecodeSnapshot(f *testing.F) {
-	e := &snapEnv{t: &testing.T{}, fs: wal.NewMemFS(), dir: f.TempDir()}
-	_ = e
 	h, err := New(Options{MaxExemplars: 10})
 	if err != nil {
 		f.Fatal(err)
