@@ -126,4 +126,30 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 		t.Fatalf("after the crash: %v (%v), before: %v", again, err, before)
 	}
 	p.waitQueryValue(`count_over_time(snap_test{s="0"}[1h] @ `+strconv.FormatInt(now.Add(time.Second).Unix(), 10)+`)`, "601", 10*time.Second)
+
+	// The real Prometheus logs the same lines for the same steps.
+	promData := filepath.Join(t.TempDir(), "data")
+	runProm := func() *proc {
+		addr := freeAddr(t)
+		p := start(t, prometheusBinary(t), dir, addr, "--config.file="+cfg, "--web.listen-address="+addr,
+			"--storage.tsdb.path="+promData, "--web.enable-remote-write-receiver",
+			"--enable-feature=memory-snapshot-on-shutdown")
+		p.waitReady(30 * time.Second)
+		return p
+	}
+	p = runProm()
+	if code, err := remoteWrite(http.DefaultClient, p.addr, req); err != nil || code != http.StatusNoContent {
+		t.Fatalf("remote write to Prometheus: %d %v", code, err)
+	}
+	term(p)
+	p = runProm()
+	for _, want := range []string{"Experimental memory snapshot on shutdown enabled", "Chunk snapshot is enabled, replaying from the snapshot", "chunk snapshot loaded"} {
+		if !strings.Contains(p.logText(), want) {
+			t.Fatalf("Prometheus no longer logs %q:\n%s", want, p.logText())
+		}
+	}
+	promAfter, err := p.query(q, now)
+	if err != nil || fmt.Sprint(promAfter) != fmt.Sprint(before) {
+		t.Fatalf("Prometheus after its restart: %v (%v), mytsdb before: %v", promAfter, err, before)
+	}
 }

@@ -52,7 +52,9 @@
 // series, its chunks (the open one with its writer's state), metadata,
 // out-of-order samples and exemplars to one CRC-checked file named by where
 // the WAL ends; ReplayWAL restores the head from it, instead of replaying,
-// only when the WAL still ends exactly there, and deletes it in every case.
+// only when the WAL still ends exactly there, and deletes it in every case. The
+// file is built and read whole in memory (simple; a streaming writer would
+// spare the peak at shutdown and start).
 //
 // Durability: Commit encodes the new series, samples, exemplars and metadata
 // as WAL records, calls wal.Log once, and only then applies the samples to
