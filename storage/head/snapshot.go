@@ -701,6 +701,7 @@ func (h *Head) loadSnapshot() bool {
 	// Prometheus's lines (it then replays the WAL after the snapshot's
 	// position; here there is nothing after it).
 	elapsed := time.Since(start)
+	h.metrics.replayDuration.Set(elapsed.Seconds())
 	h.logger.Info("chunk snapshot loaded", "dir", filepath.Join(dir, use), "num_series", len(snap.series), "chunks", chunks, "duration", elapsed.String())
 	h.logger.Info("Chunk snapshot loading time", "duration", elapsed.String())
 	return true
