@@ -53,8 +53,8 @@
 // out-of-order samples and exemplars to one CRC-checked file named by where
 // the WAL ends; ReplayWAL restores the head from it, instead of replaying,
 // only when the WAL still ends exactly there, and deletes it in every case. The
-// file is built and read whole in memory (simple; a streaming writer would
-// spare the peak at shutdown and start).
+// chunks are written series by series, but the file is read whole (simple;
+// it costs its size in memory for the time of the restore).
 //
 // Durability: Commit encodes the new series, samples, exemplars and metadata
 // as WAL records, calls wal.Log once, and only then applies the samples to

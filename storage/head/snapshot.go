@@ -1,11 +1,13 @@
 package head
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -85,29 +87,38 @@ func (h *Head) WriteSnapshot() error {
 	if err != nil {
 		return err
 	}
-	buf, nSeries, err := h.encodeSnapshot(end)
-	if err != nil {
-		return err
-	}
 	path := filepath.Join(h.opts.SnapshotDir, snapshotName(end))
-	if err := writeFileSync(path, buf); err != nil {
+	var nSeries int
+	size, err := writeFileSync(path, func(w io.Writer) (err error) {
+		nSeries, err = h.encodeSnapshot(w, end)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("head: write snapshot: %w", err)
 	}
-	h.logger.Info("Chunk snapshot written", "file", path, "series", nSeries, "bytes", len(buf), "duration", time.Since(start))
+	h.logger.Info("Chunk snapshot written", "file", path, "series", nSeries, "bytes", size, "duration", time.Since(start))
 	return nil
 }
 
-// writeFileSync writes b to path through a temporary file, fsyncs it,
-// renames it and fsyncs the directory.
-func writeFileSync(path string, b []byte) error {
+// writeFileSync writes path through a temporary file (buffered, by write),
+// fsyncs it, renames it and fsyncs the directory. It returns the size.
+func writeFileSync(path string, write func(w io.Writer) error) (int64, error) {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = f.Write(b)
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err == nil {
 		err = f.Sync()
+	}
+	var size int64
+	if err == nil {
+		size, err = f.Seek(0, io.SeekCurrent)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -117,17 +128,32 @@ func writeFileSync(path string, b []byte) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return err
+		return 0, err
 	}
 	d, err := os.Open(filepath.Dir(path))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	err = d.Sync()
-	return errors.Join(err, d.Close())
+	return size, errors.Join(err, d.Close())
 }
 
-func (h *Head) encodeSnapshot(end walEnd) ([]byte, int, error) {
+// crcWriter passes writes on and keeps their CRC.
+type crcWriter struct {
+	w   io.Writer
+	crc uint32
+}
+
+func (c *crcWriter) Write(p []byte) (int, error) {
+	c.crc = crc32.Update(c.crc, castagnoli, p)
+	return c.w.Write(p)
+}
+
+// encodeSnapshot writes the snapshot to w: the header and the records
+// (series, metadata, out-of-order samples, exemplars) built in memory, then
+// the chunks series by series through one buffer, so that the chunks (most
+// of it) are never all in memory at once. It returns the number of series.
+func (h *Head) encodeSnapshot(w io.Writer, end walEnd) (int, error) {
 	var all []*memSeries
 	h.series.forEach(func(s *memSeries) {
 		if s.logged.Load() { // Others have no committed sample.
@@ -135,6 +161,7 @@ func (h *Head) encodeSnapshot(end walEnd) ([]byte, int, error) {
 		}
 	})
 	slices.SortFunc(all, func(a, b *memSeries) int { return cmpRef(a.ref, b.ref) })
+	cw := &crcWriter{w: w}
 
 	b := append([]byte(nil), snapshotMagic[:]...)
 	b = append(b, snapshotVersion, 0, 0, 0)
@@ -146,9 +173,8 @@ func (h *Head) encodeSnapshot(end walEnd) ([]byte, int, error) {
 	b = binary.AppendUvarint(b, h.lastRef.Load())
 	b = binary.AppendVarint(b, h.walBytes.Load())
 
-	// Series, metadata, out-of-order samples and exemplars as WAL records.
-	var recs [][]byte
 	var (
+		recs   [][]byte
 		series []wal.RefSeries
 		metas  []wal.RefMetadata
 		floats []wal.RefSample
@@ -161,16 +187,7 @@ func (h *Head) encodeSnapshot(end walEnd) ([]byte, int, error) {
 			recs = append(recs, wal.AppendSeriesRecord(nil, series))
 			series = series[:0]
 		}
-	}
-	if len(series) > 0 {
-		recs = append(recs, wal.AppendSeriesRecord(nil, series))
-	}
-	var cb []byte // the chunk section
-	cb = binary.AppendUvarint(cb, uint64(len(all)))
-	for _, s := range all {
 		s.mu.Lock()
-		var err error
-		cb, err = h.appendSeriesChunksLocked(cb, s)
 		if m := s.mu.meta; m != nil {
 			metas = append(metas, wal.RefMetadata{Ref: s.ref, Type: m.Type, Unit: m.Unit, Help: m.Help})
 		}
@@ -185,9 +202,9 @@ func (h *Head) encodeSnapshot(end walEnd) ([]byte, int, error) {
 			}
 		}
 		s.mu.Unlock()
-		if err != nil {
-			return nil, 0, err
-		}
+	}
+	if len(series) > 0 {
+		recs = append(recs, wal.AppendSeriesRecord(nil, series))
 	}
 	for i := 0; i < len(metas); i += checkpointBatch {
 		recs = append(recs, wal.AppendMetadataRecord(nil, metas[i:min(i+checkpointBatch, len(metas))]))
@@ -201,19 +218,49 @@ func (h *Head) encodeSnapshot(end walEnd) ([]byte, int, error) {
 	for i := 0; i < len(fhists); i += checkpointBatch {
 		recs = append(recs, wal.AppendFloatHistogramsRecord(nil, fhists[i:min(i+checkpointBatch, len(fhists))]))
 	}
-	if exs := h.exemplars.all(); len(exs) > 0 {
-		for i := 0; i < len(exs); i += checkpointBatch {
-			recs = append(recs, wal.AppendExemplarsRecord(nil, exs[i:min(i+checkpointBatch, len(exs))]))
-		}
+	exs := h.exemplars.all()
+	for i := 0; i < len(exs); i += checkpointBatch {
+		recs = append(recs, wal.AppendExemplarsRecord(nil, exs[i:min(i+checkpointBatch, len(exs))]))
 	}
 	b = binary.AppendUvarint(b, uint64(len(recs)))
-	for _, r := range recs {
-		b = binary.AppendUvarint(b, uint64(len(r)))
-		b = append(b, r...)
+	if _, err := cw.Write(b); err != nil {
+		return 0, err
 	}
-	b = append(b, cb...)
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	return b, len(all), nil
+	for _, r := range recs {
+		b = binary.AppendUvarint(b[:0], uint64(len(r)))
+		if _, err := cw.Write(b); err != nil {
+			return 0, err
+		}
+		if _, err := cw.Write(r); err != nil {
+			return 0, err
+		}
+	}
+	recs = nil
+	b = binary.AppendUvarint(b[:0], uint64(len(all)))
+	for _, s := range all {
+		s.mu.Lock()
+		var err error
+		b, err = h.appendSeriesChunksLocked(b, s)
+		s.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		if len(b) >= 64<<10 {
+			if _, err := cw.Write(b); err != nil {
+				return 0, err
+			}
+			b = b[:0]
+		}
+	}
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	if _, err := cw.Write(b[:len(b)-4]); err != nil {
+		return 0, err
+	}
+	binary.LittleEndian.PutUint32(b[len(b)-4:], cw.crc)
+	if _, err := w.Write(b[len(b)-4:]); err != nil {
+		return 0, err
+	}
+	return len(all), nil
 }
 
 func cmpRef(a, b wal.SeriesRef) int {

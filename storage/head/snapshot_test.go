@@ -339,7 +339,9 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	}
 	lsets := steadyLsets(3)
 	appendSteady(f, []*Head{h}, lsets, 15000, 200*15000, 15000)
-	seed, _, err := h.encodeSnapshot(walEnd{ckpt: 1, seg: 2, off: 3})
+	var sb bytes.Buffer
+	_, err = h.encodeSnapshot(&sb, walEnd{ckpt: 1, seg: 2, off: 3})
+	seed := sb.Bytes()
 	if err != nil {
 		f.Fatal(err)
 	}
