@@ -57,6 +57,11 @@ type Options struct {
 	// STAsZeroSample is --enable-feature=created-timestamp-zero-ingestion
 	// (head.Options.STAsZeroSample).
 	STAsZeroSample bool
+	// MemorySnapshotOnShutdown is --enable-feature=memory-snapshot-on-shutdown
+	// (head.Options.SnapshotOnShutdown): Close writes each tenant's head to
+	// <tenant>/chunk_snapshot.<segment>.<offset> after closing its WAL, and
+	// Open restores the head from it when the WAL still ends there.
+	MemorySnapshotOnShutdown bool
 	// HeadChunksWriteQueueSize is --storage.tsdb.head-chunks-write-queue-size
 	// (head.Options.ChunkWriteQueueSize): each tenant's cut head chunks are
 	// written to <tenant>/head_chunks/ and read back through mmap; this many

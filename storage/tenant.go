@@ -143,6 +143,8 @@ func openTenant(opts Options, id string) (_ *Tenant, err error) {
 		Compactable:          opts.compactable,
 		ChunkDir:             filepath.Join(dir, headChunksDirName),
 		ChunkWriteQueueSize:  opts.HeadChunksWriteQueueSize,
+		SnapshotDir:          dir,
+		SnapshotOnShutdown:   opts.MemorySnapshotOnShutdown,
 	})
 	if err == nil {
 		// What the blocks hold is not replayed again, nor accepted again.
@@ -274,7 +276,16 @@ func (t *Tenant) Close() error {
 	if t.tier != nil {
 		errs = append(errs, t.tier.close())
 	}
-	err := errors.Join(append(errs, t.head.Close(), t.wal.Close(), t.lock.release())...)
+	// The WAL closes first: a memory snapshot records where it ends, so
+	// nothing may be logged after it (and it reads the chunk files, which
+	// the head's Close releases).
+	walErr := t.wal.Close()
+	if walErr == nil {
+		if err := t.head.WriteSnapshot(); err != nil {
+			t.logger.Warn("Could not write the memory snapshot; the next start replays the WAL", "err", err)
+		}
+	}
+	err := errors.Join(append(errs, walErr, t.head.Close(), t.lock.release())...)
 	if t.onDone != nil {
 		t.onDone(t)
 	}

@@ -40,6 +40,10 @@ type featureOpts struct {
 	// agentSTStorage is st-storage in agent mode (the upstream agent WAL
 	// keeps start timestamps); the server refuses the option.
 	agentSTStorage bool
+	// memorySnapshot is memory-snapshot-on-shutdown: each tenant's head is
+	// written to a snapshot file at shutdown and restored from it at start
+	// when the WAL still ends where it was taken (storage/head/snapshot.go).
+	memorySnapshot bool
 }
 
 // parseFeatures applies --enable-feature. Options are honoured with
@@ -137,9 +141,8 @@ func parseFeatures(list []string, cfg *flagConfig, logger *slog.Logger) (feature
 				features.Enable(features.TSDB, "metadata_wal_records")
 				logger.Info("Experimental metadata records in WAL enabled")
 			case "memory-snapshot-on-shutdown":
-				// The head's owner decides this one (a snapshot of the head
-				// written at shutdown, read instead of the WAL at start).
-				warnFeatureNotHonoured(logger, o)
+				f.memorySnapshot = true
+				logger.Info("Experimental memory snapshot on shutdown enabled")
 			case "xor2-encoding", "histograms-st-encoding", "st-storage", "use-uncached-io", "fast-startup":
 				if !cfg.agentMode {
 					return f, fmt.Errorf("--enable-feature=%s is not supported by mytsdb: %s", o, refusedFeatures[o])
@@ -219,10 +222,6 @@ func agentTSDBFeature(o string, f *featureOpts, logger *slog.Logger) error {
 		logger.Info("Experimental fast startup is enabled.")
 	}
 	return nil
-}
-
-func warnFeatureNotHonoured(logger *slog.Logger, option string) {
-	logger.Warn("Option for --enable-feature accepted for compatibility with Prometheus but not honoured yet by mytsdb", "option", option)
 }
 
 // setFeatures fills the feature registry served at /api/v1/features with

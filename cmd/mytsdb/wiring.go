@@ -85,6 +85,7 @@ func openStorage(s *server, reg prometheus.Registerer) (*localStorage, error) {
 		SamplesPerChunk:          s.cfg.samplesPerChunk,
 		HeadChunksWriteQueueSize: s.cfg.headChunksQueueSize,
 		STAsZeroSample:           s.features.stZeroIngestion,
+		MemorySnapshotOnShutdown: s.features.memorySnapshot,
 		BlockReloadInterval:      blockReloadInterval(time.Duration(s.cfg.blockReloadInterval), s.logger),
 		CompactionDelay:          s.compactionDelay(),
 		CompactionExclude:        uploadedOnly(s.cfg.delayCompactFilePath, s.logger),

@@ -47,6 +47,15 @@
 // chunks of a head being replayed. Sorting turns one cache miss per sample
 // into one per series per batch.
 //
+// Memory snapshot (snapshot.go, FORMAT.md): with Options.SnapshotOnShutdown
+// the owner calls WriteSnapshot after closing the WAL, which writes every
+// series, its chunks (the open one with its writer's state), metadata,
+// out-of-order samples and exemplars to one CRC-checked file named by where
+// the WAL ends; ReplayWAL restores the head from it, instead of replaying,
+// only when the WAL still ends exactly there, and deletes it in every case. The
+// chunks are written series by series, but the file is read whole (simple;
+// it costs its size in memory for the time of the restore).
+//
 // Durability: Commit encodes the new series, samples, exemplars and metadata
 // as WAL records, calls wal.Log once, and only then applies the samples to
 // memory. A Commit that returned nil survives a crash (per the WAL's sync

@@ -61,6 +61,14 @@ type Options struct {
 	// ChunkSegmentSize is the largest chunk segment file (0 =
 	// DefaultChunkSegmentSize); at least 4 KiB, less than 4 GiB.
 	ChunkSegmentSize int64
+	// SnapshotDir is where the memory snapshot lives (snapshot.go); ""
+	// = none. ReplayWAL deletes every snapshot it finds there, after
+	// restoring the head from it when SnapshotOnShutdown is set and the
+	// WAL ends where the snapshot was taken.
+	SnapshotDir string
+	// SnapshotOnShutdown is --enable-feature=memory-snapshot-on-shutdown:
+	// WriteSnapshot writes the head to SnapshotDir, ReplayWAL loads it.
+	SnapshotOnShutdown bool
 }
 
 // Validate reports every problem of o at once.

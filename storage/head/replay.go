@@ -169,6 +169,9 @@ func (h *Head) ReplayWAL() error {
 	if h.wal == nil {
 		return nil
 	}
+	if h.opts.SnapshotDir != "" && h.loadSnapshot() {
+		return nil
+	}
 	start := time.Now()
 	// Without an out-of-order window every logged sample older than the
 	// bound is in a block already (a crash came between the block's rename

@@ -261,7 +261,7 @@ func compareHeads(t *testing.T, got, want *Head) {
 				t.Fatalf("series %s chunk %d differs: %v", ws.lset, i, err)
 			}
 		}
-		if !reflect.DeepEqual(gs.mu.ooo, ws.mu.ooo) {
+		if (len(gs.mu.ooo) > 0 || len(ws.mu.ooo) > 0) && !reflect.DeepEqual(gs.mu.ooo, ws.mu.ooo) { // nil or empty alike
 			t.Fatalf("series %s: out-of-order samples %v, want %v", ws.lset, gs.mu.ooo, ws.mu.ooo)
 		}
 		if !reflect.DeepEqual(gs.mu.meta, ws.mu.meta) {

@@ -175,3 +175,19 @@ type sectionFile struct {
 }
 
 func (s sectionFile) ReadAt(p []byte, off int64) (int, error) { return s.File.ReadAt(p, s.base+off) }
+
+// SegmentFileSize returns the size on disk of segment n: for a closed
+// segment its data and end frame. It works after Close, so that the owner
+// of a closed WAL can record where it ends.
+func (w *WAL) SegmentFileSize(n SegmentNum) (int64, error) {
+	f, err := w.fs.Open(joinPath(w.dir, SegmentName(n)))
+	if err != nil {
+		return 0, fmt.Errorf("wal: open segment %d: %w", n, err)
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return 0, fmt.Errorf("wal: stat segment %d: %w", n, err)
+	}
+	return size, nil
+}
