@@ -5,12 +5,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/prometheus/prompb"
 )
 
 // TestSamplesPerChunkAsPrometheus remote-writes the same samples into mytsdb
@@ -19,14 +16,7 @@ import (
 // count, or the comparison would hold for a flag that is ignored.
 func TestSamplesPerChunkAsPrometheus(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	req := &prompb.WriteRequest{}
-	for s := range 3 {
-		ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "spc_test"}, {Name: "s", Value: strconv.Itoa(s)}}}
-		for i := range 600 {
-			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: now.Add(time.Duration(i-600) * time.Second).UnixMilli(), Value: float64(i * s)})
-		}
-		req.Timeseries = append(req.Timeseries, ts)
-	}
+	req := perSecondWrite("spc_test", 3, now, func(i, s int) float64 { return float64(i * s) })
 	names := []string{"prometheus_tsdb_head_chunks_created_total", "prometheus_tsdb_head_chunks"}
 	created := map[string]float64{}
 	for _, spc := range []string{"10", "120"} {
@@ -66,14 +56,7 @@ func TestSamplesPerChunkAsPrometheus(t *testing.T) {
 // answered again (the WAL replay rebuilds the chunk files).
 func TestHeadChunksWriteQueueSize(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	req := &prompb.WriteRequest{}
-	for s := range 3 {
-		ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "hc_test"}, {Name: "s", Value: strconv.Itoa(s)}}}
-		for i := range 600 {
-			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: now.Add(time.Duration(i-600) * time.Second).UnixMilli(), Value: float64(i*s) / 7})
-		}
-		req.Timeseries = append(req.Timeseries, ts)
-	}
+	req := perSecondWrite("hc_test", 3, now, func(i, s int) float64 { return float64(i*s) / 7 })
 	names := []string{"mytsdb_head_chunks_written_total", "mytsdb_head_chunk_sync_writes_total", "prometheus_tsdb_head_chunks_storage_size_bytes"}
 	for _, queue := range []string{"0", "1000"} {
 		t.Run("queue="+queue, func(t *testing.T) {

@@ -328,3 +328,18 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// perSecondWrite is a write request of n series name{s="0"..} with 600
+// samples each, one second apart up to now, sample i of series s valued
+// v(i, s).
+func perSecondWrite(name string, n int, now time.Time, v func(i, s int) float64) *prompb.WriteRequest {
+	req := &prompb.WriteRequest{}
+	for s := range n {
+		ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: name}, {Name: "s", Value: strconv.Itoa(s)}}}
+		for i := range 600 {
+			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: now.Add(time.Duration(i-600) * time.Second).UnixMilli(), Value: v(i, s)})
+		}
+		req.Timeseries = append(req.Timeseries, ts)
+	}
+	return req
+}

@@ -23,14 +23,7 @@ import (
 // (the snapshot was deleted when it was loaded) with the same answers.
 func TestMemorySnapshotOnShutdown(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	req := &prompb.WriteRequest{}
-	for s := range 4 {
-		ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "snap_test"}, {Name: "s", Value: strconv.Itoa(s)}}}
-		for i := range 600 {
-			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: now.Add(time.Duration(i-600) * time.Second).UnixMilli(), Value: float64(i*s) / 7})
-		}
-		req.Timeseries = append(req.Timeseries, ts)
-	}
+	req := perSecondWrite("snap_test", 4, now, func(i, s int) float64 { return float64(i*s) / 7 })
 	nh := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "snap_hist"}}}
 	for i := range 300 {
 		h := tsdbutil.GenerateTestHistogram(int64(i))
