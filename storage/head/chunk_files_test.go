@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/tsdbutil"
 
 	"mytsdb/storage/wal"
@@ -472,34 +471,7 @@ func TestChunkFilesConcurrent(t *testing.T) {
 				bg.Add(1)
 				go func() {
 					defer bg.Done()
-					var it chunkenc.Iterator
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						q, _ := h.Querier(math.MinInt64, math.MaxInt64)
-						ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m"))
-						for ss.Next() {
-							it = ss.At().Iterator(it)
-							prev := int64(math.MinInt64)
-							for it.Next() != chunkenc.ValNone {
-								if tt := it.AtT(); tt <= prev {
-									t.Errorf("timestamps not increasing: %d after %d", tt, prev)
-								} else {
-									prev = tt
-								}
-							}
-							if err := it.Err(); err != nil {
-								t.Error(err)
-							}
-						}
-						if err := ss.Err(); err != nil {
-							t.Error(err)
-						}
-						_ = q.Close()
-					}
+					readIncreasing(t, h, stop)
 				}()
 			}
 			bg.Add(1)

@@ -104,27 +104,7 @@ func TestCutChunksRecoded(t *testing.T) {
 		readers.Add(1)
 		go func() { // Readers holding chunks while they are swapped.
 			defer readers.Done()
-			var it chunkenc.Iterator
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				q, _ := h.Querier(math.MinInt64, math.MaxInt64)
-				ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m"))
-				for ss.Next() {
-					it = ss.At().Iterator(it)
-					prev := int64(math.MinInt64)
-					for it.Next() != chunkenc.ValNone {
-						if tt := it.AtT(); tt <= prev {
-							t.Errorf("timestamps not increasing: %d after %d", tt, prev)
-						} else {
-							prev = tt
-						}
-					}
-				}
-			}
+			readIncreasing(t, h, stop)
 		}()
 	}
 	for k := range perSeries {
@@ -181,4 +161,43 @@ func TestCutChunksRecoded(t *testing.T) {
 		t.Fatalf("after replay, cut chunks by encoding %v, want %d in %#x", encs, sealed, ourchunks.EncFloat)
 	}
 	checkHeadSamples(t, h2, series, perSeries)
+}
+
+// readIncreasing queries every series named m of h, over and over until
+// stop, and fails t if a series' timestamps do not increase or a read
+// fails: the reader's side of the tests that swap or write chunks while
+// queries hold them.
+func readIncreasing(t *testing.T, h *Head, stop <-chan struct{}) {
+	var it chunkenc.Iterator
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		q, err := h.Querier(math.MinInt64, math.MaxInt64)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m"))
+		for ss.Next() {
+			it = ss.At().Iterator(it)
+			prev := int64(math.MinInt64)
+			for it.Next() != chunkenc.ValNone {
+				if tt := it.AtT(); tt <= prev {
+					t.Errorf("timestamps not increasing: %d after %d", tt, prev)
+				} else {
+					prev = tt
+				}
+			}
+			if err := it.Err(); err != nil {
+				t.Error(err)
+			}
+		}
+		if err := ss.Err(); err != nil {
+			t.Error(err)
+		}
+		_ = q.Close()
+	}
 }
