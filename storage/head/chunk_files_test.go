@@ -154,16 +154,7 @@ func TestChunkFilesAcrossCuts(t *testing.T) {
 			maxSegs := 0
 			for r := range int64(12) {
 				appendSteady(t, []*Head{heap, files}, lsets, r*chunkRange, (r+1)*chunkRange, step)
-				for _, h := range []*Head{heap, files} {
-					if _, maxt, ok := h.Compactable(); ok {
-						if err := h.PrepareCut(context.Background(), maxt); err != nil {
-							t.Fatal(err)
-						}
-						if err := h.FinishCut(maxt); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
+				cutCompactable(t, heap, files)
 				files.WaitRecoded()
 				sameSamples(t, fmt.Sprintf("range %d", r), allSamples(t, files), allSamples(t, heap))
 				if files.MinTime() != heap.MinTime() {
@@ -215,16 +206,7 @@ func TestChunkFilesAcrossCuts(t *testing.T) {
 			// The replay's segments go as the head moves on.
 			for r := int64(12); r < 16; r++ {
 				appendSteady(t, []*Head{heap, files}, lsets, r*chunkRange, (r+1)*chunkRange, step)
-				for _, h := range []*Head{heap, files} {
-					if _, maxt, ok := h.Compactable(); ok {
-						if err := h.PrepareCut(context.Background(), maxt); err != nil {
-							t.Fatal(err)
-						}
-						if err := h.FinishCut(maxt); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
+				cutCompactable(t, heap, files)
 				files.WaitRecoded()
 				sameSamples(t, fmt.Sprintf("range %d, after the restart", r), allSamples(t, files), allSamples(t, heap))
 				if r == 12 {
@@ -588,5 +570,20 @@ func TestChunkFilesOneRecordPerChunk(t *testing.T) {
 			t.Fatalf("queue %d: %d records for %d chunks in files (%d on the heap), want one each, 12 at least", queue, len(recs), onDisk, onHeap)
 		}
 		_ = h.Close()
+	}
+}
+
+// cutCompactable cuts, in each head, the range it has ready to cut, if any.
+func cutCompactable(t *testing.T, heads ...*Head) {
+	t.Helper()
+	for _, h := range heads {
+		if _, maxt, ok := h.Compactable(); ok {
+			if err := h.PrepareCut(context.Background(), maxt); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.FinishCut(maxt); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
