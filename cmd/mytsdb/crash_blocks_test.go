@@ -151,14 +151,7 @@ func TestCrashPointBlocks(t *testing.T) {
 			c.mustVerify(p, &out, "after writing on")
 			final, _ := p.blocks()
 
-			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-p.done:
-			case <-time.After(30 * time.Second):
-				t.Fatal("no exit within 30s of SIGTERM")
-			}
+			stopGracefully(t, p)
 			if tmp, err := tmpBlockDirs(c.data); err != nil || len(tmp) > 0 {
 				t.Errorf("after a clean stop: temporary block directories %v (%v)", tmp, err)
 			}

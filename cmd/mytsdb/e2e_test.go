@@ -131,14 +131,7 @@ func TestEndToEndScrapeRemoteWriteKillRestart(t *testing.T) {
 	if err := l.verify(p); err != nil {
 		t.Fatalf("after more writes: %v", err)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("mytsdb did not exit within 30s of SIGTERM")
-	}
+	stopGracefully(t, p)
 	if p.err != nil {
 		t.Fatalf("exit after SIGTERM: %v", p.err)
 	}

@@ -343,3 +343,16 @@ func perSecondWrite(name string, n int, now time.Time, v func(i, s int) float64)
 	}
 	return req
 }
+
+// stopGracefully sends SIGTERM and waits for the exit.
+func stopGracefully(t *testing.T, p *proc) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("process did not exit within 30s of SIGTERM")
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,14 +44,7 @@ func TestMemorySnapshotOnShutdown(t *testing.T) {
 	}
 	term := func(p *proc) {
 		t.Helper()
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			t.Fatal("mytsdb did not exit within 30s of SIGTERM")
-		}
+		stopGracefully(t, p)
 		if p.err != nil {
 			t.Fatalf("exit after SIGTERM: %v", p.err)
 		}

@@ -33,19 +33,6 @@ func startReceiver(t *testing.T, dir, addr string) *proc {
 	return p
 }
 
-// stopGracefully sends SIGTERM and waits for the exit.
-func stopGracefully(t *testing.T, p *proc) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("process did not exit within 30s of SIGTERM")
-	}
-}
-
 // sameSamples checks that every sample mytsdb holds for selector up to
 // until (the newest may still be on their way) is in the receiver with the
 // same value, and that the receiver holds none mytsdb does not.

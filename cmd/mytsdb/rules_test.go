@@ -575,10 +575,7 @@ func TestAlertForStateRestored(t *testing.T) {
 		return p, time.Now()
 	}
 	stop := func(p *proc) time.Time {
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		<-p.done
+		stopGracefully(t, p)
 		return time.Now()
 	}
 

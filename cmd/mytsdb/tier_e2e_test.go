@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -122,10 +121,7 @@ func TestParquetTierEndToEnd(t *testing.T) {
 
 	// Restart with no local retention: the next round drops every block
 	// the bucket holds a verified copy of.
-	if err := mine.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-mine.done
+	stopGracefully(t, mine)
 	mine = startMine("0s")
 	write(mine, phase1, phase1+30_000)
 	write(ref, phase1, phase1+30_000)

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,10 +184,7 @@ func testExportOpensInPrometheus(t *testing.T, bucket bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	want := rawResult(t, p, `{__name__=~"ex_.+"}[8h]`, at)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
+	stopGracefully(t, p)
 
 	cmd := exec.Command(mytsdbBinary, "tsdb", "export", "--storage.tsdb.path="+data, out)
 	var stderr bytes.Buffer
